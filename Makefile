@@ -1,0 +1,35 @@
+# dynaorm developer commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install lint format test demo bench stress clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check dynaorm tests examples
+	$(BIN)/ruff format --check dynaorm tests examples
+	$(BIN)/mypy --strict dynaorm
+
+format: $(STAMP)
+	$(BIN)/ruff format dynaorm tests examples
+	$(BIN)/ruff check --fix dynaorm tests examples
+
+test: lint
+	$(BIN)/python -m pytest -m "not stress"
+
+stress: $(STAMP)
+	$(BIN)/python -m pytest -m stress
+
+demo: $(STAMP)
+	$(BIN)/python -m examples.quickstart
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,230 @@
+"""Keys of an entity: the declared :class:`Key`, its bound form, and concrete item keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from pynamodb.attributes import (
+    Attribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from dynaorm._errors import ConfigurationError
+from dynaorm._indexes import Index
+from dynaorm._keys import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
+
+if TYPE_CHECKING:
+    from dynaorm._entity import Entity
+    from dynaorm._table import Table
+
+__all__ = ["BoundKey", "ItemKey", "Key"]
+
+
+@attrs.frozen
+class Key:
+    """Declares how an entity's key (primary, or of one index) is built from its attributes.
+
+    Args:
+        pk: Partition-key template, e.g. ``"CUSTOMER#{customer_id}"``. A local index takes
+            the primary partition key and leaves this out.
+        sk: Sort-key template, e.g. ``"ORDER#{placed_at}#{order_id}"`` or ``"PROFILE"``.
+        index: The index this key populates; ``None`` for the primary key.
+
+    Fields may carry a format spec: ``"{seq:08d}"`` zero-pads numbers so text order matches
+    numeric order. Datetime attributes render as fixed-width UTC ISO-8601.
+
+    Example:
+        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
+        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None)
+    """
+
+    pk: str | None = None
+    sk: str | None = None
+    index: str | None = None
+
+
+def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) -> Any:
+    def resolve(name: str, spec: str) -> FieldCodec:
+        attribute = attributes[name]
+        if isinstance(attribute, UTCDateTimeAttribute):
+            if spec:
+                raise ValueError("datetime fields take no format spec")
+            return DateTimeCodec()
+        if isinstance(attribute, NumberAttribute):
+            try:
+                format(0, spec)
+            except ValueError:
+                raise ValueError(f"{spec!r} is not a valid number format") from None
+            return NumberCodec(spec)
+        if isinstance(attribute, UnicodeAttribute):
+            if spec:
+                raise ValueError("text fields take no format spec")
+            return TextCodec()
+        raise ValueError(
+            f"{entity_name}.{name} is a {type(attribute).__name__}; key templates take "
+            "UnicodeAttribute, NumberAttribute or UTCDateTimeAttribute fields"
+        )
+
+    return resolve
+
+
+@attrs.frozen(eq=False)
+class BoundKey:
+    """A :class:`Key` bound to its entity: compiled templates and physical attribute names.
+
+    Attributes:
+        entity: The entity class.
+        name: The class attribute the key was declared as (``"primary"``, ``"by_status"``).
+        index: The index it populates, ``None`` for the primary key.
+        pk: Partition-key template.
+        sk: Sort-key template, if the table/index has a sort key.
+        pk_attribute: Physical partition-key attribute.
+        sk_attribute: Physical sort-key attribute.
+    """
+
+    entity: type[Entity]
+    name: str
+    index: Index | None
+    pk: KeyTemplate
+    sk: KeyTemplate | None
+    pk_attribute: str
+    sk_attribute: str | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every attribute the key's templates use."""
+        return self.pk.fields + (self.sk.fields if self.sk else ())
+
+    @property
+    def written_attributes(self) -> tuple[str, ...]:
+        """The physical attributes this key writes (a local index writes only its sort key)."""
+        if self.index is not None and self.index.local:
+            return (self.sk_attribute,) if self.sk_attribute else ()
+        return (self.pk_attribute, *([self.sk_attribute] if self.sk_attribute else []))
+
+    def describe(self) -> str:
+        """``pk='…', sk='…'`` for messages."""
+        sk = f", sk={self.sk.source!r}" if self.sk else ""
+        return f"pk={self.pk.source!r}{sk}"
+
+    def build(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Physical key attribute -> text, for every attribute this key writes.
+
+        Raises:
+            ValidationError: A field is missing or unusable.
+        """
+        out = {}
+        if self.pk_attribute in self.written_attributes:
+            out[self.pk_attribute] = self.pk.build(values)
+        if self.sk is not None and self.sk_attribute is not None:
+            out[self.sk_attribute] = self.sk.build(values)
+        return out
+
+    def is_complete(self, values: Mapping[str, Any]) -> bool:
+        """True when every field has a value (a sparse index key is written only then)."""
+        return all(values.get(name) is not None for name in self.fields)
+
+    def parse(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Read the field values back from a raw item's key attributes."""
+        values = self.pk.parse(item[self.pk_attribute]["S"])
+        if self.sk is not None and self.sk_attribute is not None:
+            values.update(self.sk.parse(item[self.sk_attribute]["S"]))
+        return values
+
+
+def bind_key(
+    key: Key,
+    *,
+    name: str,
+    entity: type[Entity],
+    table: Table,
+    attributes: Mapping[str, Attribute[Any]],
+    primary: BoundKey | None,
+) -> BoundKey:
+    """Compile ``key`` for ``entity`` (the primary key must be bound first).
+
+    Raises:
+        ConfigurationError: The key does not fit the table or names unknown attributes.
+    """
+    owner = f"{entity.__qualname__}.{name}"
+    resolve = _codec_resolver(entity.__qualname__, attributes)
+
+    def template(source: str, part: str) -> KeyTemplate:
+        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}")
+
+    if key.index is None:
+        if key.pk is None:
+            raise ConfigurationError(f"{owner}: the primary key needs a pk template")
+        if (key.sk is None) != (table.sk is None):
+            need = "needs an sk template" if table.sk else "has no sort key; drop sk="
+            raise ConfigurationError(f"{owner}: table {table.name!r} {need}")
+        return BoundKey(
+            entity,
+            name,
+            None,
+            template(key.pk, "pk"),
+            template(key.sk, "sk") if key.sk is not None else None,
+            table.pk,
+            table.sk,
+        )
+    index = table.index(key.index)
+    if index.local:
+        if key.pk is not None:
+            raise ConfigurationError(
+                f"{owner}: local index {index.name!r} shares the primary partition key; drop pk="
+            )
+        if key.sk is None or primary is None:
+            raise ConfigurationError(f"{owner}: local index {index.name!r} needs an sk template")
+        return BoundKey(entity, name, index, primary.pk, template(key.sk, "sk"), table.pk, index.sk)
+    if key.pk is None:
+        raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
+    if (key.sk is None) != (index.sk is None):
+        need = "needs an sk template" if index.sk else "has no sort key; drop sk="
+        raise ConfigurationError(f"{owner}: index {index.name!r} {need}")
+    assert index.pk is not None
+    return BoundKey(
+        entity,
+        name,
+        index,
+        template(key.pk, "pk"),
+        template(key.sk, "sk") if key.sk is not None else None,
+        index.pk,
+        index.sk,
+    )
+
+
+def _qualname(entity: type[Any]) -> str:
+    return entity.__qualname__
+
+
+def _sorted_dict(mapping: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(mapping.items()))
+
+
+@attrs.frozen
+class ItemKey:
+    """The key of one item of a given entity type.
+
+    Attributes:
+        entity: The entity class.
+        key: The physical primary key, as text, e.g. ``{"PK": "CUSTOMER#c1", "SK": "PROFILE"}``.
+    """
+
+    entity: type[Entity] = attrs.field(eq=False, repr=_qualname)
+    key: Mapping[str, str] = attrs.field(converter=_sorted_dict)
+
+    def __hash__(self) -> int:
+        return hash((self.entity.__type_name__, tuple(self.key.items())))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ItemKey):
+            return NotImplemented
+        return self.entity is other.entity and self.key == other.key
+
+    def to_request(self) -> dict[str, dict[str, str]]:
+        """The ``Key`` member of a request, in DynamoDB's typed form."""
+        return {name: {"S": value} for name, value in self.key.items()}

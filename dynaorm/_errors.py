@@ -1,0 +1,164 @@
+"""The dynaorm exception hierarchy.
+
+Every error dynaorm raises derives from :class:`DynaormError`::
+
+    DynaormError
+    ├── ValidationError (ValueError)        bad input, caught before any request
+    ├── ConfigurationError                  bad definitions or settings
+    ├── InvalidCursor (ValueError)          tampered, foreign or stale pagination cursor
+    ├── UnknownEntityType (LookupError)     an item whose type no entity of the table claims
+    ├── BatchIncomplete                     items still unprocessed after the retry policy
+    ├── EndpointUnavailable (ConnectionError) the server could not be reached
+    └── ServiceError                        the server answered with an error
+        ├── ConditionFailed                 a condition expression was false
+        │   └── VersionConflict             an optimistic-lock version did not match
+        ├── TransactionCanceled             a transaction was cancelled, reasons per action
+        ├── Throttled                       throughput or request-rate limits exceeded
+        └── TableNotFound (LookupError)     the table does not exist
+
+Errors raised because of a botocore error keep it as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "BatchIncomplete",
+    "ConditionFailed",
+    "ConfigurationError",
+    "DynaormError",
+    "EndpointUnavailable",
+    "InvalidCursor",
+    "ServiceError",
+    "TableNotFound",
+    "Throttled",
+    "TransactionCanceled",
+    "UnknownEntityType",
+    "ValidationError",
+    "VersionConflict",
+]
+
+
+class DynaormError(Exception):
+    """Base class of every error raised by dynaorm."""
+
+
+class ValidationError(DynaormError, ValueError):
+    """Input that DynamoDB would reject, or that would corrupt data, caught before any request.
+
+    Examples: a key value containing the template delimiter, a missing key part, an item over
+    400 KB, more than 100 actions in one transaction.
+    """
+
+
+class ConfigurationError(DynaormError):
+    """A definition (table, index, entity, key template) or a setting (endpoint, region) is bad."""
+
+
+class InvalidCursor(DynaormError, ValueError):
+    """A pagination cursor was malformed, tampered with, signed by another secret, or issued for
+    another query."""
+
+
+class UnknownEntityType(DynaormError, LookupError):
+    """An item was read whose entity-type attribute names no entity registered on the table.
+
+    Attributes:
+        type_name: The stored entity-type value (``None`` when the attribute is missing).
+        item: The raw item as DynamoDB returned it.
+    """
+
+    def __init__(self, message: str, *, type_name: str | None, item: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+        self.item = dict(item)
+
+
+class BatchIncomplete(DynaormError):
+    """A batch could not be completed within its retry policy.
+
+    Attributes:
+        unprocessed: The entities (for writes) or keys (for reads) that were never processed.
+    """
+
+    def __init__(self, message: str, *, unprocessed: Sequence[Any]) -> None:
+        super().__init__(message)
+        self.unprocessed = list(unprocessed)
+
+
+class EndpointUnavailable(DynaormError, ConnectionError):
+    """The DynamoDB endpoint could not be reached or the connection broke."""
+
+
+class ServiceError(DynaormError):
+    """The server answered a request with an error.
+
+    Attributes:
+        code: The DynamoDB error code, e.g. ``"ValidationException"``.
+        operation: The API operation, e.g. ``"PutItem"``.
+    """
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+
+
+class ConditionFailed(ServiceError):
+    """A condition expression evaluated to false; nothing was written.
+
+    Attributes:
+        item: The item as it was stored when the condition failed (an entity instance when its
+            type is known, the raw item otherwise, ``None`` if there was no item).
+    """
+
+    def __init__(
+        self, message: str, *, item: Any = None, code: str = "", operation: str = ""
+    ) -> None:
+        super().__init__(message, code=code, operation=operation)
+        self.item = item
+
+
+class VersionConflict(ConditionFailed):
+    """Another writer changed the item since it was read (optimistic locking).
+
+    Attributes:
+        expected: The version this writer held.
+        item: The item as currently stored (``None`` if it was deleted).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int | None,
+        item: Any = None,
+        code: str = "",
+        operation: str = "",
+    ) -> None:
+        super().__init__(message, item=item, code=code, operation=operation)
+        self.expected = expected
+
+
+class TransactionCanceled(ServiceError):
+    """A transaction was cancelled; nothing in it was applied.
+
+    Attributes:
+        reasons: One entry per action, in action order (see the transactions module).
+    """
+
+    def __init__(
+        self, message: str, *, reasons: Sequence[Any] = (), code: str = "", operation: str = ""
+    ) -> None:
+        super().__init__(message, code=code, operation=operation)
+        self.reasons = list(reasons)
+
+
+class Throttled(ServiceError):
+    """The request exceeded provisioned throughput or a request-rate limit."""
+
+
+class TableNotFound(ServiceError, LookupError):
+    """The table (or index) named by the request does not exist."""

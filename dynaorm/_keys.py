@@ -1,0 +1,403 @@
+"""Key templates: ``"ORDER#{placed_at}#{order_id}"`` built from values and parsed back.
+
+A template is a sequence of literal text and fields. Each field has a codec that renders a
+Python value as text that sorts like the value (zero-padded numbers, fixed-width UTC
+datetimes) and reads it back. Values may never contain the template delimiter, so a value
+cannot forge another entity's key, and every stored key parses back unambiguously.
+
+This module is pure: no I/O and no knowledge of entities beyond the names it is given.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import attrs
+
+from dynaorm._errors import ConfigurationError, ValidationError
+
+__all__ = [
+    "DateTimeCodec",
+    "FieldCodec",
+    "KeyTemplate",
+    "NumberCodec",
+    "TextCodec",
+    "templates_may_collide",
+]
+
+DEFAULT_DELIMITER = "#"
+
+
+class FieldCodec(Protocol):
+    """Turns one field value into key text and back."""
+
+    def to_text(self, value: Any) -> str:
+        """Render ``value``; raise ``TypeError``/``ValueError`` when it cannot be rendered."""
+
+    def from_text(self, text: str) -> Any:
+        """Read back a value rendered by :meth:`to_text`."""
+
+
+@attrs.frozen
+class TextCodec:
+    """Strings, stored as they are."""
+
+    def to_text(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected str, got {type(value).__name__}")
+        return value
+
+    def from_text(self, text: str) -> Any:
+        return text
+
+
+_WIDTH = re.compile(r"^0?(\d+)")
+
+
+@attrs.frozen
+class NumberCodec:
+    """Numbers rendered with a format spec, e.g. ``08d`` (zero-padded so text order is numeric
+    order). Without a spec integers render in plain decimal (which does not sort as text)."""
+
+    spec: str = ""
+
+    @property
+    def width(self) -> int | None:
+        """The zero-padded width of the spec, if it sets one."""
+        match = _WIDTH.match(self.spec)
+        return int(match.group(1)) if match and self.spec.startswith("0") else None
+
+    def to_text(self, value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise TypeError(f"expected a number, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("NaN and infinity cannot be part of a key")
+        if not self.spec:
+            if value == int(value):
+                return str(int(value))
+            return str(value)
+        width = self.width
+        if width is not None and value < 0:
+            raise ValueError("negative numbers do not sort as zero-padded text")
+        if self.spec.endswith("d") and value != int(value):
+            raise ValueError(f"format {self.spec!r} needs a whole number")
+        text = format(int(value) if self.spec.endswith("d") else value, self.spec)
+        if width is not None and len(text) > width:
+            raise ValueError(f"does not fit in {width} characters")
+        return text
+
+    def from_text(self, text: str) -> Any:
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if number == number.to_integral_value() and "." not in text and "e" not in text.lower():
+            return int(number)
+        return float(number)
+
+
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
+
+
+@attrs.frozen
+class DateTimeCodec:
+    """Datetimes as fixed-width UTC ISO-8601 text (naive datetimes are taken to be UTC)."""
+
+    def to_text(self, value: Any) -> str:
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # strftime does not zero-pad years below 1000 on every platform.
+        return f"{value.year:04d}" + str(value.strftime(_DATETIME_FORMAT[2:]))
+
+    def from_text(self, text: str) -> Any:
+        return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
+
+
+CodecResolver = Callable[[str, str], FieldCodec] | None
+
+
+def default_codec(name: str, spec: str) -> FieldCodec:
+    """Numbers for fields with a format spec, text for the others."""
+    return NumberCodec(spec) if spec else TextCodec()
+
+
+@attrs.frozen
+class _Literal:
+    text: str
+
+
+@attrs.frozen
+class _Field:
+    name: str
+    spec: str
+
+
+_Part = _Literal | _Field
+
+
+def _parse_source(source: str) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    try:
+        parsed = list(string.Formatter().parse(source))
+    except ValueError as exc:
+        raise ConfigurationError(f"key template {source!r} is malformed: {exc}") from None
+    for literal, name, spec, conversion in parsed:
+        if literal:
+            parts.append(_Literal(literal))
+        if name is None:
+            continue
+        if not name.isidentifier() or conversion:
+            raise ConfigurationError(
+                f"key template {source!r}: field {{{name}}} must be a plain attribute name"
+            )
+        parts.append(_Field(name, spec or ""))
+    return tuple(parts)
+
+
+@attrs.frozen(eq=False)
+class KeyTemplate:
+    """A parsed key template bound to field codecs.
+
+    Args:
+        source: The template text, e.g. ``"ORDER#{placed_at}#{order_id}"``.
+        resolve: Gives the codec for a field from its name and format spec; raises
+            ``KeyError`` for an unknown name and ``ValueError`` for an unusable spec. By
+            default a field with a spec is a number and one without is text.
+        delimiter: The separator that values may never contain.
+        owner: Who the template belongs to (``"Order.primary.sk"``), used in error messages.
+
+    Example:
+        >>> t = KeyTemplate("ORDER#{order_id}")
+        >>> t.build({"order_id": "o1"})
+        'ORDER#o1'
+        >>> t.parse("ORDER#o1")
+        {'order_id': 'o1'}
+    """
+
+    source: str
+    resolve: CodecResolver = attrs.field(default=None, repr=False)
+    delimiter: str = DEFAULT_DELIMITER
+    owner: str = ""
+    parts: tuple[_Part, ...] = attrs.field(init=False, repr=False)
+    codecs: Mapping[str, FieldCodec] = attrs.field(init=False, repr=False)
+    _regex: re.Pattern[str] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        parts = _parse_source(self.source)
+        object.__setattr__(self, "parts", parts)
+        where = f"{self.owner}: " if self.owner else ""
+        if not self.delimiter:
+            raise ConfigurationError(f"{where}the key delimiter must not be empty")
+        resolve = self.resolve or default_codec
+        codecs: dict[str, FieldCodec] = {}
+        previous: _Part | None = None
+        for part in parts:
+            if isinstance(part, _Field):
+                try:
+                    codecs[part.name] = resolve(part.name, part.spec)
+                except KeyError:
+                    raise ConfigurationError(
+                        f"{where}key template {self.source!r} names {{{part.name}}}, "
+                        "which is not an attribute of the entity"
+                    ) from None
+                except ValueError as exc:
+                    raise ConfigurationError(
+                        f"{where}key template {self.source!r}, field {{{part.name}}}: {exc}"
+                    ) from None
+                if isinstance(previous, _Field):
+                    raise ConfigurationError(
+                        f"{where}key template {self.source!r}: fields {{{previous.name}}} and "
+                        f"{{{part.name}}} must be separated by {self.delimiter!r}"
+                    )
+            elif (
+                isinstance(previous, _Field)
+                and self._followed_by_field(part)
+                and self.delimiter not in part.text
+            ):
+                raise ConfigurationError(
+                    f"{where}key template {self.source!r}: the text {part.text!r} between "
+                    f"fields must contain the delimiter {self.delimiter!r}"
+                )
+            previous = part
+        names = [p.name for p in parts if isinstance(p, _Field)]
+        if len(names) != len(set(names)):
+            raise ConfigurationError(f"{where}key template {self.source!r} repeats a field")
+        object.__setattr__(self, "codecs", codecs)
+        object.__setattr__(self, "_regex", re.compile(self._pattern()))
+
+    def _followed_by_field(self, literal: _Literal) -> bool:
+        index = self.parts.index(literal)
+        return index + 1 < len(self.parts) and isinstance(self.parts[index + 1], _Field)
+
+    def _pattern(self) -> str:
+        value = f"[^{re.escape(self.delimiter[0])}]+"
+        pieces = [
+            f"(?P<{p.name}>{value})" if isinstance(p, _Field) else re.escape(p.text)
+            for p in self.parts
+        ]
+        return "".join(pieces)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field names, in template order."""
+        return tuple(p.name for p in self.parts if isinstance(p, _Field))
+
+    @property
+    def is_constant(self) -> bool:
+        """True when the template has no fields (``"PROFILE"``)."""
+        return not self.fields
+
+    @property
+    def prefix(self) -> str:
+        """The constant text before the first field (the whole text for a constant template)."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, _Field):
+                break
+            out.append(part.text)
+        return "".join(out)
+
+    def render(self, name: str, value: Any) -> str:
+        """Render one field's value as key text, validating it.
+
+        Raises:
+            ValidationError: The value is missing, empty, of the wrong type, or contains the
+                delimiter.
+        """
+        where = f"{self.owner} " if self.owner else ""
+        if value is None:
+            raise ValidationError(f"{where}key template {self.source!r} needs a value for {name!r}")
+        try:
+            text = self.codecs[name].to_text(value)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ValidationError(
+                f"{where}key template {self.source!r}: {name}={value!r} cannot be used: {exc}"
+            ) from None
+        if not text:
+            raise ValidationError(f"{where}key template {self.source!r}: {name} must not be empty")
+        if self.delimiter in text:
+            raise ValidationError(
+                f"{where}key template {self.source!r}: {name}={value!r} contains the key "
+                f"delimiter {self.delimiter!r}, which could forge another item's key"
+            )
+        return text
+
+    def build(self, values: Mapping[str, Any]) -> str:
+        """Build the key text from field values.
+
+        Raises:
+            ValidationError: A field is missing or its value cannot be used in a key.
+        """
+        out = []
+        for part in self.parts:
+            if isinstance(part, _Field):
+                out.append(self.render(part.name, values.get(part.name)))
+            else:
+                out.append(part.text)
+        return "".join(out)
+
+    def build_prefix(self, values: Mapping[str, Any]) -> str:
+        """Build the longest prefix the leading given values determine.
+
+        Stops at the first field without a value, keeping the literal text before it, so the
+        result suits ``begins_with``. ``"ORDER#{day}#{id}"`` with only ``day`` gives
+        ``"ORDER#2024-05-01#"``.
+        """
+        out = []
+        for part in self.parts:
+            if isinstance(part, _Field):
+                if values.get(part.name) is None:
+                    break
+                out.append(self.render(part.name, values[part.name]))
+            else:
+                out.append(part.text)
+        return "".join(out)
+
+    def matches(self, text: str) -> bool:
+        """True when ``text`` has this template's shape."""
+        return self._regex.fullmatch(text) is not None
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """Read field values back from key text.
+
+        Raises:
+            ValidationError: ``text`` was not produced by this template.
+        """
+        match = self._regex.fullmatch(text)
+        if match is None:
+            raise ValidationError(f"{text!r} does not match key template {self.source!r}")
+        values: dict[str, Any] = {}
+        for name, raw in match.groupdict().items():
+            try:
+                values[name] = self.codecs[name].from_text(raw)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    f"{text!r}: field {name!r} of key template {self.source!r} is unreadable: {exc}"
+                ) from None
+        return values
+
+
+def _segments(template: KeyTemplate) -> list[tuple[_Part, ...]]:
+    """Split a template at the delimiter; a field never spans two segments."""
+    segments: list[list[_Part]] = [[]]
+    for part in template.parts:
+        if isinstance(part, _Field):
+            segments[-1].append(part)
+            continue
+        pieces = part.text.split(template.delimiter)
+        for i, piece in enumerate(pieces):
+            if i:
+                segments.append([])
+            if piece:
+                segments[-1].append(_Literal(piece))
+    return [tuple(s) for s in segments]
+
+
+def _segment_regex(segment: tuple[_Part, ...]) -> str:
+    return "".join(".+" if isinstance(p, _Field) else re.escape(p.text) for p in segment)
+
+
+def _ends(segment: tuple[_Part, ...]) -> tuple[str, str]:
+    head = segment[0].text if isinstance(segment[0], _Literal) else ""
+    tail = segment[-1].text if isinstance(segment[-1], _Literal) else ""
+    return head, tail
+
+
+def _segments_may_match(a: tuple[_Part, ...], b: tuple[_Part, ...]) -> bool:
+    a_const = all(isinstance(p, _Literal) for p in a)
+    b_const = all(isinstance(p, _Literal) for p in b)
+    if a_const and b_const:
+        return "".join(p.text for p in a if isinstance(p, _Literal)) == "".join(
+            p.text for p in b if isinstance(p, _Literal)
+        )
+    if a_const or b_const:
+        const, pattern = (a, b) if a_const else (b, a)
+        text = "".join(p.text for p in const if isinstance(p, _Literal))
+        return re.fullmatch(_segment_regex(pattern), text) is not None
+    (a_head, a_tail), (b_head, b_tail) = _ends(a), _ends(b)
+    heads_agree = a_head.startswith(b_head) or b_head.startswith(a_head)
+    tails_agree = a_tail.endswith(b_tail) or b_tail.endswith(a_tail)
+    return heads_agree and tails_agree
+
+
+def templates_may_collide(a: KeyTemplate, b: KeyTemplate) -> bool:
+    """True when some values could make ``a`` and ``b`` build the same text.
+
+    Conservative: it may report a collision for exotic templates that cannot really produce
+    the same text, never the reverse.
+    """
+    if a.delimiter != b.delimiter:
+        return True
+    seg_a, seg_b = _segments(a), _segments(b)
+    if len(seg_a) != len(seg_b):
+        return False
+    return all(_segments_may_match(x, y) for x, y in zip(seg_a, seg_b, strict=True))

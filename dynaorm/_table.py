@@ -1,0 +1,360 @@
+"""The physical table: key attributes, indexes, lifecycle, and the entities that share it."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from dynaorm._errors import ConfigurationError, TableNotFound, UnknownEntityType
+from dynaorm._indexes import Index
+from dynaorm._keys import DEFAULT_DELIMITER, templates_may_collide
+from dynaorm._retry import DEFAULT_POLICY, RetryPolicy
+from dynaorm._schema import (
+    check_fixable,
+    create_table_request,
+    gsi_create_update,
+    schema_mismatches,
+)
+from dynaorm._settings import Settings, current_settings
+from dynaorm._transport import Transport
+
+if TYPE_CHECKING:
+    from dynaorm._entity import Entity
+
+__all__ = ["Table"]
+
+BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+
+
+class Table:
+    """One physical DynamoDB table shared by many entity types.
+
+    Args:
+        name: The table name.
+        pk: Partition-key attribute name.
+        sk: Sort-key attribute name (``None`` for a table without one).
+        indexes: Secondary indexes.
+        billing_mode: ``"PAY_PER_REQUEST"`` (default) or ``"PROVISIONED"``.
+        read_capacity: Provisioned read capacity of the table.
+        write_capacity: Provisioned write capacity of the table.
+        ttl_attribute: Attribute holding expiry times; TTL is enabled on it by :meth:`create`.
+        type_attribute: Attribute that records each item's entity type.
+        delimiter: The key-template delimiter values may never contain.
+        retry_policy: How requests are retried when throttled.
+        settings: Connection settings for this table; unset fields come from
+            :func:`dynaorm.configure` and the environment.
+
+    Example:
+        >>> shop = Table("shop", pk="PK", sk="SK",
+        ...              indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
+        >>> shop.key_attributes
+        ('PK', 'SK', 'GSI1PK', 'GSI1SK')
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pk: str = "PK",
+        sk: str | None = "SK",
+        indexes: Sequence[Index] = (),
+        billing_mode: BillingMode = "PAY_PER_REQUEST",
+        read_capacity: int | None = None,
+        write_capacity: int | None = None,
+        ttl_attribute: str | None = None,
+        type_attribute: str = "_type",
+        delimiter: str = DEFAULT_DELIMITER,
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        settings: Settings | None = None,
+    ) -> None:
+        if not name:
+            raise ConfigurationError("a table needs a name")
+        if billing_mode not in ("PAY_PER_REQUEST", "PROVISIONED"):
+            raise ConfigurationError(
+                f"billing_mode must be PAY_PER_REQUEST or PROVISIONED, not {billing_mode!r}"
+            )
+        if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
+            raise ConfigurationError("capacities apply only to billing_mode='PROVISIONED'")
+        self.name = name
+        self.pk = pk
+        self.sk = sk
+        self.indexes: tuple[Index, ...] = tuple(indexes)
+        self.billing_mode: BillingMode = billing_mode
+        self.read_capacity = read_capacity
+        self.write_capacity = write_capacity
+        self.ttl_attribute = ttl_attribute
+        self.type_attribute = type_attribute
+        self.delimiter = delimiter
+        self.retry_policy = retry_policy
+        self.settings = settings or Settings()
+        self.entities: dict[str, type[Entity]] = {}
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+        self._check_definition()
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, entities={sorted(self.entities)})"
+
+    def _check_definition(self) -> None:
+        seen: set[str] = set()
+        for index in self.indexes:
+            if index.name in seen:
+                raise ConfigurationError(f"table {self.name!r}: index {index.name!r} is repeated")
+            seen.add(index.name)
+            if index.local and self.sk is None:
+                raise ConfigurationError(
+                    f"table {self.name!r}: local index {index.name!r} needs a table with a sort key"
+                )
+        names = [self.pk, *([self.sk] if self.sk else [])]
+        names += [a for i in self.indexes for a in i.key_attributes]
+        if len(names) != len(set(names)):
+            raise ConfigurationError(
+                f"table {self.name!r}: each key attribute must belong to one key; got {names}"
+            )
+        if self.type_attribute in names:
+            raise ConfigurationError(
+                f"table {self.name!r}: type_attribute {self.type_attribute!r} is a key attribute"
+            )
+
+    # -- definitions -----------------------------------------------------------------------
+
+    @property
+    def key_attributes(self) -> tuple[str, ...]:
+        """Every attribute the table or one of its indexes uses as a key."""
+        names = [self.pk, *([self.sk] if self.sk else [])]
+        return tuple(names + [a for i in self.indexes for a in i.key_attributes])
+
+    @property
+    def reserved_attributes(self) -> frozenset[str]:
+        """Attribute names an entity may not declare: keys and the entity-type attribute."""
+        return frozenset({*self.key_attributes, self.type_attribute})
+
+    def index(self, name: str) -> Index:
+        """The index called ``name``.
+
+        Raises:
+            ConfigurationError: The table has no such index.
+        """
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        known = ", ".join(i.name for i in self.indexes) or "none"
+        raise ConfigurationError(f"table {self.name!r} has no index {name!r} (indexes: {known})")
+
+    def register(self, entity: type[Entity]) -> None:
+        """Add an entity class to the table (done by ``class X(Entity, table=...)``).
+
+        Raises:
+            ConfigurationError: The type name is taken, or the entity's primary key templates
+                could produce a key another entity's templates also produce.
+        """
+        type_name = entity.__type_name__
+        with self._lock:
+            if type_name in self.entities:
+                other = self.entities[type_name]
+                raise ConfigurationError(
+                    f"table {self.name!r}: entity type name {type_name!r} is used by both "
+                    f"{other.__qualname__} and {entity.__qualname__}; pass type_name= to one"
+                )
+            mine = entity.__primary__
+            for other in self.entities.values():
+                theirs = other.__primary__
+                pk_clash = templates_may_collide(mine.pk, theirs.pk)
+                sk_clash = (
+                    mine.sk is None
+                    or theirs.sk is None
+                    or templates_may_collide(mine.sk, theirs.sk)
+                )
+                if pk_clash and sk_clash:
+                    raise ConfigurationError(
+                        f"table {self.name!r}: the primary keys of {entity.__qualname__} "
+                        f"({mine.describe()}) and {other.__qualname__} ({theirs.describe()}) "
+                        "can produce the same key; give one of them a distinct constant prefix"
+                    )
+            self.entities[type_name] = entity
+
+    def entity_for(self, item: Mapping[str, Any]) -> type[Entity]:
+        """The entity class a raw item belongs to, from its entity-type attribute.
+
+        Raises:
+            UnknownEntityType: No registered entity has the item's type.
+        """
+        raw = item.get(self.type_attribute)
+        type_name = raw.get("S") if isinstance(raw, Mapping) else None
+        entity = self.entities.get(type_name) if type_name is not None else None
+        if entity is None:
+            keys = {k: item[k] for k in (self.pk, self.sk) if k and k in item}
+            what = f"type {type_name!r}" if type_name else f"no {self.type_attribute!r} attribute"
+            raise UnknownEntityType(
+                f"table {self.name!r}: item {keys} has {what}; known types: "
+                f"{', '.join(sorted(self.entities)) or 'none'}",
+                type_name=type_name,
+                item=item,
+            )
+        return entity
+
+    def from_item(self, item: Mapping[str, Any]) -> Entity:
+        """Build the right entity instance from a raw item.
+
+        Raises:
+            UnknownEntityType: No registered entity has the item's type.
+        """
+        return self.entity_for(item).from_item(item)
+
+    # -- connection ------------------------------------------------------------------------
+
+    def configure(self, **settings: Any) -> None:
+        """Change this table's connection settings (fields of :class:`~dynaorm.Settings`)."""
+        self.settings = attrs.evolve(self.settings, **settings)
+        self._transport = None
+
+    @property
+    def transport(self) -> Transport:
+        """Sends this table's requests (rebuilt when settings change)."""
+        settings = self.settings.merged_over(current_settings()).resolved()
+        transport = self._transport
+        if transport is None or transport.settings != settings:
+            transport = Transport(settings, self.retry_policy)
+            self._transport = transport
+        return transport
+
+    @contextlib.contextmanager
+    def override(self, *, name: str | None = None, **settings: Any) -> Iterator[Table]:
+        """Temporarily use another physical name and/or settings (tests, migrations).
+
+        Example:
+            >>> with shop.override(name="shop-test"):  # doctest: +SKIP
+            ...     shop.create()
+        """
+        saved = (self.name, self.settings, self._transport)
+        if name is not None:
+            self.name = name
+        if settings:
+            self.configure(**settings)
+        try:
+            yield self
+        finally:
+            self.name, self.settings, self._transport = saved
+
+    def call(self, operation: str, request: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
+        """Send a raw request through this table's transport (retries, error translation)."""
+        return self.transport.call(operation, request, idempotent=idempotent)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def create_request(self) -> dict[str, Any]:
+        """The CreateTable request :meth:`create` sends."""
+        return create_table_request(self)
+
+    def create(self, *, wait: bool = True, timeout: float = 300.0) -> None:
+        """Create the table and its indexes; with ``wait``, return once all are ACTIVE.
+
+        Raises:
+            ServiceError: The table exists already (``ResourceInUseException``) or the request
+                was refused.
+        """
+        self.call("CreateTable", self.create_request(), idempotent=False)
+        if wait:
+            self.wait_until_active(timeout=timeout)
+        if self.ttl_attribute:
+            self._enable_ttl()
+
+    def _enable_ttl(self) -> None:
+        self.call(
+            "UpdateTimeToLive",
+            {
+                "TableName": self.name,
+                "TimeToLiveSpecification": {"Enabled": True, "AttributeName": self.ttl_attribute},
+            },
+            idempotent=True,
+        )
+
+    def ensure(self, *, wait: bool = True, timeout: float = 300.0) -> bool:
+        """Create the table if it is missing; otherwise check it and add missing global indexes.
+
+        Returns:
+            True when the table was created.
+
+        Raises:
+            ConfigurationError: The live table's keys or local indexes differ from the definition.
+        """
+        try:
+            described = self.describe()
+        except TableNotFound:
+            self.create(wait=wait, timeout=timeout)
+            return True
+        problems, missing = schema_mismatches(self, described)
+        check_fixable(self, problems)
+        for index in missing:
+            self.wait_until_active(timeout=timeout)
+            self.call("UpdateTable", gsi_create_update(self, index), idempotent=False)
+        if wait:
+            self.wait_until_active(timeout=timeout)
+        return False
+
+    def describe(self) -> dict[str, Any]:
+        """The ``Table`` member of DescribeTable.
+
+        Raises:
+            TableNotFound: The table does not exist.
+        """
+        response = self.call("DescribeTable", {"TableName": self.name}, idempotent=True)
+        table: dict[str, Any] = response["Table"]
+        return table
+
+    def exists(self) -> bool:
+        """True when the table exists (in any status)."""
+        try:
+            self.describe()
+        except TableNotFound:
+            return False
+        return True
+
+    def wait_until_active(self, *, timeout: float = 300.0) -> None:
+        """Poll until the table and all its global indexes are ACTIVE.
+
+        Raises:
+            TimeoutError: Not active within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            described = self.describe()
+            statuses = [described.get("TableStatus")] + [
+                g.get("IndexStatus") for g in described.get("GlobalSecondaryIndexes", [])
+            ]
+            if all(status == "ACTIVE" for status in statuses):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"table {self.name!r} not ACTIVE after {timeout}s: {statuses}")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def delete(
+        self, *, wait: bool = True, missing_ok: bool = False, timeout: float = 300.0
+    ) -> None:
+        """Delete the table; with ``wait``, return once it is gone.
+
+        Raises:
+            TableNotFound: The table does not exist and ``missing_ok`` is false.
+        """
+        try:
+            self.call("DeleteTable", {"TableName": self.name}, idempotent=False)
+        except TableNotFound:
+            if missing_ok:
+                return
+            raise
+        if not wait:
+            return
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while self.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"table {self.name!r} still exists after {timeout}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,123 @@
+"""The one place where botocore errors become dynaorm errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectTimeoutError as BotoConnectTimeout,
+)
+
+from dynaorm._errors import (
+    ConditionFailed,
+    ConfigurationError,
+    DynaormError,
+    EndpointUnavailable,
+    ServiceError,
+    TableNotFound,
+    Throttled,
+    TransactionCanceled,
+)
+
+__all__ = ["THROTTLING_CODES", "is_retryable", "translate"]
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "Throttling",
+        "TooManyRequestsException",
+    }
+)
+SERVER_FAULT_CODES = frozenset(
+    {"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerException"}
+)
+
+# Error code -> the dynaorm class it becomes. Anything else is a plain ServiceError.
+CODE_MAP: dict[str, type[ServiceError]] = {
+    "ConditionalCheckFailedException": ConditionFailed,
+    "ResourceNotFoundException": TableNotFound,
+    "TransactionCanceledException": TransactionCanceled,
+    **dict.fromkeys(THROTTLING_CODES, Throttled),
+}
+
+_CONNECTION_ERRORS = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+    BotoConnectTimeout,
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """The DynamoDB error code of a botocore ClientError ('' for anything else)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
+    """Whether ``exc`` may be retried.
+
+    Throttling is always retryable: the request was refused before it was applied. Server
+    faults and broken connections may hide an applied write, so they are retried only for
+    idempotent requests (reads, unconditional puts/deletes, token-carrying transactions).
+    """
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        if code in THROTTLING_CODES:
+            return True
+        return idempotent and (code in SERVER_FAULT_CODES or _status(exc) >= 500)
+    return idempotent and isinstance(exc, _CONNECTION_ERRORS)
+
+
+def translate(exc: Exception, operation: str) -> DynaormError:
+    """Map a botocore exception to the dynaorm error that describes it.
+
+    The caller raises the result ``from exc`` so the original stays available as ``__cause__``.
+    """
+    if isinstance(exc, DynaormError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+        cls = CODE_MAP.get(code, ServiceError)
+        text = f"{operation}: {code}: {message}"
+        if cls is ConditionFailed:
+            return ConditionFailed(
+                text, item=_raw_item(exc.response), code=code, operation=operation
+            )
+        if cls is TransactionCanceled:
+            reasons = exc.response.get("CancellationReasons", [])
+            return TransactionCanceled(text, reasons=reasons, code=code, operation=operation)
+        return cls(text, code=code, operation=operation)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return EndpointUnavailable(f"{operation}: {exc}")
+    if isinstance(exc, NoRegionError | NoCredentialsError):
+        return ConfigurationError(
+            f"{operation}: {exc}. Set a region/credentials with dynaorm.configure(...), "
+            "the table's settings, DYNAORM_ENDPOINT, or the standard AWS configuration."
+        )
+    if isinstance(exc, BotoCoreError):
+        return ServiceError(f"{operation}: {exc}", operation=operation)
+    raise exc
+
+
+def _raw_item(response: Mapping[str, Any]) -> dict[str, Any] | None:
+    item = response.get("Item")
+    return dict(item) if item else None

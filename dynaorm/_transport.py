@@ -1,0 +1,140 @@
+"""Sending requests: botocore clients, retries under the policy, and error translation."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import botocore.session
+from botocore import xform_name
+from botocore.client import BaseClient
+from botocore.config import Config
+
+from dynaorm._errors import ConfigurationError
+from dynaorm._retry import DEFAULT_POLICY, RetryPolicy
+from dynaorm._settings import Settings
+from dynaorm._translate import error_code, is_retryable, translate
+
+__all__ = ["Transport", "client_for"]
+
+logger = logging.getLogger("dynaorm")
+
+_clients: dict[Settings, BaseClient] = {}
+_clients_lock = threading.Lock()
+
+# Local DynamoDB-compatible servers accept any credentials; these are used only for them.
+_LOCAL_CREDENTIALS = {"aws_access_key_id": "dynaorm", "aws_secret_access_key": "dynaorm"}
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = urlparse(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _make_client(settings: Settings) -> BaseClient:
+    session = botocore.session.Session(profile=settings.profile)
+    region = settings.region or session.get_config_variable("region")
+    if region is None:
+        if settings.endpoint_url is None:
+            raise ConfigurationError(
+                "no AWS region configured: pass region= to dynaorm.configure() or the table, "
+                "set DYNAORM_REGION/AWS_REGION, or set DYNAORM_ENDPOINT for a local server"
+            )
+        region = "us-east-1"
+    credentials: dict[str, Any] = {}
+    if settings.aws_access_key_id is not None:
+        credentials = {
+            "aws_access_key_id": settings.aws_access_key_id,
+            "aws_secret_access_key": settings.aws_secret_access_key,
+            "aws_session_token": settings.aws_session_token,
+        }
+    elif (
+        settings.endpoint_url is not None
+        and _is_loopback(settings.endpoint_url)
+        and session.get_credentials() is None
+    ):
+        credentials = dict(_LOCAL_CREDENTIALS)
+    config = Config(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        max_pool_connections=settings.max_pool_connections,
+        # dynaorm retries under its own policy, so it can count and log every retry.
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+    return session.create_client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=settings.endpoint_url,
+        config=config,
+        **credentials,
+    )
+
+
+def client_for(settings: Settings) -> BaseClient:
+    """The shared botocore client for fully resolved ``settings`` (created on first use)."""
+    client = _clients.get(settings)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(settings)
+            if client is None:
+                client = _make_client(settings)
+                _clients[settings] = client
+    return client
+
+
+class Transport:
+    """Sends DynamoDB requests for one table, retrying under a policy.
+
+    Args:
+        settings: Resolved settings naming the endpoint.
+        policy: When to retry throttled and (for idempotent requests) failed requests.
+    """
+
+    def __init__(self, settings: Settings, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.client = client_for(settings)
+
+    def call(self, operation: str, request: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
+        """Send ``request`` as ``operation`` (e.g. ``"PutItem"``) and return the response.
+
+        Raises:
+            DynaormError: The translated error once retries are exhausted or not allowed.
+        """
+        method = getattr(self.client, xform_name(operation))
+        delays = self.policy.delays()
+        attempt = 1
+        while True:
+            try:
+                response: dict[str, Any] = method(**request)
+                return response
+            except Exception as exc:
+                if not is_retryable(exc, idempotent=idempotent):
+                    raise translate(exc, operation) from exc
+                delay = next(delays, None)
+                if delay is None:
+                    logger.warning(
+                        "%s: giving up after %d attempt(s): %s",
+                        operation,
+                        attempt,
+                        error_code(exc) or type(exc).__name__,
+                    )
+                    raise translate(exc, operation) from exc
+                logger.info(
+                    "%s: attempt %d failed (%s); retrying in %.3fs",
+                    operation,
+                    attempt,
+                    error_code(exc) or type(exc).__name__,
+                    delay,
+                )
+                time.sleep(delay)
+                attempt += 1

@@ -1,0 +1,92 @@
+"""An embedded DynamoDB-compatible server for development and tests.
+
+:class:`LocalDynamoDB` runs moto's server in a background thread of this process, bound to
+a free port on 127.0.0.1, and talks HTTP like any other endpoint. It needs the ``local``
+extra: ``pip install 'dynaorm[local]'``.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+from dynaorm._errors import ConfigurationError
+
+__all__ = ["LocalDynamoDB"]
+
+
+class LocalDynamoDB:
+    """A local DynamoDB-compatible server (moto) running in-process over HTTP.
+
+    Args:
+        host: Address to bind; loopback by default so nothing outside the machine reaches it.
+        port: Port to bind; 0 picks a free one.
+
+    Example:
+        >>> with LocalDynamoDB() as server:  # doctest: +SKIP
+        ...     dynaorm.configure(endpoint_url=server.endpoint_url)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://host:port`` of the running server.
+
+        Raises:
+            ConfigurationError: The server is not running.
+        """
+        if self._server is None:
+            raise ConfigurationError("LocalDynamoDB is not running; call start() first")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._server is not None
+
+    def start(self) -> str:
+        """Start the server and return its endpoint URL.
+
+        Raises:
+            ConfigurationError: The ``local`` extra (moto with its server) is not installed.
+        """
+        if self._server is not None:
+            return self.endpoint_url
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:
+            raise ConfigurationError(
+                "the embedded server needs moto's server: pip install 'dynaorm[local]'"
+            ) from exc
+        # The server's per-request access log is noise in tests and demos.
+        access_log = logging.getLogger("werkzeug")
+        if access_log.level == logging.NOTSET:
+            access_log.setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        server.start()
+        self.port = int(server.get_host_and_port()[1])
+        self._server = server
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        """Stop the server (no-op when it is not running)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> LocalDynamoDB:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
