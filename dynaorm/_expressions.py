@@ -1,20 +1,64 @@
-"""Compiling condition and update objects to DynamoDB expression strings.
+"""Compiling condition, update and projection objects to DynamoDB expression strings.
 
-Conditions and update actions are PynamoDB's expression objects (``Order.total > 100``,
-``Order.status.set("PAID")``). A fresh :class:`ExpressionBuilder` per request owns the
-placeholder state, so compiling never depends on what was compiled before.
+The expression *objects* are PynamoDB's: ``Order.total > 100``, ``Order.status.set("PAID")``,
+``size(Order.lines) > 3``, ``Order.meta["colour"] == "red"``. They never render themselves
+here: an :class:`ExpressionBuilder` walks them and owns the placeholder state for exactly one
+request, so compiling never depends on anything compiled before.
+
+Every attribute name becomes a ``#nN`` placeholder and every value a ``:vN`` placeholder, so
+reserved words (``name``, ``status``, ``size``) and names containing ``.``, ``[``, ``:`` or ``#``
+are always treated as names. Equal values share one placeholder.
+
+This module is a pure bottom layer: no I/O and no knowledge of entities or tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
-from pynamodb.expressions.update import Action, Update
+from pynamodb.expressions.operand import Path, Value, _Operand
+from pynamodb.expressions.update import (
+    Action,
+    AddAction,
+    DeleteAction,
+    RemoveAction,
+    SetAction,
+)
 
-__all__ = ["ExpressionBuilder", "attribute_missing", "conjoin"]
+__all__ = [
+    "ExpressionBuilder",
+    "attribute_missing",
+    "conjoin",
+    "path_of",
+    "render",
+]
+
+_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[\d+\])*)$", re.DOTALL)
+_CLAUSES: tuple[tuple[str, type[Action]], ...] = (
+    ("SET", SetAction),
+    ("REMOVE", RemoveAction),
+    ("ADD", AddAction),
+    ("DELETE", DeleteAction),
+)
+
+
+def path_of(target: Attribute[Any] | Path | str | Sequence[str]) -> Path:
+    """A :class:`Path` for an attribute, a path, a top-level name, or a list of names.
+
+    A plain string is one attribute name, never split at ``.``: use a list (or an attribute's
+    ``[...]`` access) for nested paths.
+    """
+    if isinstance(target, Path):
+        return target
+    if isinstance(target, Attribute):
+        return Path(target)
+    if isinstance(target, str):
+        return Path([target])
+    return Path(list(target))
 
 
 class ExpressionBuilder:
@@ -23,24 +67,97 @@ class ExpressionBuilder:
     Example:
         >>> b = ExpressionBuilder()
         >>> b.condition(attribute_missing("PK"))
-        'attribute_not_exists (#0)'
+        'attribute_not_exists (#n0)'
         >>> b.members()
-        {'ExpressionAttributeNames': {'#0': 'PK'}}
+        {'ExpressionAttributeNames': {'#n0': 'PK'}}
     """
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
-        self._values: dict[str, Any] = {}
+        self._values: list[tuple[Mapping[str, Any], str]] = []
+
+    # -- placeholders ----------------------------------------------------------------------
+
+    def name(self, name: str) -> str:
+        """The placeholder of one attribute name (the same name always gets the same one)."""
+        placeholder = self._names.get(name)
+        if placeholder is None:
+            placeholder = f"#n{len(self._names)}"
+            self._names[name] = placeholder
+        return placeholder
+
+    def value(self, value: Mapping[str, Any]) -> str:
+        """The placeholder of a typed value such as ``{"S": "x"}`` (equal values share one)."""
+        for existing, placeholder in self._values:
+            if existing == value:
+                return placeholder
+        placeholder = f":v{len(self._values)}"
+        self._values.append((value, placeholder))
+        return placeholder
+
+    def path(self, path: Path) -> str:
+        """Compile a document path: each name placeholdered, list indexes kept."""
+        exact = list(path.attribute.attr_path) if path.attribute is not None else []
+        out = []
+        for position, segment in enumerate(path.path):
+            known = exact[position] if position < len(exact) else None
+            if known is not None and segment.startswith(known):
+                name, indexes = known, segment[len(known) :]
+            else:
+                match = _TRAILING_INDEXES.match(segment)
+                assert match is not None
+                name, indexes = match.group(1), match.group(2)
+            if not name:
+                raise ValueError(f"empty attribute name in document path {path.path!r}")
+            out.append(self.name(name) + indexes)
+        return ".".join(out)
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def _operand(self, node: Any) -> str:
+        if isinstance(node, Path):
+            return self.path(node)
+        if isinstance(node, Value):
+            return self.value(node.value)
+        if isinstance(node, Condition):
+            return self.condition(node)
+        if isinstance(node, _Operand):
+            parts = [self._operand(v) for v in node.values]
+            return node.format_string.format(*parts)
+        raise TypeError(f"cannot compile {node!r} ({type(node).__name__}) in an expression")
 
     def condition(self, condition: Condition) -> str:
         """Compile a condition, registering its names and values."""
-        text: str = condition.serialize(self._names, self._values)
-        return text
+        if not isinstance(condition, Condition):
+            raise TypeError(
+                f"expected a condition such as Order.total > 5, got {type(condition).__name__}"
+            )
+        parts = [self._operand(v) for v in condition.values]
+        return condition.format_string.format(*parts, operator=condition.operator)
 
-    def update(self, actions: Sequence[Action]) -> str:
-        """Compile update actions to an ``UpdateExpression``."""
-        text: str | None = Update(*actions).serialize(self._names, self._values)
-        return text or ""
+    def update(self, actions: Iterable[Action]) -> str:
+        """Compile update actions, grouped into SET/REMOVE/ADD/DELETE clauses in that order."""
+        grouped: dict[str, list[Action]] = {keyword: [] for keyword, _ in _CLAUSES}
+        for action in actions:
+            keyword = next((k for k, cls in _CLAUSES if isinstance(action, cls)), None)
+            if keyword is None:
+                raise TypeError(
+                    f"expected an update action such as Order.total.set(5), got {action!r}"
+                )
+            grouped[keyword].append(action)
+        clauses = []
+        for keyword, members in grouped.items():
+            if members:
+                compiled = [
+                    a.format_string.format(*[self._operand(v) for v in a.values]) for a in members
+                ]
+                clauses.append(f"{keyword} {', '.join(compiled)}")
+        return " ".join(clauses)
+
+    def projection(self, targets: Iterable[Attribute[Any] | Path | str]) -> str:
+        """Compile a ``ProjectionExpression`` (duplicates removed, order kept)."""
+        compiled = [self.path(path_of(t)) for t in targets]
+        return ", ".join(dict.fromkeys(compiled))
 
     def members(self) -> dict[str, Any]:
         """The name and value maps to merge into the request (empty ones left out)."""
@@ -48,8 +165,40 @@ class ExpressionBuilder:
         if self._names:
             out["ExpressionAttributeNames"] = {p: n for n, p in self._names.items()}
         if self._values:
-            out["ExpressionAttributeValues"] = dict(self._values)
+            out["ExpressionAttributeValues"] = {p: dict(v) for v, p in self._values}
         return out
+
+
+_PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
+
+
+def _show(value: Mapping[str, Any]) -> str:
+    ((kind, raw),) = value.items()
+    return repr(raw) if kind in ("S", "B") else str(raw)
+
+
+def render(expression: str, members: Mapping[str, Any]) -> str:
+    """Fill names and values back into a compiled expression, for display only.
+
+    Whole placeholder tokens are replaced, so ``:v10`` never reads as ``:v1`` + ``0``.
+
+    Example:
+        >>> render("#n0 > :v0", {"ExpressionAttributeNames": {"#n0": "total"},
+        ...                      "ExpressionAttributeValues": {":v0": {"N": "5"}}})
+        'total > 5'
+    """
+    names = members.get("ExpressionAttributeNames", {})
+    values = members.get("ExpressionAttributeValues", {})
+
+    def substitute(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in names:
+            return str(names[token])
+        if token in values:
+            return _show(values[token])
+        return token
+
+    return _PLACEHOLDER.sub(substitute, expression)
 
 
 def attribute_missing(name: str) -> Condition:

@@ -358,3 +358,7 @@ class Table:
                 raise TimeoutError(f"table {self.name!r} still exists after {timeout}s")
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    # -- queries, item collections and scans (facades over dynaorm.query) ------------------
+
+    # -- batches and transactions (facades over dynaorm.batch / dynaorm.transactions) ------
