@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test demo bench stress clean
+.PHONY: install lint format test test-dynalite demo bench stress clean
 
 install: $(STAMP)
 
@@ -24,6 +24,15 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -m "not stress"
+
+# The suite again on dynalite, a second, independent implementation (needs Node.js and npm).
+DYNALITE := .dynalite/node_modules/.bin/dynalite
+
+$(DYNALITE):
+	npm install --silent --no-audit --no-fund --prefix .dynalite dynalite@4
+
+test-dynalite: $(STAMP) $(DYNALITE)
+	$(BIN)/python scripts/with_dynalite.py $(DYNALITE) -- $(BIN)/python -m pytest -m "not stress"
 
 stress: $(STAMP)
 	$(BIN)/python -m pytest -m stress

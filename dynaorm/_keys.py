@@ -67,6 +67,23 @@ class NumberCodec:
 
     spec: str = ""
 
+    def __attrs_post_init__(self) -> None:
+        # A key must parse back, so the spec has to render decimal text: hex ("x"), grouping
+        # (","), "%", fill characters or too few digits would build keys that cannot be read.
+        try:
+            text = format(12345, self.spec)
+        except ValueError:
+            raise ValueError(f"{self.spec!r} is not a valid number format") from None
+        try:
+            readable = Decimal(text) == 12345
+        except ArithmeticError:
+            readable = False
+        if not readable:
+            raise ValueError(
+                f"format {self.spec!r} renders numbers as text that does not read back "
+                f"(12345 -> {text!r}); use a decimal spec such as '08d'"
+            )
+
     @property
     def width(self) -> int | None:
         """The zero-padded width of the spec, if it sets one."""
@@ -78,6 +95,8 @@ class NumberCodec:
             raise TypeError(f"expected a number, got {type(value).__name__}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("NaN and infinity cannot be part of a key")
+        if value == 0:
+            value = abs(value)  # -0.0 would otherwise build another key than 0.0
         if not self.spec:
             if value == int(value):
                 return str(int(value))
@@ -97,6 +116,8 @@ class NumberCodec:
             number = Decimal(text)
         except ArithmeticError:
             raise ValueError(f"{text!r} is not a number") from None
+        if not number.is_finite():
+            raise ValueError(f"{text!r} is not a finite number")
         if number == number.to_integral_value() and "." not in text and "e" not in text.lower():
             return int(number)
         return float(number)
@@ -172,7 +193,7 @@ class KeyTemplate:
         resolve: Gives the codec for a field from its name and format spec; raises
             ``KeyError`` for an unknown name and ``ValueError`` for an unusable spec. By
             default a field with a spec is a number and one without is text.
-        delimiter: The separator that values may never contain.
+        delimiter: The one-character separator that values may never contain.
         owner: Who the template belongs to (``"Order.primary.sk"``), used in error messages.
 
     Example:
@@ -195,8 +216,12 @@ class KeyTemplate:
         parts = _parse_source(self.source)
         object.__setattr__(self, "parts", parts)
         where = f"{self.owner}: " if self.owner else ""
-        if not self.delimiter:
-            raise ConfigurationError(f"{where}the key delimiter must not be empty")
+        if len(self.delimiter) != 1:
+            # Field values are matched as runs of non-delimiter characters, which is unambiguous
+            # only for a one-character delimiter ("a:" + "::" + "b" would read back as "a", ":b").
+            raise ConfigurationError(
+                f"{where}the key delimiter must be a single character, got {self.delimiter!r}"
+            )
         resolve = self.resolve or default_codec
         codecs: dict[str, FieldCodec] = {}
         previous: _Part | None = None

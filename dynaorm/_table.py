@@ -44,7 +44,7 @@ class Table:
         write_capacity: Provisioned write capacity of the table.
         ttl_attribute: Attribute holding expiry times; TTL is enabled on it by :meth:`create`.
         type_attribute: Attribute that records each item's entity type.
-        delimiter: The key-template delimiter values may never contain.
+        delimiter: The one-character key-template delimiter values may never contain.
         retry_policy: How requests are retried when throttled.
         settings: Connection settings for this table; unset fields come from
             :func:`dynaorm.configure` and the environment.
@@ -77,6 +77,10 @@ class Table:
         if billing_mode not in ("PAY_PER_REQUEST", "PROVISIONED"):
             raise ConfigurationError(
                 f"billing_mode must be PAY_PER_REQUEST or PROVISIONED, not {billing_mode!r}"
+            )
+        if len(delimiter) != 1:
+            raise ConfigurationError(
+                f"table {name!r}: the key delimiter must be a single character, got {delimiter!r}"
             )
         if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
             raise ConfigurationError("capacities apply only to billing_mode='PROVISIONED'")

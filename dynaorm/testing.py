@@ -8,6 +8,9 @@ available:
   settings point at it, so no test can reach real AWS by accident.
 * ``table_factory``: call it with a :class:`~dynaorm.Table` definition; the table gets a unique
   physical name, is created, and is deleted (and its name restored) after the test.
+* ``dynamodb_capabilities`` (session): what the server supports, found by probing it once.
+* the ``requires`` marker: ``@pytest.mark.requires("transactions")`` skips a test, with the
+  reason, on a server that lacks the feature (see :class:`~dynaorm._probe.Capabilities`).
 
 Example::
 
@@ -26,11 +29,27 @@ from contextlib import ExitStack
 
 import pytest
 
+from dynaorm._probe import Capabilities, probe_capabilities
 from dynaorm._settings import configure
 from dynaorm._table import Table
 from dynaorm.local import LocalDynamoDB
 
-__all__ = ["dynamodb_endpoint", "table_factory", "unique_table_name"]
+__all__ = [
+    "dynamodb_capabilities",
+    "dynamodb_endpoint",
+    "table_factory",
+    "unique_table_name",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``requires`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "requires(*features): skip unless the DynamoDB server supports every feature "
+        "(transactions, ttl, return_values_on_condition_failure, idempotent_transactions, "
+        "enforces_batch_limits)",
+    )
 
 
 def unique_table_name(base: str) -> str:
@@ -66,3 +85,21 @@ def table_factory(dynamodb_endpoint: str) -> Iterator[Callable[[Table], Table]]:
             return table
 
         yield make
+
+
+@pytest.fixture(scope="session")
+def dynamodb_capabilities(dynamodb_endpoint: str) -> Capabilities:
+    """What the session's server supports, probed once."""
+    return probe_capabilities()
+
+
+@pytest.fixture(autouse=True)
+def _dynaorm_requires(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("requires")
+    if marker is None:
+        return
+    capabilities: Capabilities = request.getfixturevalue("dynamodb_capabilities")
+    missing = [feature for feature in marker.args if not capabilities.supports(feature)]
+    if missing:
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        pytest.skip(f"the server at {endpoint} does not support {', '.join(missing)} (probed)")

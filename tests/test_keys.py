@@ -1,0 +1,431 @@
+"""Key templates (pure): building, parsing back, validation, sort order, prefixes, collisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from dynaorm import ConfigurationError, KeyTemplate, ValidationError
+from dynaorm._keys import (
+    DateTimeCodec,
+    FieldCodec,
+    NumberCodec,
+    TextCodec,
+    default_codec,
+    templates_may_collide,
+)
+
+# -- strategies ---------------------------------------------------------------------------
+
+# Any non-empty text without the delimiter (surrogates are not valid in DynamoDB strings).
+safe_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="#"), min_size=1
+)
+padded_numbers = st.integers(min_value=0, max_value=10**8 - 1)
+offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+# Stay a day away from the ends of the datetime range so any offset converts to UTC.
+aware_datetimes = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets
+)
+naive_datetimes = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
+
+
+def resolver(**codecs: FieldCodec) -> Any:
+    """A codec resolver: the named fields get the given codecs, the others the default."""
+
+    def resolve(name: str, spec: str) -> FieldCodec:
+        return codecs[name] if name in codecs else default_codec(name, spec)
+
+    return resolve
+
+
+ORDER = KeyTemplate(
+    "ORDER#{placed_at}#{seq:08d}#{order_id}",
+    resolver(placed_at=DateTimeCodec()),
+    owner="Order.primary.sk",
+)
+
+
+# -- building and parsing -----------------------------------------------------------------
+
+
+def test_build_and_parse_a_simple_template() -> None:
+    template = KeyTemplate("CUSTOMER#{customer_id}")
+    assert template.build({"customer_id": "c1"}) == "CUSTOMER#c1"
+    assert template.parse("CUSTOMER#c1") == {"customer_id": "c1"}
+    assert template.fields == ("customer_id",)
+    assert not template.is_constant
+
+
+def test_constant_template() -> None:
+    template = KeyTemplate("PROFILE")
+    assert template.is_constant
+    assert template.fields == ()
+    assert template.build({}) == "PROFILE"
+    assert template.parse("PROFILE") == {}
+    assert template.prefix == "PROFILE"
+    with pytest.raises(ValidationError, match="does not match key template 'PROFILE'"):
+        template.parse("PROFILES")
+
+
+def test_several_parts_with_format_specs() -> None:
+    at = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    text = ORDER.build({"placed_at": at, "seq": 42, "order_id": "o-1"})
+    assert text == "ORDER#2024-05-01T12:30:00.000000+0000#00000042#o-1"
+    assert ORDER.parse(text) == {"placed_at": at, "seq": 42, "order_id": "o-1"}
+    assert ORDER.matches(text)
+    assert not ORDER.matches("ORDER#x")
+
+
+def test_naive_datetimes_are_taken_as_utc_and_others_converted() -> None:
+    codec = DateTimeCodec()
+    naive = datetime(2024, 1, 2, 3, 4, 5, 6)
+    assert codec.to_text(naive) == "2024-01-02T03:04:05.000006+0000"
+    paris_summer = timezone(timedelta(hours=2))
+    local = datetime(2024, 1, 2, 5, 4, 5, 6, tzinfo=paris_summer)
+    assert codec.to_text(local) == "2024-01-02T03:04:05.000006+0000"
+    assert codec.from_text(codec.to_text(local)) == local
+    assert codec.from_text(codec.to_text(local)).tzinfo is UTC
+
+
+def test_early_years_are_zero_padded() -> None:
+    assert DateTimeCodec().to_text(datetime(5, 1, 1)) == "0005-01-01T00:00:00.000000+0000"
+    assert DateTimeCodec().from_text("0005-01-01T00:00:00.000000+0000") == datetime(
+        5, 1, 1, tzinfo=UTC
+    )
+
+
+def test_numbers_without_spec_render_plainly() -> None:
+    template = KeyTemplate("N#{n:}")  # an empty spec is text, like no spec at all
+    assert template.build({"n": "x"}) == "N#x"
+    codec = NumberCodec()
+    assert codec.to_text(5) == "5"
+    assert codec.to_text(5.0) == "5"
+    assert codec.to_text(-2.5) == "-2.5"
+    assert codec.from_text("5") == 5
+    assert codec.from_text("-2.5") == -2.5
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1))
+def test_text_round_trips_or_is_rejected(value: str) -> None:
+    template = KeyTemplate("A#{value}#Z")
+    if "#" in value:
+        with pytest.raises(ValidationError, match="delimiter"):
+            template.build({"value": value})
+    else:
+        assert template.parse(template.build({"value": value})) == {"value": value}
+
+
+@given(a=safe_text, b=safe_text, n=padded_numbers, at=aware_datetimes)
+def test_parse_inverts_build(a: str, b: str, n: int, at: datetime) -> None:
+    template = KeyTemplate(
+        "T#{a}#{n:08d}#{at}#{b}", resolver(at=DateTimeCodec()), owner="Thing.primary.sk"
+    )
+    values = {"a": a, "n": n, "at": at, "b": b}
+    assert template.parse(template.build(values)) == values
+
+
+@given(a=safe_text, b=safe_text)
+def test_parse_inverts_build_with_literal_between_and_around_fields(a: str, b: str) -> None:
+    template = KeyTemplate("x{a}y#-z{b}w")
+    values = {"a": a, "b": b}
+    assert template.parse(template.build(values)) == values
+
+
+@given(at=naive_datetimes)
+def test_naive_datetimes_round_trip_as_utc(at: datetime) -> None:
+    template = KeyTemplate("AT#{at}", resolver(at=DateTimeCodec()))
+    assert template.parse(template.build({"at": at})) == {"at": at.replace(tzinfo=UTC)}
+
+
+@given(number=st.integers() | st.floats(allow_nan=False, allow_infinity=False))
+def test_unpadded_numbers_round_trip(number: float) -> None:
+    template = KeyTemplate("N#{n}", resolver(n=NumberCodec()))
+    assert template.parse(template.build({"n": number}))["n"] == number
+
+
+def test_negative_zero_builds_the_same_key_as_zero() -> None:
+    template = KeyTemplate("P#{n:08.2f}")
+    assert template.build({"n": -0.0}) == template.build({"n": 0}) == "P#00000.00"
+
+
+@given(value=safe_text, delimiter=st.sampled_from(["#", "|", ":", "/"]))
+def test_any_single_character_delimiter(value: str, delimiter: str) -> None:
+    template = KeyTemplate(f"K{delimiter}{{v}}{delimiter}END", delimiter=delimiter)
+    if delimiter in value:
+        with pytest.raises(ValidationError, match="delimiter"):
+            template.build({"v": value})
+    else:
+        assert template.parse(template.build({"v": value})) == {"v": value}
+
+
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=4).map("#".join))
+def test_parse_of_arbitrary_text_returns_or_raises_validation_error(tail: str) -> None:
+    try:
+        values = ORDER.parse(f"ORDER#{tail}")
+    except ValidationError:
+        return
+    assert set(values) == {"placed_at", "seq", "order_id"}
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+@given(left=safe_text, right=st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_values_containing_the_delimiter_are_rejected(left: str, right: str) -> None:
+    value = f"{left}#{right}"
+    with pytest.raises(ValidationError) as caught:
+        ORDER.build({"placed_at": datetime(2024, 1, 1), "seq": 1, "order_id": value})
+    message = str(caught.value)
+    assert "Order.primary.sk" in message
+    assert "'ORDER#{placed_at}#{seq:08d}#{order_id}'" in message
+    assert "order_id=" in message
+    assert "delimiter '#'" in message
+
+
+def test_forged_key_is_rejected_with_a_clear_message() -> None:
+    template = KeyTemplate("CUSTOMER#{customer_id}", owner="Customer.primary.pk")
+    with pytest.raises(
+        ValidationError,
+        match=r"Customer\.primary\.pk key template 'CUSTOMER#\{customer_id\}': "
+        r"customer_id='1#ORDER#9' contains the key delimiter '#'",
+    ):
+        template.build({"customer_id": "1#ORDER#9"})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"placed_at": datetime(2024, 1, 1), "seq": 1}, "needs a value for 'order_id'"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": 1, "order_id": None}, "needs a value"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": 1, "order_id": ""}, "order_id must not be"),
+        ({"placed_at": datetime(2024, 1, 1), "order_id": "o"}, "needs a value for 'seq'"),
+        ({"placed_at": "2024-01-01", "seq": 1, "order_id": "o"}, "expected datetime, got str"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": "1", "order_id": "o"}, "expected a number"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": True, "order_id": "o"}, "expected a number"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": 1, "order_id": 5}, "expected str, got int"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": -1, "order_id": "o"}, "negative numbers"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": 10**8, "order_id": "o"}, "fit in 8"),
+        ({"placed_at": datetime(2024, 1, 1), "seq": 1.5, "order_id": "o"}, "whole number"),
+        (
+            {"placed_at": datetime(2024, 1, 1), "seq": float("nan"), "order_id": "o"},
+            "NaN and infinity",
+        ),
+    ],
+)
+def test_unusable_values_are_rejected(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        ORDER.build(values)
+    assert "Order.primary.sk" in str(caught.value)
+
+
+def test_out_of_range_datetime_is_rejected() -> None:
+    template = KeyTemplate("AT#{at}", resolver(at=DateTimeCodec()))
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    with pytest.raises(ValidationError, match="cannot be used"):
+        template.build({"at": early})
+
+
+def test_parse_rejects_text_of_another_shape() -> None:
+    with pytest.raises(ValidationError, match="does not match key template"):
+        ORDER.parse("ORDER#2024-01-01T00:00:00.000000+0000#00000001")
+    with pytest.raises(ValidationError, match="unreadable"):
+        ORDER.parse("ORDER#yesterday#00000001#o1")
+    with pytest.raises(ValidationError, match="unreadable"):
+        ORDER.parse("ORDER#2024-01-01T00:00:00.000000+0000#sNaN#o1")
+
+
+def test_text_codec_and_number_codec_protocols() -> None:
+    assert TextCodec().from_text("x") == "x"
+    with pytest.raises(ValueError, match="not a number"):
+        NumberCodec("08d").from_text("abc")
+    with pytest.raises(ValueError, match="finite"):
+        NumberCodec().from_text("Infinity")
+
+
+# -- sort order ---------------------------------------------------------------------------
+
+
+@given(st.lists(padded_numbers, min_size=2, max_size=10, unique=True))
+def test_zero_padded_numbers_sort_as_text(numbers: list[int]) -> None:
+    template = KeyTemplate("SEQ#{n:08d}")
+    rendered = {n: template.build({"n": n}) for n in numbers}
+    assert sorted(numbers) == sorted(numbers, key=rendered.__getitem__)
+
+
+@given(
+    st.lists(
+        st.decimals(
+            min_value=0, max_value=99999, places=2, allow_nan=False, allow_infinity=False
+        ),
+        min_size=2,
+        unique=True,
+    )
+)
+def test_zero_padded_fixed_point_numbers_sort_as_text(numbers: list[Any]) -> None:
+    template = KeyTemplate("P#{n:08.2f}")
+    rendered = {n: template.build({"n": n}) for n in numbers}
+    assert sorted(numbers) == sorted(numbers, key=rendered.__getitem__)
+
+
+@given(st.lists(aware_datetimes | naive_datetimes, min_size=2, max_size=10))
+def test_datetimes_sort_as_text_in_any_timezone(values: list[datetime]) -> None:
+    template = KeyTemplate("AT#{at}", resolver(at=DateTimeCodec()))
+    instants = [v if v.tzinfo else v.replace(tzinfo=UTC) for v in values]
+    rendered = [template.build({"at": v}) for v in values]
+    by_instant = sorted(range(len(values)), key=lambda i: (instants[i], i))
+    by_text = sorted(range(len(values)), key=lambda i: (rendered[i], i))
+    assert by_instant == by_text
+
+
+# -- prefixes -----------------------------------------------------------------------------
+
+
+def test_prefix_is_the_constant_text_before_the_first_field() -> None:
+    assert ORDER.prefix == "ORDER#"
+    assert KeyTemplate("{a}#X").prefix == ""
+    assert KeyTemplate("A#B#{x}#C").prefix == "A#B#"
+
+
+def test_build_prefix_stops_at_the_first_missing_value() -> None:
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    assert ORDER.build_prefix({}) == "ORDER#"
+    assert ORDER.build_prefix({"placed_at": at}) == "ORDER#2024-05-01T00:00:00.000000+0000#"
+    assert ORDER.build_prefix({"placed_at": at, "seq": 7}) == (
+        "ORDER#2024-05-01T00:00:00.000000+0000#00000007#"
+    )
+    # A later value without the earlier ones does not count.
+    assert ORDER.build_prefix({"seq": 7}) == "ORDER#"
+    full = {"placed_at": at, "seq": 7, "order_id": "o1"}
+    assert ORDER.build_prefix(full) == ORDER.build(full)
+
+
+def test_build_prefix_validates_the_values_it_uses() -> None:
+    with pytest.raises(ValidationError, match="delimiter"):
+        KeyTemplate("A#{x}#{y}").build_prefix({"x": "a#b"})
+
+
+@given(a=safe_text, b=safe_text)
+def test_built_key_starts_with_its_prefix(a: str, b: str) -> None:
+    template = KeyTemplate("P#{a}#Q#{b}")
+    text = template.build({"a": a, "b": b})
+    assert text.startswith(template.prefix)
+    assert text.startswith(template.build_prefix({"a": a}))
+
+
+# -- definition errors --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{a}{b}", r"fields \{a\} and \{b\} must be separated by '#'"),
+        ("{a}-{b}", "the text '-' between fields must contain the delimiter '#'"),
+        ("A#{a}#{a}", "repeats a field"),
+        ("A#{a.b}", "must be a plain attribute name"),
+        ("A#{a!r}", "must be a plain attribute name"),
+        ("A#{0}", "must be a plain attribute name"),
+        ("A#{", "malformed"),
+        ("A#{n:zz}", "'zz' is not a valid number format"),
+        ("A#{n:08x}", "does not read back"),
+        ("A#{n:,d}", "does not read back"),
+    ],
+)
+def test_bad_templates(source: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        KeyTemplate(source, owner="Thing.primary.sk")
+
+
+def test_definition_errors_name_the_owner() -> None:
+    with pytest.raises(ConfigurationError, match=r"^Thing\.primary\.sk: key template"):
+        KeyTemplate("{a}{b}", owner="Thing.primary.sk")
+
+
+def test_unknown_field_from_the_resolver() -> None:
+    def resolve(name: str, spec: str) -> FieldCodec:
+        raise KeyError(name)
+
+    with pytest.raises(ConfigurationError, match=r"names \{nope\}, which is not an attribute"):
+        KeyTemplate("A#{nope}", resolve)
+
+
+@pytest.mark.parametrize("delimiter", ["", "::", "##"])
+def test_delimiter_must_be_one_character(delimiter: str) -> None:
+    with pytest.raises(ConfigurationError, match="single character"):
+        KeyTemplate("A{x}", delimiter=delimiter)
+
+
+# -- collisions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "collide"),
+    [
+        ("CUSTOMER#{id}", "CUSTOMER#{customer_id}", True),
+        ("PROFILE", "ORDER#{oid}", False),
+        ("PROFILE", "PROFILE", True),
+        ("PROFILE", "ORDERS", False),
+        ("{a}", "{b}", True),
+        ("PROFILE", "{x}", True),
+        ("PROFILE", "P{x}", True),
+        ("PROFILE", "Q{x}", False),
+        ("PROFILE", "{x}E", True),
+        ("PROFILE", "{x}Z", False),
+        ("ORDER#{x}", "ORDER#5", True),
+        ("ORDER#{x}", "USER#{x}", False),
+        ("ORDER#{x}", "ORDER#{x}#ITEM#{y}", False),
+        ("A{x}", "AB{y}", True),
+        ("A{x}", "B{y}", False),
+        ("{x}Z", "{y}YZ", True),
+        ("{x}Z", "{y}Y", False),
+        ("#{x}", "{x}", False),
+        ("#{x}", "#{y}", True),
+        ("", "{x}", False),
+    ],
+)
+def test_templates_may_collide(a: str, b: str, collide: bool) -> None:
+    ta, tb = KeyTemplate(a), KeyTemplate(b)
+    assert templates_may_collide(ta, tb) is collide
+    assert templates_may_collide(tb, ta) is collide
+
+
+def test_templates_with_different_delimiters_are_assumed_to_collide() -> None:
+    assert templates_may_collide(KeyTemplate("A#{x}"), KeyTemplate("B|{x}", delimiter="|"))
+
+
+# Small alphabets make collisions likely, so the property below is tested on real clashes.
+_literal = st.text(alphabet="AB#", min_size=1, max_size=3)
+_value = st.text(alphabet="AB", min_size=1, max_size=3)
+
+
+@st.composite
+def templates(draw: st.DrawFn) -> KeyTemplate:
+    pieces: list[str] = []
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        if draw(st.booleans()):
+            pieces.append(draw(_literal))
+        pieces.append(f"{{f{i}}}")
+        pieces.append(draw(_literal))
+    if draw(st.booleans()) or not pieces:
+        pieces.append(draw(_literal))
+    try:
+        return KeyTemplate("".join(pieces))
+    except ConfigurationError:
+        assume(False)
+        raise
+
+
+@given(data=st.data(), a=templates(), b=templates())
+def test_templates_that_build_the_same_text_are_reported_as_colliding(
+    data: st.DataObject, a: KeyTemplate, b: KeyTemplate
+) -> None:
+    values_a = {name: data.draw(_value) for name in a.fields}
+    values_b = {name: data.draw(_value) for name in b.fields}
+    if a.build(values_a) == b.build(values_b):
+        assert templates_may_collide(a, b)
