@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -94,12 +95,12 @@ class BoundKey:
     pk_attribute: str
     sk_attribute: str | None
 
-    @property
+    @functools.cached_property
     def fields(self) -> tuple[str, ...]:
         """Every attribute the key's templates use."""
         return self.pk.fields + (self.sk.fields if self.sk else ())
 
-    @property
+    @functools.cached_property
     def written_attributes(self) -> tuple[str, ...]:
         """The physical attributes this key writes (a local index writes only its sort key)."""
         if self.index is not None and self.index.local:

@@ -10,6 +10,7 @@ This module is pure: no I/O and no knowledge of entities beyond the names it is 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -271,7 +272,7 @@ class KeyTemplate:
         ]
         return "".join(pieces)
 
-    @property
+    @functools.cached_property
     def fields(self) -> tuple[str, ...]:
         """The field names, in template order."""
         return tuple(p.name for p in self.parts if isinstance(p, _Field))

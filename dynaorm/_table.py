@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -98,6 +99,7 @@ class Table:
         self.settings = settings or Settings()
         self.entities: dict[str, type[Entity]] = {}
         self._transport: Transport | None = None
+        self._transport_inputs: tuple[object, ...] = (None, None, None, None)
         self._lock = threading.Lock()
         self._check_definition()
 
@@ -220,12 +222,29 @@ class Table:
     @property
     def transport(self) -> Transport:
         """Sends this table's requests (rebuilt when settings change)."""
-        settings = self.settings.merged_over(current_settings()).resolved()
-        transport = self._transport
-        if transport is None or transport.settings != settings:
-            transport = Transport(settings, self.retry_policy)
-            self._transport = transport
-        return transport
+        # Resolving settings costs more than a request's own client-side work, so the result
+        # is reused while the inputs are the very same objects.
+        inputs = (
+            self.settings,
+            current_settings(),
+            os.environ.get("DYNAORM_ENDPOINT"),
+            os.environ.get("DYNAORM_REGION"),
+        )
+        cached = self._transport
+        previous = self._transport_inputs
+        if (
+            cached is not None
+            and inputs[0] is previous[0]
+            and inputs[1] is previous[1]
+            and inputs[2:] == previous[2:]
+        ):
+            return cached
+        settings = self.settings.merged_over(inputs[1]).resolved()
+        if cached is None or cached.settings != settings:
+            cached = Transport(settings, self.retry_policy)
+        self._transport = cached
+        self._transport_inputs = inputs
+        return cached
 
     @contextlib.contextmanager
     def override(self, *, name: str | None = None, **settings: Any) -> Iterator[Table]:

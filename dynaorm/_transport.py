@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import threading
-import time
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,13 +14,11 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from dynaorm._errors import ConfigurationError
-from dynaorm._retry import DEFAULT_POLICY, RetryPolicy
+from dynaorm._retry import DEFAULT_POLICY, Retrier, RetryPolicy
 from dynaorm._settings import Settings
-from dynaorm._translate import error_code, is_retryable, translate
+from dynaorm._translate import THROTTLING_CODES, error_code, is_retryable, translate
 
 __all__ = ["Transport", "client_for"]
-
-logger = logging.getLogger("dynaorm")
 
 _clients: dict[Settings, BaseClient] = {}
 _clients_lock = threading.Lock()
@@ -67,6 +64,7 @@ def _make_client(settings: Settings) -> BaseClient:
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         max_pool_connections=settings.max_pool_connections,
+        parameter_validation=bool(settings.parameter_validation),
         # dynaorm retries under its own policy, so it can count and log every retry.
         retries={"mode": "standard", "total_max_attempts": 1},
     )
@@ -104,37 +102,47 @@ class Transport:
         self.policy = policy
         self.client = client_for(settings)
 
-    def call(self, operation: str, request: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
+    def call(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        *,
+        idempotent: bool,
+        retrier: Retrier | None = None,
+        retry_codes: Collection[str] = (),
+    ) -> dict[str, Any]:
         """Send ``request`` as ``operation`` (e.g. ``"PutItem"``) and return the response.
+
+        Throttling is always retried; server faults and broken connections only when
+        ``idempotent``. Every retry and give-up is logged through the ``dynaorm`` logger.
+
+        Args:
+            operation: The API operation name.
+            request: The request parameters, exactly as DynamoDB takes them.
+            idempotent: Whether sending the request twice has the effect of sending it once.
+            retrier: The retry budget to spend (and count in); a fresh one under this
+                transport's policy when omitted. Batches pass one budget for a request and all
+                of its re-sends.
+            retry_codes: Further error codes to retry, e.g. ``TransactionInProgressException``
+                for a transaction that carries a ClientRequestToken.
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
         """
         method = getattr(self.client, xform_name(operation))
-        delays = self.policy.delays()
-        attempt = 1
+        if retrier is None:
+            retrier = Retrier(self.policy, operation)
         while True:
+            retrier.requests += 1
             try:
                 response: dict[str, Any] = method(**request)
                 return response
             except Exception as exc:
-                if not is_retryable(exc, idempotent=idempotent):
-                    raise translate(exc, operation) from exc
-                delay = next(delays, None)
-                if delay is None:
-                    logger.warning(
-                        "%s: giving up after %d attempt(s): %s",
-                        operation,
-                        attempt,
-                        error_code(exc) or type(exc).__name__,
-                    )
-                    raise translate(exc, operation) from exc
-                logger.info(
-                    "%s: attempt %d failed (%s); retrying in %.3fs",
-                    operation,
-                    attempt,
-                    error_code(exc) or type(exc).__name__,
-                    delay,
+                code = error_code(exc)
+                if code in THROTTLING_CODES:
+                    retrier.throttles += 1
+                retryable = is_retryable(exc, idempotent=idempotent) or (
+                    bool(code) and code in retry_codes
                 )
-                time.sleep(delay)
-                attempt += 1
+                if not retryable or not retrier.retry(code or type(exc).__name__):
+                    raise translate(exc, operation) from exc

@@ -1,0 +1,1 @@
+"""dynaorm benchmarks (``make bench``)."""
