@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pynamodb.attributes import Attribute, AttributeContainer, AttributeContainerMeta
 from pynamodb.attributes import VersionAttribute as _PynamoVersion
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._entity_keys import BoundKey, ItemKey, Key, bind_key
+from dynaorm._entity_writes import EntityWrites
 from dynaorm._errors import (
     ConditionFailed,
     ConfigurationError,
     UnknownEntityType,
     ValidationError,
-    VersionConflict,
 )
-from dynaorm._expressions import ExpressionBuilder, attribute_missing, conjoin
+from dynaorm._expressions import attribute_missing
 from dynaorm._table import Table
+from dynaorm._writes import condition_error, delete_entity, save_entity, validate_item
+
+if TYPE_CHECKING:
+    from dynaorm._query import Query
+    from dynaorm._scan import Scan
 
 __all__ = ["Entity", "EntityMeta", "VersionAttribute"]
 
@@ -73,7 +78,7 @@ class EntityMeta(AttributeContainerMeta):
         entity._bind(table, type_name or name, keys)
 
 
-class Entity(AttributeContainer, metaclass=EntityMeta):
+class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     """Base class of entity types: ``class Order(Entity, table=shop)``.
 
     Declare PynamoDB attributes and :class:`~dynaorm.Key` templates; pass ``table=`` (and
@@ -195,7 +200,9 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
         return ItemKey(type(self), primary.build(self._values_for(primary)))
 
     def _values_for(self, key: BoundKey) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in key.fields}
+        # attribute_values holds what the descriptors return, without their per-call cost.
+        stored = self.attribute_values
+        return {name: stored.get(name) for name in key.fields}
 
     # -- serialization ---------------------------------------------------------------------
 
@@ -205,13 +212,14 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
         Index keys whose fields are not all set are left out (sparse indexes).
 
         Raises:
-            ValidationError: A primary-key field is missing or unusable, or a required attribute
-                is unset.
+            ValidationError: A primary-key field is missing or unusable, a required attribute
+                is unset, a value has the wrong type, a number cannot be stored (NaN,
+                infinity, over 38 digits, out of range), or the item is over 400 KB.
         """
         self._check_concrete()
         try:
             item = self._container_serialize(null_check=True)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
         item[self.__table__.type_attribute] = {"S": self.__type_name__}
         for key in self.__keys__.values():
@@ -220,6 +228,7 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
                 continue
             for attribute, text in key.build(values).items():
                 item[attribute] = {"S": text}
+        validate_item(type(self), item)
         return item
 
     @classmethod
@@ -246,9 +255,8 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Entity)
-        return self._container_serialize(null_check=False) == other._container_serialize(
-            null_check=False
-        )
+        mine = _canonical(self._container_serialize(null_check=False))
+        return bool(mine == _canonical(other._container_serialize(null_check=False)))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -287,6 +295,39 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
         self.from_item(item)  # checks the stored type
         self._container_deserialize(dict(item))
 
+    def save(self, *, condition: Condition | None = None) -> None:
+        """Write the whole item (PutItem), replacing any stored one.
+
+        A versioned entity writes the next version, conditioned on the one it holds (on the
+        item not existing, for the first save). Timestamps are set: created ones when the
+        instance holds none, updated ones always. Nothing changes on the instance if the write
+        fails.
+
+        Args:
+            condition: A condition the stored item must meet, e.g. ``Order.status == "NEW"``.
+
+        Raises:
+            VersionConflict: Another writer got there first (carries the stored item).
+            ConditionFailed: ``condition`` was false (carries the stored item).
+            ValidationError: Keys or attributes are invalid, a number cannot be stored, or the
+                item is over 400 KB; nothing was sent.
+
+        Example:
+            >>> order.save(condition=Order.status == "NEW")  # doctest: +SKIP
+        """
+        self._assert_complete()
+        save_entity(self, condition)
+
+    def delete(self, *, condition: Condition | None = None) -> None:
+        """Delete the item (DeleteItem). Deleting a missing item is not an error unless a
+        condition or version says otherwise.
+
+        Raises:
+            VersionConflict: The stored version is not the one this instance holds.
+            ConditionFailed: ``condition`` was false.
+        """
+        delete_entity(self, condition)
+
     def _set_version(self, value: int | None) -> None:
         name = self.__version_attribute__
         if name is None:
@@ -307,82 +348,88 @@ class Entity(AttributeContainer, metaclass=EntityMeta):
         attribute: Attribute[Any] = self.get_attributes()[name]
         return attribute == current, current
 
-    def save(self, *, condition: Condition | None = None) -> None:
-        """Write the whole item (PutItem), replacing any stored one.
-
-        A versioned entity writes the next version, conditioned on the one it holds.
-
-        Raises:
-            VersionConflict: Another writer got there first.
-            ConditionFailed: ``condition`` was false.
-            ValidationError: Keys or attributes are invalid; nothing was sent.
-        """
-        version_condition, expected = self._version_condition()
-        self._set_version((expected or 0) + 1)
-        try:
-            item = self.to_item()
-            builder = ExpressionBuilder()
-            request: dict[str, Any] = {"TableName": self.__table__.name, "Item": item}
-            combined = conjoin(version_condition, condition)
-            if combined is not None:
-                request["ConditionExpression"] = builder.condition(combined)
-                request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-                request.update(builder.members())
-            self._send_write("PutItem", request, expected, idempotent=combined is None)
-        except BaseException:
-            self._set_version(expected)
-            raise
-
-    def delete(self, *, condition: Condition | None = None) -> None:
-        """Delete the item (DeleteItem). Deleting a missing item is not an error unless a
-        condition or version says otherwise.
-
-        Raises:
-            VersionConflict: The stored version is not the one this instance holds.
-            ConditionFailed: ``condition`` was false.
-        """
-        version_condition, expected = self._version_condition()
-        builder = ExpressionBuilder()
-        request: dict[str, Any] = {
-            "TableName": self.__table__.name,
-            "Key": self.item_key.to_request(),
-        }
-        combined = conjoin(version_condition, condition)
-        if combined is not None:
-            request["ConditionExpression"] = builder.condition(combined)
-            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            request.update(builder.members())
-        self._send_write("DeleteItem", request, expected, idempotent=combined is None)
-
-    def _send_write(
-        self, operation: str, request: dict[str, Any], expected: int | None, *, idempotent: bool
-    ) -> dict[str, Any]:
-        try:
-            return self.__table__.call(operation, request, idempotent=idempotent)
-        except ConditionFailed as exc:
-            raise self._condition_error(exc, expected) from exc
-
     def _condition_error(self, exc: ConditionFailed, expected: int | None) -> ConditionFailed:
-        """Re-raise a failed condition with the stored item decoded, as a VersionConflict when
-        the stored version differs from the one this instance holds."""
-        raw = exc.item
-        stored = type(self).from_item(raw) if raw else None
-        name = self.__version_attribute__
-        who = f"{type(self).__qualname__} {dict(self.item_key.key)}"
-        if name is not None:
-            stored_version = getattr(stored, name) if stored is not None else None
-            if stored_version != expected:
-                return VersionConflict(
-                    f"{who}: expected version {expected}, stored version is {stored_version}; "
-                    "re-read the item and retry",
-                    expected=expected,
-                    item=stored,
-                    code=exc.code,
-                    operation=exc.operation,
-                )
-        return ConditionFailed(
-            f"{who}: the condition failed", item=stored, code=exc.code, operation=exc.operation
+        """The error for a failed condition on a write of this instance, with the stored item
+        decoded: a VersionConflict when the stored version differs from ``expected``."""
+        versioned = self.__version_attribute__ is not None
+        return condition_error(
+            type(self), self.item_key, exc, expected=expected, versioned=versioned
         )
+
+    # -- queries and scans (facades over dynaorm._query / dynaorm._scan) -------------------
+
+    # Set on instances read with a projection (select()): they hold only some attributes.
+    _partial: bool = False
+
+    @classmethod
+    def query(cls, **partition_values: Any) -> Query[Self]:
+        """Query this entity's items in one partition of its primary key.
+
+        The sort key is restricted to the template's constant prefix (``ORDER#``) and the
+        entity type is filtered, so only this entity's items come back. Query an index with
+        ``Order.by_status.query(status="PAID")``.
+
+        Args:
+            **partition_values: The fields of the primary partition-key template.
+
+        Returns:
+            A :class:`~dynaorm.Query`; refine it with ``range()``, ``where()``, ``select()``,
+            ``limit()``, ``page_size()``, ``reverse()``, ``consistent()``, ``after(cursor)``.
+
+        Raises:
+            ValidationError: A partition value is missing, unexpected or unusable.
+
+        Example:
+            >>> q = Order.query(customer_id="c1").where(Order.total > 100).limit(20)
+            ... # doctest: +SKIP
+            >>> page = q.page(); q.after(page.cursor).page()  # doctest: +SKIP
+        """
+        from dynaorm._query import Query
+
+        return Query.create(cls, cls.__primary__, partition_values)
+
+    @classmethod
+    def scan(cls, *, index: str | None = None) -> Scan[Self]:
+        """Scan the table (or ``index``) for this entity's items (filtered by entity type).
+
+        Returns:
+            A :class:`~dynaorm.Scan`; ``.segments(4)`` runs it in parallel,
+            ``.rate_limit(units)`` paces it, ``.resume(checkpoint)`` continues one.
+
+        Raises:
+            ConfigurationError: The entity is abstract or the table has no such index.
+
+        Example:
+            >>> for order in Order.scan().where(Order.total > 100).segments(4):  # doctest: +SKIP
+            ...     print(order)
+        """
+        from dynaorm._scan import Scan
+
+        return Scan.of_entity(cls, index=index)
+
+    def _assert_complete(self) -> None:
+        """Refuse to write an instance read with a projection (it lacks attributes).
+
+        Raises:
+            ValidationError: The instance is partial.
+        """
+        if self._partial:
+            raise ValidationError(
+                f"{type(self).__qualname__} {dict(self.item_key.key)} was read with select() "
+                "and holds only some attributes; writing it would lose the others. Read it in "
+                "full (e.g. get()) before saving or updating it."
+            )
+
+
+def _canonical(value: Any) -> Any:
+    """A serialized item with set members sorted: equal sets may iterate in different orders."""
+    if isinstance(value, dict):
+        return {
+            k: sorted(v) if k in ("SS", "NS", "BS") else _canonical(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 import attrs
 from pynamodb.attributes import (
@@ -19,8 +19,18 @@ from dynaorm._indexes import Index
 from dynaorm._keys import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
     from dynaorm._entity import Entity
+    from dynaorm._query import Query
     from dynaorm._table import Table
+
+    # The entity a bound key belongs to; a bare ``BoundKey`` means ``BoundKey[Entity]``.
+    E = TypeVar("E", bound=Entity, default=Entity)
+else:
+    from typing import TypeVar
+
+    E = TypeVar("E")
 
 __all__ = ["BoundKey", "ItemKey", "Key"]
 
@@ -46,6 +56,16 @@ class Key:
     pk: str | None = None
     sk: str | None = None
     index: str | None = None
+
+    # Declaring an entity replaces each Key with its BoundKey, so on a concrete entity
+    # ``Order.by_status`` is a BoundKey; this descriptor tells type checkers so. An abstract
+    # entity (no table=) keeps the Key itself.
+    @overload
+    def __get__(self, instance: None, owner: type[E]) -> BoundKey[E]: ...
+    @overload
+    def __get__(self, instance: E, owner: type[E]) -> BoundKey[E]: ...
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        return self
 
 
 def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) -> Any:
@@ -74,7 +94,7 @@ def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) 
 
 
 @attrs.frozen(eq=False)
-class BoundKey:
+class BoundKey(Generic[E]):
     """A :class:`Key` bound to its entity: compiled templates and physical attribute names.
 
     Attributes:
@@ -87,7 +107,7 @@ class BoundKey:
         sk_attribute: Physical sort-key attribute.
     """
 
-    entity: type[Entity]
+    entity: type[E]
     name: str
     index: Index | None
     pk: KeyTemplate
@@ -135,6 +155,28 @@ class BoundKey:
         if self.sk is not None and self.sk_attribute is not None:
             values.update(self.sk.parse(item[self.sk_attribute]["S"]))
         return values
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, **partition_values: Any) -> Query[E]:
+        """Query this key's partition (on its index, if it has one) for its entity type.
+
+        Args:
+            **partition_values: The fields of the partition-key template.
+
+        Returns:
+            A :class:`~dynaorm.Query`, restricted to the sort template's constant prefix;
+            refine it with ``range()``, ``where()``, ``select()``, ``limit()``, ...
+
+        Raises:
+            ValidationError: A partition value is missing, unexpected or unusable.
+
+        Example:
+            >>> Order.by_status.query(status="SHIPPED").reverse().first()  # doctest: +SKIP
+        """
+        from dynaorm._query import Query
+
+        return Query.create(self.entity, self, partition_values)
 
 
 def bind_key(

@@ -33,6 +33,9 @@ __all__ = [
     "ExpressionBuilder",
     "attribute_missing",
     "conjoin",
+    "key_condition",
+    "operand_values",
+    "path_head",
     "path_of",
     "render",
 ]
@@ -59,6 +62,34 @@ def path_of(target: Attribute[Any] | Path | str | Sequence[str]) -> Path:
     if isinstance(target, str):
         return Path([target])
     return Path(list(target))
+
+
+def path_head(path: Path) -> tuple[str, bool]:
+    """The top-level attribute name a document path starts at, and whether it goes deeper.
+
+    ``Order.status`` gives ``("status", False)``; ``Order.lines[2]`` and ``Order.meta["k"]``
+    give ``("lines", True)`` and ``("meta", True)``. Names containing ``.`` or ``[`` are kept
+    whole, as :meth:`ExpressionBuilder.path` does.
+    """
+    exact = list(path.attribute.attr_path) if path.attribute is not None else []
+    segment = path.path[0]
+    known = exact[0] if exact else None
+    if known is not None and segment.startswith(known):
+        name, indexes = known, segment[len(known) :]
+    else:
+        match = _TRAILING_INDEXES.match(segment)
+        assert match is not None
+        name, indexes = match.group(1), match.group(2)
+    return name, bool(indexes) or len(path.path) > 1
+
+
+def operand_values(node: Any) -> Iterable[Value]:
+    """Every :class:`Value` inside a condition, an update action or an operand."""
+    if isinstance(node, Value):
+        yield node
+    elif isinstance(node, Condition | Action | _Operand) and not isinstance(node, Path):
+        for child in node.values:
+            yield from operand_values(child)
 
 
 class ExpressionBuilder:
@@ -214,3 +245,53 @@ def conjoin(*conditions: Condition | None) -> Condition | None:
         if condition is not None:
             result = condition if result is None else result & condition
     return result
+
+
+_KEY_OPERATORS = frozenset({"=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"})
+
+
+def key_condition(
+    builder: ExpressionBuilder,
+    partition: str,
+    partition_value: Mapping[str, Any],
+    sort: str | None = None,
+    operator: str | None = None,
+    sort_values: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """Compile a ``KeyConditionExpression``: partition equality, then at most one sort condition.
+
+    Args:
+        builder: Collects the names and values of the request.
+        partition: The partition-key attribute name.
+        partition_value: Its typed value, e.g. ``{"S": "CUSTOMER#c1"}``.
+        sort: The sort-key attribute name (with ``operator``).
+        operator: ``=``, ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN`` or ``begins_with``.
+        sort_values: The typed operand(s): two for ``BETWEEN``, one otherwise.
+
+    Returns:
+        The expression text; the names and values are registered in ``builder``.
+
+    Raises:
+        ValueError: An unknown operator or the wrong number of operands.
+
+    Example:
+        >>> b = ExpressionBuilder()
+        >>> key_condition(b, "PK", {"S": "C#1"}, "SK", "begins_with", [{"S": "ORDER#"}])
+        '#n0 = :v0 AND begins_with(#n1, :v1)'
+    """
+    text = f"{builder.name(partition)} = {builder.value(partition_value)}"
+    if operator is None:
+        return text
+    if sort is None or operator not in _KEY_OPERATORS:
+        raise ValueError(f"cannot compile sort-key condition {sort!r} {operator!r}")
+    if len(sort_values) != (2 if operator == "BETWEEN" else 1):
+        raise ValueError(f"{operator} takes {2 if operator == 'BETWEEN' else 1} operand(s)")
+    name = builder.name(sort)
+    values = [builder.value(v) for v in sort_values]
+    if operator == "BETWEEN":
+        clause = f"{name} BETWEEN {values[0]} AND {values[1]}"
+    elif operator == "begins_with":
+        clause = f"begins_with({name}, {values[0]})"
+    else:
+        clause = f"{name} {operator} {values[0]}"
+    return f"{text} AND {clause}"

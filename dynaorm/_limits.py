@@ -20,6 +20,7 @@ __all__ = [
     "TRANSACTION_SIZE_LIMIT",
     "check_item",
     "check_number",
+    "check_value",
     "item_size",
     "value_size",
 ]
@@ -34,10 +35,14 @@ _NUMBER_MAX = Decimal("9.9999999999999999999999999999999999999E+125")
 _NUMBER_MIN = Decimal("1E-130")
 
 
+def _significant_digits(number: Decimal) -> int:
+    # Not normalize(): it rounds to the context's 28 digits, hiding a 39-digit number.
+    text = "".join(map(str, number.as_tuple().digits)).strip("0")
+    return len(text) or 1
+
+
 def _number_size(text: str) -> int:
-    digits = Decimal(text).normalize().as_tuple().digits
-    significant = len(digits) if any(digits) else 1
-    return (significant + 1) // 2 + 1
+    return (_significant_digits(Decimal(text)) + 1) // 2 + 1
 
 
 def value_size(value: Mapping[str, Any]) -> int:
@@ -73,13 +78,19 @@ def check_item(item: Mapping[str, Mapping[str, Any]], *, what: str) -> int:
     """Return the item's size, or raise when it is over 400 KB.
 
     Raises:
-        ValidationError: The item is larger than DynamoDB accepts.
+        ValidationError: The item is larger than DynamoDB accepts; the message names the
+            largest attributes.
     """
     size = item_size(item)
     if size > ITEM_SIZE_LIMIT:
+        sizes = sorted(
+            ((len(n.encode("utf-8")) + value_size(v), n) for n, v in item.items()), reverse=True
+        )
+        largest = ", ".join(f"{n} ({s:,} bytes)" for s, n in sizes[:3])
         raise ValidationError(
             f"{what} is {size:,} bytes; DynamoDB items are limited to {ITEM_SIZE_LIMIT:,} bytes "
-            "(names and values). Move large values to S3 or split the item."
+            f"(names and values). Largest attributes: {largest}. Move large values to S3 or "
+            "split the item."
         )
     return size
 
@@ -87,24 +98,64 @@ def check_item(item: Mapping[str, Mapping[str, Any]], *, what: str) -> int:
 def check_number(value: Any, *, what: str) -> None:
     """Raise unless ``value`` is a number DynamoDB can store exactly.
 
+    Args:
+        value: The number, or its text as sent on the wire (``"1.5"``, ``"NaN"``).
+        what: Who holds it, for the message (``"Order.total"``).
+
     Raises:
         ValidationError: NaN, infinity, more than 38 significant digits, or out of range.
     """
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ValidationError(f"{what}: {value!r} is not a number") from None
+        raise ValidationError(
+            f"{what}: {value!r} is not a number; pass an int, float or Decimal"
+        ) from None
     if not number.is_finite():
-        raise ValidationError(f"{what}: {value!r} cannot be stored; DynamoDB has no NaN/infinity")
+        raise ValidationError(
+            f"{what}: {value!r} cannot be stored: DynamoDB numbers cannot be NaN or infinity; "
+            "leave the attribute unset or store a sentinel value instead"
+        )
     if number.is_zero():
         return
-    digits = number.normalize().as_tuple().digits
-    if len(digits) > NUMBER_MAX_DIGITS:
+    digits = _significant_digits(number)
+    if digits > NUMBER_MAX_DIGITS:
         raise ValidationError(
-            f"{what}: {value!r} has {len(digits)} significant digits; DynamoDB keeps at most "
-            f"{NUMBER_MAX_DIGITS}"
+            f"{what}: {value!r} has {digits} significant digits; DynamoDB keeps at most "
+            f"{NUMBER_MAX_DIGITS}: round it (Decimal.quantize) or store it as text"
         )
-    if not _NUMBER_MIN <= abs(number) <= _NUMBER_MAX:
+    if not _NUMBER_MIN <= number.copy_abs() <= _NUMBER_MAX:  # copy_abs() does not round
         raise ValidationError(
-            f"{what}: {value!r} is outside DynamoDB's number range (1E-130 to 9.99E+125)"
+            f"{what}: {value!r} is outside DynamoDB's number range (1E-130 to 9.99E+125); "
+            "scale it or store it as text"
         )
+
+
+def check_value(value: Mapping[str, Any], *, what: str) -> None:
+    """Raise unless a typed value (``{"N": "1.5"}``) is one DynamoDB stores as given.
+
+    Numbers (also inside sets, lists and maps) must be finite, within range and at most 38
+    significant digits; strings must be text.
+
+    Raises:
+        ValidationError: The first bad value, named by ``what`` plus its path inside it.
+    """
+    ((kind, raw),) = value.items()
+    if kind == "N":
+        check_number(raw, what=what)
+    elif kind == "NS":
+        for member in raw:
+            check_number(member, what=what)
+    elif kind == "S" and not isinstance(raw, str):
+        raise ValidationError(
+            f"{what}: {raw!r} is a {type(raw).__name__}, but the attribute holds text; "
+            "convert it to str or use an attribute of the right type"
+        )
+    elif kind == "SS" and not all(isinstance(m, str) for m in raw):
+        raise ValidationError(f"{what}: string set {raw!r} holds non-text members")
+    elif kind == "L":
+        for position, member in enumerate(raw):
+            check_value(member, what=f"{what}[{position}]")
+    elif kind == "M":
+        for name, member in raw.items():
+            check_value(member, what=f"{what}.{name}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 
@@ -10,7 +12,9 @@ import attrs
 
 from dynaorm._errors import ValidationError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["DEFAULT_POLICY", "Retrier", "RetryPolicy"]
+
+logger = logging.getLogger("dynaorm")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -30,6 +34,14 @@ class RetryPolicy:
     The n-th retry (n = 1, 2, ...) sleeps a random time in ``[0, min(cap, base * 2**(n-1))]``
     ("full jitter"), so competing clients spread out instead of retrying in lock step.
 
+    One policy governs every retry dynaorm makes: requests refused with a throttling error
+    (``ProvisionedThroughputExceededException``, ``ThrottlingException``,
+    ``RequestLimitExceeded``, ...), server faults (``InternalServerError``, HTTP 5xx) and broken
+    connections for requests that are safe to repeat, and the ``UnprocessedItems`` /
+    ``UnprocessedKeys`` of batch requests. ``max_attempts`` counts every send of one request,
+    re-sends of its unprocessed part included. Each retry is logged at INFO and each give-up
+    at WARNING through the ``dynaorm`` logger.
+
     Attributes:
         max_attempts: Attempts in all, the first one included.
         base_delay: Seconds; the upper bound of the first sleep.
@@ -46,7 +58,9 @@ class RetryPolicy:
     max_attempts: int = attrs.field(default=10, validator=_at_least_one)
     base_delay: float = attrs.field(default=0.05, validator=_positive)
     cap: float = attrs.field(default=5.0, validator=_positive)
-    deadline: float | None = None
+    deadline: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
     jitter: bool = True
 
     def backoff(self, retry: int) -> float:
@@ -57,9 +71,12 @@ class RetryPolicy:
     def delays(self) -> Iterator[float]:
         """Yield one sleep per allowed retry, honouring the deadline.
 
-        The caller sleeps for each value before retrying; when the iterator ends, give up.
+        The deadline counts from this call (make it just before the first attempt). The
+        caller sleeps for each value before retrying; when the iterator ends, give up.
         """
-        started = time.monotonic()
+        return self._delays(time.monotonic())
+
+    def _delays(self, started: float) -> Iterator[float]:
         for retry in range(1, self.max_attempts):
             delay = self.backoff(retry)
             if self.deadline is not None:
@@ -68,6 +85,72 @@ class RetryPolicy:
                     return
                 delay = min(delay, remaining)
             yield delay
+
+
+class Retrier:
+    """One retry budget under a policy, shared by a request and all of its re-sends.
+
+    A batch request re-sent because the server throttled it and re-sent again for the items it
+    left unprocessed spends the same budget. Every retry is logged at INFO and every give-up
+    at WARNING through the ``dynaorm`` logger, and counted here.
+
+    Args:
+        policy: The policy whose attempts, delays and deadline apply.
+        what: Names the request in log messages, e.g. ``"BatchWriteItem on 'shop'"``.
+        stop: When set (by another thread), no further retry starts and a sleep ends early.
+
+    Attributes:
+        requests: Requests sent under this budget (every attempt).
+        retries: Retries started.
+        throttles: Attempts refused with a throttling error.
+
+    Example:
+        >>> retrier = Retrier(RetryPolicy(max_attempts=2, base_delay=0.001), "GetItem")
+        >>> retrier.retry("throttled"), retrier.retry("throttled")
+        (True, False)
+    """
+
+    def __init__(
+        self, policy: RetryPolicy, what: str, *, stop: threading.Event | None = None
+    ) -> None:
+        self.policy = policy
+        self.what = what
+        self.stop = stop
+        self.requests = 0
+        self.retries = 0
+        self.throttles = 0
+        self._delays = policy.delays()
+
+    @property
+    def stopped(self) -> bool:
+        """True once the stop event is set."""
+        return self.stop is not None and self.stop.is_set()
+
+    def retry(self, reason: str) -> bool:
+        """Sleep before the next retry and return True, or log the give-up and return False.
+
+        Args:
+            reason: Why the last attempt did not complete, for the log.
+        """
+        attempts = self.retries + 1
+        delay = None if self.stopped else next(self._delays, None)
+        if delay is None:
+            why = "stopped" if self.stopped else "retry policy exhausted"
+            logger.warning(
+                "%s: giving up after %d attempt(s) (%s): %s", self.what, attempts, why, reason
+            )
+            return False
+        logger.info("%s: attempt %d: %s; retrying in %.3fs", self.what, attempts, reason, delay)
+        if self.stop is not None:
+            if self.stop.wait(delay):
+                logger.warning(
+                    "%s: giving up after %d attempt(s) (stopped): %s", self.what, attempts, reason
+                )
+                return False
+        else:
+            time.sleep(delay)
+        self.retries += 1
+        return True
 
 
 DEFAULT_POLICY = RetryPolicy()

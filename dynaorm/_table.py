@@ -25,7 +25,17 @@ from dynaorm._settings import Settings, current_settings
 from dynaorm._transport import Transport
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dynaorm._batch_get import Selectable
+    from dynaorm._batch_write import BatchWriter
+    from dynaorm._batching import ProgressCallback
+    from dynaorm._collection import CollectionQuery, ItemCollection
     from dynaorm._entity import Entity
+    from dynaorm._entity_keys import BoundKey, ItemKey
+    from dynaorm._paging import UnknownItem
+    from dynaorm._scan import Scan
+    from dynaorm._transactions import Transaction
 
 __all__ = ["Table"]
 
@@ -384,4 +394,233 @@ class Table:
 
     # -- queries, item collections and scans (facades over dynaorm.query) ------------------
 
+    def partition(
+        self,
+        key: BoundKey[Any],
+        /,
+        *,
+        types: Iterable[type[Entity]] | None = None,
+        consistent: bool = False,
+        strict: bool = False,
+        **partition_values: Any,
+    ) -> ItemCollection:
+        """Read a whole item collection: every item sharing ``key``'s partition, typed.
+
+        Args:
+            key: A key of an entity of this table; its partition template (and index, if it
+                has one) decides which partition is read, e.g. ``Customer.primary``.
+            types: Read only these entity types (filtered on the server).
+            consistent: Strongly consistent read (not on global indexes).
+            strict: Raise for items of unknown types instead of keeping them in
+                ``ItemCollection.unknown``.
+            **partition_values: The fields of ``key``'s partition template.
+
+        Returns:
+            An :class:`~dynaorm.ItemCollection`: ``result.items`` in key order,
+            ``result[Order]`` for one type, ``result.unknown`` for unclaimed items.
+
+        Raises:
+            ValidationError: ``key`` or a type does not belong to this table, or a partition
+                value is missing, unexpected or unusable.
+            UnknownEntityType: ``strict`` and an item's type is unknown.
+
+        Example:
+            >>> result = shop.partition(Customer.primary, customer_id="c1")  # doctest: +SKIP
+            >>> result.first(Customer), result[Order]  # doctest: +SKIP
+        """
+        query = self.partition_query(key, types=types, strict=strict, **partition_values)
+        return query.consistent(consistent).fetch()
+
+    def partition_query(
+        self,
+        key: BoundKey[Any],
+        /,
+        *,
+        types: Iterable[type[Entity]] | None = None,
+        strict: bool = False,
+        **partition_values: Any,
+    ) -> CollectionQuery:
+        """The lazy form of :meth:`partition`: a query object to page through, filter, limit.
+
+        Raises:
+            ValidationError: As for :meth:`partition`.
+
+        Example:
+            >>> page = shop.partition_query(Customer.primary, customer_id="c1").limit(50).page()
+            ... # doctest: +SKIP
+        """
+        from dynaorm._collection import CollectionQuery
+
+        return CollectionQuery.create(self, key, partition_values, types=types, strict=strict)
+
+    def scan(
+        self,
+        *,
+        types: Iterable[type[Entity]] = (),
+        index: str | None = None,
+        strict: bool = False,
+    ) -> Scan[Entity | UnknownItem]:
+        """A scan of every item of the table (or of ``index``), typed.
+
+        Args:
+            types: Only these entity types (filtered on the server).
+            index: Scan this secondary index instead of the table.
+            strict: Raise for items of unknown types instead of yielding
+                :class:`~dynaorm.UnknownItem` records.
+
+        Returns:
+            A :class:`~dynaorm.Scan`; ``.segments(4)`` runs it in parallel.
+
+        Raises:
+            ValidationError: A type is not an entity of this table.
+            ConfigurationError: The table has no such index.
+
+        Example:
+            >>> for item in shop.scan().segments(4):  # doctest: +SKIP
+            ...     print(item)
+        """
+        from dynaorm._scan import Scan
+
+        return Scan.of_table(self, types=types, index=index, strict=strict)
+
     # -- batches and transactions (facades over dynaorm.batch / dynaorm.transactions) ------
+
+    def batch_write(
+        self,
+        *,
+        workers: int = 1,
+        policy: RetryPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> BatchWriter:
+        """A context manager that writes puts and deletes of any entity of this table in
+        ``BatchWriteItem`` requests of 25, retrying unprocessed items with backoff.
+
+        Writes are sent only while the block runs cleanly and at its end; if the block raises,
+        nothing more is sent. See :class:`~dynaorm.BatchWriter` for same-key writes,
+        versioned entities and failures.
+
+        Args:
+            workers: Requests in flight at once (a thread pool when more than 1).
+            policy: Retry policy; this table's ``retry_policy`` when ``None``.
+            progress: Called with a :class:`~dynaorm.BatchProgress` after every request.
+
+        Returns:
+            The :class:`~dynaorm.BatchWriter`; ``batch.result`` reports what it did.
+
+        Raises:
+            BatchIncomplete: Writes were still unprocessed when the policy ran out (raised by
+                ``put``/``delete`` or when the block ends); they are in ``.unprocessed``.
+            ValidationError: ``workers`` < 1; from ``put``/``delete``: see BatchWriter.
+
+        Example:
+            >>> with shop.batch_write(workers=4) as batch:  # doctest: +SKIP
+            ...     batch.put(order)
+            ...     batch.delete(Order.key(customer_id="c1", order_id="o0"))
+        """
+        from dynaorm._batch_write import BatchWriter
+
+        return BatchWriter(self, workers=workers, policy=policy, progress=progress)
+
+    def batch_get(
+        self,
+        keys: Iterable[ItemKey | Entity],
+        *,
+        consistent: bool = False,
+        select: Sequence[Selectable] | None = None,
+        workers: int = 1,
+        policy: RetryPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Entity | None]:
+        """Read items of any entity of this table by key, in ``BatchGetItem`` requests of 100.
+
+        Unprocessed keys are retried with backoff under ``policy``, never without bound.
+
+        Args:
+            keys: :class:`~dynaorm.ItemKey` objects (``Order.key(...)``) or entity instances.
+            consistent: Strongly consistent reads.
+            select: Attributes to read (attributes, paths or names); the entity type and
+                primary key are always read. ``None`` reads whole items.
+            workers: Requests in flight at once (a thread pool when more than 1).
+            policy: Retry policy; this table's ``retry_policy`` when ``None``.
+            progress: Called with a :class:`~dynaorm.BatchProgress` after every request.
+
+        Returns:
+            One entry per requested key, in request order: a typed entity instance, or
+            ``None`` when there is no such item. A key requested twice is read once and
+            appears at both positions (as two separate instances).
+
+        Raises:
+            BatchIncomplete: Keys were still unprocessed when the policy ran out; they are in
+                ``.unprocessed`` (ItemKeys).
+            ValidationError: Something is not a key or entity of this table.
+
+        Example:
+            >>> shop.batch_get([Customer.key(customer_id="c1"),  # doctest: +SKIP
+            ...                 Order.key(customer_id="c1", order_id="o1")])
+            [Customer(customer_id='c1', ...), None]
+        """
+        from dynaorm._batch_get import batch_get
+
+        return batch_get(
+            self,
+            keys,
+            consistent=consistent,
+            select=select,
+            workers=workers,
+            policy=policy,
+            progress=progress,
+        )
+
+    def transaction(
+        self, *, token: str | None = None, policy: RetryPolicy | None = None
+    ) -> Transaction:
+        """A context manager whose actions are written all together or not at all
+        (``TransactWriteItems``), committed when the block ends without an exception.
+
+        Args:
+            token: The ClientRequestToken (1-36 characters) that makes a re-send apply once;
+                a UUID is generated when ``None``.
+            policy: Retry policy for the commit; this table's ``retry_policy`` when ``None``.
+
+        Returns:
+            The :class:`~dynaorm.Transaction`: ``put``, ``update``, ``delete``, ``check``.
+
+        Raises:
+            ValidationError: A bad token; from the actions: more than 100, over 4 MB, two on
+                one item (checked before any request).
+            TransactionCanceled: At commit: a condition failed or another transaction
+                conflicted; ``.reasons`` names the action and entity of each.
+
+        Example:
+            >>> with shop.transaction(token="place-o1") as tx:  # doctest: +SKIP
+            ...     tx.update(Product.key(sku="s1"), Product.stock.add(-2),
+            ...               condition=Product.stock >= 2)
+            ...     tx.put(order)
+        """
+        from dynaorm._transactions import Transaction
+
+        return Transaction(self, token=token, policy=policy)
+
+    def transact_get(
+        self, keys: Iterable[ItemKey | Entity], *, select: Sequence[Selectable] | None = None
+    ) -> list[Entity | None]:
+        """Read up to 100 items as of one moment (``TransactGetItems``).
+
+        Args:
+            keys: :class:`~dynaorm.ItemKey` objects or entity instances (at most 100 distinct).
+            select: Attributes to read; ``None`` reads whole items.
+
+        Returns:
+            Typed entity instances (``None`` for missing items), in request order.
+
+        Raises:
+            ValidationError: More than 100 distinct keys, or a key of another table.
+            TransactionCanceled: A concurrent transaction touched the items; retry.
+
+        Example:
+            >>> customer, order = shop.transact_get(  # doctest: +SKIP
+            ...     [Customer.key(customer_id="c1"), Order.key(customer_id="c1", order_id="o1")])
+        """
+        from dynaorm._transact_get import transact_get
+
+        return transact_get(self, keys, select=select)

@@ -261,9 +261,7 @@ def test_zero_padded_numbers_sort_as_text(numbers: list[int]) -> None:
 
 @given(
     st.lists(
-        st.decimals(
-            min_value=0, max_value=99999, places=2, allow_nan=False, allow_infinity=False
-        ),
+        st.decimals(min_value=0, max_value=99999, places=2, allow_nan=False, allow_infinity=False),
         min_size=2,
         unique=True,
     )

@@ -1,0 +1,176 @@
+"""``table.batch_get()``: many items of any entity type by key, in request order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pynamodb.attributes import Attribute
+from pynamodb.expressions.operand import Path
+
+from dynaorm._batching import (
+    Meter,
+    Outcome,
+    PhysicalKey,
+    ProgressCallback,
+    check_entity_class,
+    key_tuple,
+    physical_key,
+    send_until_done,
+)
+from dynaorm._entity import Entity
+from dynaorm._entity_keys import ItemKey
+from dynaorm._errors import BatchIncomplete, ValidationError
+from dynaorm._expressions import ExpressionBuilder
+from dynaorm._limits import BATCH_GET_LIMIT
+from dynaorm._retry import Retrier, RetryPolicy
+from dynaorm._table import Table
+
+__all__ = ["batch_get", "item_keys", "projection"]
+
+Selectable = Attribute[Any] | Path | str
+
+
+def item_keys(table: Table, keys: Iterable[ItemKey | Entity], what: str) -> list[ItemKey]:
+    """The :class:`ItemKey` of every key or entity, each checked to belong to ``table``.
+
+    Raises:
+        ValidationError: Something is not a key or entity of the table.
+    """
+    out = []
+    for position, key in enumerate(keys):
+        item_key = key.item_key if isinstance(key, Entity) else key
+        if not isinstance(item_key, ItemKey):
+            raise ValidationError(
+                f"{what}: position {position} is a {type(key).__name__}; pass ItemKeys "
+                "(Entity.key(...)) or entity instances"
+            )
+        check_entity_class(table, item_key.entity, what)
+        out.append(item_key)
+    return out
+
+
+def projection(
+    table: Table, select: Sequence[Selectable] | None, keys: Iterable[ItemKey]
+) -> dict[str, Any]:
+    """``ProjectionExpression`` and names for ``select``, plus what typed reads need: the
+    entity-type attribute, the primary key, and the key fields of the entities read (so each
+    instance still knows its own key)."""
+    if not select:
+        return {}
+    needed = [table.type_attribute, table.pk, *([table.sk] if table.sk else [])]
+    for entity in dict.fromkeys(k.entity for k in keys):
+        attributes = entity.get_attributes()
+        needed += [attributes[name].attr_name for name in entity.__primary__.fields]
+    builder = ExpressionBuilder()
+    expression = builder.projection([*select, *needed])
+    return {"ProjectionExpression": expression, **builder.members()}
+
+
+def batch_get(
+    table: Table,
+    keys: Iterable[ItemKey | Entity],
+    *,
+    consistent: bool = False,
+    select: Sequence[Selectable] | None = None,
+    workers: int = 1,
+    policy: RetryPolicy | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[Entity | None]:
+    """Read many items by key with ``BatchGetItem``; see :meth:`dynaorm.Table.batch_get`."""
+    if workers < 1:
+        raise ValidationError(f"batch_get: workers must be at least 1, got {workers!r}")
+    requested = item_keys(table, keys, "batch_get")
+    distinct: dict[PhysicalKey, ItemKey] = {}
+    for key in requested:
+        distinct.setdefault(key_tuple(key), key)
+    policy = policy or table.retry_policy
+    members = projection(table, select, distinct.values())
+    meter = Meter("batch_get", progress)
+    meter.total = len(distinct)
+    found: dict[PhysicalKey, dict[str, Any]] = {}
+    found_lock = threading.Lock()
+    stop = threading.Event()
+
+    def build(chunk: list[ItemKey]) -> dict[str, Any]:
+        spec = {"Keys": [k.to_request() for k in chunk], "ConsistentRead": consistent, **members}
+        return {"RequestItems": {table.name: spec}, "ReturnConsumedCapacity": "TOTAL"}
+
+    def receive(response: dict[str, Any]) -> list[PhysicalKey]:
+        items = response.get("Responses", {}).get(table.name, [])
+        with found_lock:
+            for item in items:
+                found[physical_key(table, item)] = item
+        left = response.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", [])
+        return [physical_key(table, k) for k in left]
+
+    def run(chunk: list[ItemKey]) -> Outcome[ItemKey]:
+        retrier = Retrier(policy, f"BatchGetItem on {table.name!r}", stop=stop)
+        pending = {key_tuple(k): k for k in chunk}
+        outcome = send_until_done(
+            table,
+            "BatchGetItem",
+            pending,
+            build=build,
+            receive=receive,
+            retrier=retrier,
+            meter=meter,
+            noun="key",
+        )
+        if outcome.left or outcome.error is not None:
+            stop.set()
+        return outcome
+
+    everything = list(distinct.values())
+    chunks = [
+        everything[i : i + BATCH_GET_LIMIT] for i in range(0, len(everything), BATCH_GET_LIMIT)
+    ]
+    if workers == 1 or len(chunks) <= 1:
+        outcomes = []
+        for chunk in chunks:
+            outcomes.append(run(chunk))
+            if stop.is_set():
+                break
+        sent = sum(len(c) for c in chunks[: len(outcomes)])
+        unsent = everything[sent:]
+    else:
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="dynaorm-batch-get"
+        ) as executor:
+            futures = [executor.submit(_unless_stopped, stop, run, chunk) for chunk in chunks]
+            results = [future.result() for future in futures]
+        outcomes = [o for o in results if o is not None]
+        unsent = [k for chunk, o in zip(chunks, results, strict=True) if o is None for k in chunk]
+    _raise_if_incomplete(table, policy, outcomes, unsent)
+    return [
+        key.entity.from_item(found[key_tuple(key)]) if key_tuple(key) in found else None
+        for key in requested
+    ]
+
+
+def _unless_stopped(
+    stop: threading.Event,
+    run: Callable[[list[ItemKey]], Outcome[ItemKey]],
+    chunk: list[ItemKey],
+) -> Outcome[ItemKey] | None:
+    return None if stop.is_set() else run(chunk)
+
+
+def _raise_if_incomplete(
+    table: Table, policy: RetryPolicy, outcomes: list[Outcome[ItemKey]], unsent: list[ItemKey]
+) -> None:
+    for outcome in outcomes:
+        if outcome.error is not None and not outcome.gave_up:
+            raise outcome.error
+    left = [k for o in outcomes for k in o.left] + unsent
+    if not left:
+        return
+    cause = next((o.error for o in outcomes if o.error is not None), None)
+    raise BatchIncomplete(
+        f"batch_get on {table.name!r}: {len(left)} key(s) were not read after the retry policy "
+        f"ran out ({policy.max_attempts} attempts per request); nothing more was sent. They "
+        "are in .unprocessed (ItemKeys).",
+        unprocessed=left,
+    ) from cause

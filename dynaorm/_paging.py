@@ -1,0 +1,393 @@
+"""Reading page by page: the shared engine behind queries, item collections and scans.
+
+A reader (:class:`Reader`) is an immutable description; ``_plan()`` compiles it once into a
+:class:`Plan` (the request without its paging members, a decoder, and what a cursor must
+hold). The engine then sends requests, decodes items and tracks the exact position after the
+last item handed out, so a cursor taken anywhere resumes with no item skipped or repeated.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+
+import attrs
+from pynamodb.expressions.condition import Condition
+
+from dynaorm._cursor import cursor_secret, decode_cursor, encode_cursor
+from dynaorm._errors import InvalidCursor, ValidationError
+from dynaorm._rate import ReadRateLimiter, capacity_units, charge
+
+if TYPE_CHECKING:
+    from dynaorm._table import Table
+
+__all__ = ["Page", "Plan", "Reader", "UnknownItem", "capacity_units"]
+
+T = TypeVar("T")
+
+
+Signer = Callable[[Mapping[str, Any]], str]
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of results.
+
+    Attributes:
+        items: The decoded items, in key order (scan pages: in each segment's order).
+        scanned_count: Items DynamoDB evaluated, before filtering.
+        consumed_capacity: Read capacity units the requests consumed, when the server says.
+    """
+
+    items: tuple[T, ...]
+    scanned_count: int = 0
+    consumed_capacity: float | None = None
+    _position: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    _signer: Signer | None = attrs.field(default=None, repr=False, eq=False)
+
+    @functools.cached_property
+    def cursor(self) -> str | None:
+        """Resumes right after the last item (``query.after(cursor)``); ``None`` when nothing
+        follows. Signed on first use, so reads that never take a cursor need no secret."""
+        if self._position is None or self._signer is None:
+            return None
+        return self._signer(self._position)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@attrs.frozen
+class UnknownItem:
+    """An item whose entity type no entity of the table claims (multi-type reads keep them).
+
+    Attributes:
+        type_name: The stored entity-type value (``None`` when the item has none).
+        item: The raw item as DynamoDB returned it.
+    """
+
+    type_name: str | None
+    item: Mapping[str, Any] = attrs.field(repr=False)
+
+
+def _add(total: float | None, more: float | None) -> float | None:
+    if more is None:
+        return total
+    return more if total is None else total + more
+
+
+@attrs.frozen
+class Plan(Generic[T]):
+    """A reader compiled for execution.
+
+    Attributes:
+        table: Where requests go.
+        operation: ``"Query"`` or ``"Scan"``.
+        request: The request without ``ExclusiveStartKey`` and ``Limit``.
+        decode: Raw item -> result.
+        position_attributes: The key attributes that locate an item (a cursor holds them).
+        digest: What cursors are bound to.
+        partition: ``(attribute, text)`` a cursor's position must have (queries).
+        page_size: ``Limit`` of every request, when set. Without it, a limited read asks
+            for what it still wants: the first request for the items still wanted, later ones
+            for as many as the filter's observed selectivity says it takes to find them
+            (doubling while nothing matches), so a page neither reads a whole megabyte to keep
+            a few items nor crawls in tiny requests.
+        limiter: Paces requests by the read capacity they consume.
+    """
+
+    table: Table
+    operation: str
+    request: Mapping[str, Any]
+    decode: Callable[[dict[str, Any]], T]
+    position_attributes: tuple[str, ...]
+    digest: bytes
+    partition: tuple[str, str] | None = None
+    page_size: int | None = None
+    limiter: ReadRateLimiter | None = None
+
+    def send(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request (after the rate limiter allows it)."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+        response = self.table.call(self.operation, request, idempotent=True)
+        charge(self.limiter, response, consistent=bool(request.get("ConsistentRead")))
+        return response
+
+    def request_for(
+        self, position: Mapping[str, Any] | None, remaining: int | None
+    ) -> dict[str, Any]:
+        """The request that reads on from ``position`` wanting ``remaining`` more items."""
+        request = dict(self.request)
+        limit = self.page_size or remaining
+        if limit is not None:
+            request["Limit"] = limit
+        if position is not None:
+            request["ExclusiveStartKey"] = dict(position)
+        return request
+
+    def _secret(self) -> bytes:
+        return cursor_secret(self.table.settings)
+
+    def sign(self, position: Mapping[str, Any]) -> str:
+        """Sign ``position`` as a cursor of this plan's query."""
+        return encode_cursor(self._secret(), self.digest, position)
+
+    def position_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The exclusive start key right after ``item``."""
+        try:
+            return {name: item[name] for name in self.position_attributes}
+        except KeyError as exc:
+            raise ValidationError(
+                f"an item lacks key attribute {exc.args[0]!r} needed to resume after it"
+            ) from None
+
+    def start(self, cursor: str | None) -> dict[str, Any] | None:
+        """Verify ``cursor`` and return the position it resumes from.
+
+        Raises:
+            InvalidCursor: The cursor is malformed, tampered with, or another query's.
+        """
+        if cursor is None:
+            return None
+        position = decode_cursor(self._secret(), cursor, self.digest)
+        names = set(self.position_attributes)
+        if set(position) != names or not all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+            for v in position.values()
+        ):
+            raise InvalidCursor("the cursor's position does not fit this query's keys")
+        if self.partition is not None:
+            attribute, text = self.partition
+            if position[attribute]["S"] != text:
+                raise InvalidCursor("the cursor belongs to another partition")
+        return position
+
+    def stream(self, position: Mapping[str, Any] | None, cap: int | None) -> Iterator[Page[T]]:
+        """Send requests from ``position``; yield one page per response, at most ``cap``
+        items in all. Each page's cursor resumes right after its last item."""
+        remaining = cap
+        evaluated = matched = 0
+        asked = cap
+        while remaining is None or remaining > 0:
+            asked = _next_ask(remaining, evaluated, matched, asked)
+            request = self.request_for(position, asked)
+            response = self.send(request)
+            raw: list[dict[str, Any]] = response.get("Items", [])
+            after: Mapping[str, Any] | None = response.get("LastEvaluatedKey")
+            evaluated += int(response.get("ScannedCount", len(raw)))
+            matched += len(raw)
+            if remaining is not None and len(raw) > remaining:
+                raw = raw[:remaining]
+                after = self.position_of(raw[-1])
+            items = tuple(self.decode(item) for item in raw)
+            if remaining is not None:
+                remaining -= len(items)
+            yield Page(
+                items,
+                int(response.get("ScannedCount", 0)),
+                capacity_units(response),
+                position=after,
+                signer=self.sign,
+            )
+            if after is None:
+                return
+            position = after
+
+    def count(self, position: Mapping[str, Any] | None, cap: int | None) -> int:
+        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``."""
+        total = 0
+        while cap is None or total < cap:
+            request = self.request_for(position, None)
+            request.pop("ProjectionExpression", None)
+            request["Select"] = "COUNT"
+            _drop_unused_names(request)
+            response = self.send(request)
+            total += int(response.get("Count", 0))
+            position = response.get("LastEvaluatedKey")
+            if position is None:
+                break
+        return total if cap is None else min(total, cap)
+
+
+def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
+    """How many items to let DynamoDB evaluate next to find ``remaining`` matches."""
+    if remaining is None or asked is None or evaluated == 0:
+        return remaining
+    if matched == 0:
+        return max(asked * 2, remaining)
+    return max(remaining, -(-remaining * evaluated // matched))
+
+
+def _drop_unused_names(request: dict[str, Any]) -> None:
+    """Remove names only the dropped projection used (DynamoDB refuses unused names)."""
+    names = request.get("ExpressionAttributeNames")
+    if not names:
+        return
+    text = " ".join(
+        str(request.get(member, ""))
+        for member in ("KeyConditionExpression", "FilterExpression", "ProjectionExpression")
+    )
+    used = {p: n for p, n in names.items() if _mentions(text, p)}
+    if used:
+        request["ExpressionAttributeNames"] = used
+    else:
+        del request["ExpressionAttributeNames"]
+
+
+def _mentions(text: str, placeholder: str) -> bool:
+    start = text.find(placeholder)
+    while start >= 0:
+        end = start + len(placeholder)
+        if end == len(text) or not (text[end].isalnum() or text[end] == "_"):
+            return True
+        start = text.find(placeholder, end)
+    return False
+
+
+def _positive(what: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValidationError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Reader(Generic[T]):
+    """What queries and scans share: filters, limits, consistency, cursors and execution.
+
+    Every builder method returns a new reader; the original is unchanged, so a base reader
+    can be stored and specialised.
+    """
+
+    filters: tuple[Condition, ...] = ()
+    max_items: int | None = None
+    request_limit: int | None = None
+    consistent_read: bool = False
+    cursor: str | None = None
+
+    # -- to implement --------------------------------------------------------------------
+
+    def _plan(self) -> Plan[T]:
+        raise NotImplementedError
+
+    def _check_filter(self, condition: Condition) -> None:
+        """Raise ValidationError for a filter this reader cannot send."""
+
+    def _check_consistent(self) -> None:
+        """Raise ValidationError when strongly consistent reads are impossible."""
+
+    # -- building ------------------------------------------------------------------------
+
+    def where(self, *conditions: Condition) -> Self:
+        """AND filter conditions (applied by DynamoDB after reading, before returning).
+
+        Raises:
+            ValidationError: A condition names a key attribute (DynamoDB refuses those in
+                filters; use ``range()``) or an attribute of another entity.
+        """
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise ValidationError(
+                    f"where() takes conditions such as Order.total > 5, got {condition!r}"
+                )
+            self._check_filter(condition)
+        return attrs.evolve(self, filters=(*self.filters, *conditions))
+
+    def limit(self, n: int | None) -> Self:
+        """Return at most ``n`` items in all (after filtering); ``page()`` returns ``n`` at a
+        time. ``None`` removes the limit.
+
+        Raises:
+            ValidationError: ``n`` is not a positive integer.
+        """
+        return attrs.evolve(self, max_items=_positive("limit", n))
+
+    def page_size(self, n: int | None) -> Self:
+        """Send ``Limit=n``: DynamoDB evaluates at most ``n`` items per request.
+
+        Raises:
+            ValidationError: ``n`` is not a positive integer.
+        """
+        return attrs.evolve(self, request_limit=_positive("page_size", n))
+
+    def consistent(self, flag: bool = True) -> Self:
+        """Use strongly consistent reads.
+
+        Raises:
+            ValidationError: The reader targets a global secondary index.
+        """
+        if flag:
+            self._check_consistent()
+        return attrs.evolve(self, consistent_read=flag)
+
+    def after(self, cursor: str | None) -> Self:
+        """Resume right after the position ``cursor`` (from a :class:`Page`) marks.
+
+        The cursor is verified when the reader runs or compiles (:class:`InvalidCursor`).
+        """
+        return attrs.evolve(self, cursor=cursor)
+
+    # -- running -------------------------------------------------------------------------
+
+    def compile(self) -> dict[str, Any]:
+        """The first request exactly as it will be sent (``ExclusiveStartKey`` when resuming).
+
+        Raises:
+            InvalidCursor: The reader's cursor does not verify.
+        """
+        plan = self._plan()
+        return plan.request_for(plan.start(self.cursor), self.max_items)
+
+    def page(self, cursor: str | None = None) -> Page[T]:
+        """Read one page: ``limit`` items when a limit is set (as many requests as that
+        takes), otherwise the items of one response.
+
+        Args:
+            cursor: Resume from here instead of the reader's own cursor.
+
+        Raises:
+            InvalidCursor: The cursor does not verify or belongs to another query.
+        """
+        plan = self._plan()
+        position = plan.start(cursor if cursor is not None else self.cursor)
+        items: list[T] = []
+        scanned = 0
+        consumed: float | None = None
+        last: Page[T] | None = None
+        for last in plan.stream(position, self.max_items):
+            items.extend(last.items)
+            scanned += last.scanned_count
+            consumed = _add(consumed, last.consumed_capacity)
+            if self.max_items is None:
+                break
+        after = last._position if last is not None else None
+        return Page(tuple(items), scanned, consumed, position=after, signer=plan.sign)
+
+    def pages(self) -> Iterator[Page[T]]:
+        """Yield a page per response until the results (or the limit) are exhausted."""
+        plan = self._plan()
+        return plan.stream(plan.start(self.cursor), self.max_items)
+
+    def __iter__(self) -> Iterator[T]:
+        """Stream every item, one response in memory at a time."""
+        for page in self.pages():
+            yield from page.items
+
+    def all(self) -> list[T]:
+        """Every item (up to the limit) as a list."""
+        return list(self)
+
+    def first(self) -> T | None:
+        """The first item, or ``None``."""
+        for item in self.limit(1):
+            return item
+        return None
+
+    def count(self) -> int:
+        """How many items match (capped by the limit), using ``Select=COUNT`` across pages."""
+        plan = self._plan()
+        return plan.count(plan.start(self.cursor), self.max_items)

@@ -1,0 +1,342 @@
+"""Scans: one entity type (``Order.scan()``) or every type (``shop.scan()``), in parallel
+segments when asked, resumable from checkpoints, optionally paced by read capacity.
+
+Example:
+    >>> scan = Order.scan().where(Order.total > 100).segments(4).rate_limit(50)  # doctest: +SKIP
+    >>> for page in scan.pages():  # doctest: +SKIP
+    ...     handle(page.items)
+    ...     store(page.checkpoint.dumps())  # after handling: resume with scan.resume(...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+import attrs
+from pynamodb.attributes import Attribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
+
+from dynaorm._cursor import request_digest
+from dynaorm._errors import ValidationError
+from dynaorm._expressions import ExpressionBuilder, path_of
+from dynaorm._paging import Page, Plan, Reader, UnknownItem
+from dynaorm._rate import ReadRateLimiter
+from dynaorm._read_support import (
+    check_filter_paths,
+    decode_any,
+    filter_expression,
+    index_has,
+    position_attributes,
+    projection_paths,
+    restore_key_fields,
+    type_filter,
+)
+from dynaorm._scan_runner import ScanCheckpoint, ScanPage, run_segments
+
+if TYPE_CHECKING:
+    from dynaorm._entity import Entity
+    from dynaorm._table import Table
+
+__all__ = ["Scan"]
+
+T = TypeVar("T")
+E = TypeVar("E", bound="Entity")
+_MAX_SEGMENTS = 1_000_000
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Scan(Reader[T], Generic[T]):
+    """A scan of a table or index: every item of one entity type, or of every type.
+
+    Build it with ``Order.scan()`` or ``shop.scan()``. Like a query it takes ``where()``,
+    ``select()``, ``limit()``, ``page_size()``, ``consistent()`` and ``after(cursor)``; it
+    also runs as ``segments(n)`` in parallel, ``segment(i, of=n)`` alone, from a checkpoint
+    (``resume()``), and at a bounded read rate (``rate_limit()``).
+
+    A table scan yields entities of every registered type and, for items no entity claims,
+    :class:`~dynaorm.UnknownItem` records (or raises with ``strict=True``).
+    """
+
+    table: Table
+    entity: type[Entity] | None = None
+    types: tuple[type[Entity], ...] = ()
+    index: str | None = None
+    strict: bool = False
+    projection: tuple[Path, ...] = ()
+    total_segments: int = 1
+    segment_number: int | None = None
+    workers: int | None = None
+    read_rate: float | None = None
+    checkpoint: ScanCheckpoint | None = None
+
+    @classmethod
+    def of_entity(cls, entity: type[E], *, index: str | None = None) -> Scan[E]:
+        """A scan of ``entity``'s items (``Order.scan()``).
+
+        Raises:
+            ConfigurationError: ``entity`` is abstract or the table has no such index.
+        """
+        entity._check_concrete()
+        table = entity.__table__
+        if index is not None:
+            table.index(index)
+        return cast("Scan[E]", cls(table=table, entity=entity, index=index))
+
+    @classmethod
+    def of_table(
+        cls,
+        table: Table,
+        *,
+        types: Iterable[type[Entity]] = (),
+        index: str | None = None,
+        strict: bool = False,
+    ) -> Scan[Entity | UnknownItem]:
+        """A scan of every item of ``table`` (``shop.scan()``), optionally only ``types``.
+
+        Raises:
+            ValidationError: A type is not an entity of ``table``.
+            ConfigurationError: The table has no such index.
+        """
+        chosen = _registered(table, types)
+        if index is not None:
+            table.index(index)
+        return cast(
+            "Scan[Entity | UnknownItem]",
+            cls(table=table, types=chosen, index=index, strict=strict),
+        )
+
+    @property
+    def _what(self) -> str:
+        return f"{self.entity.__qualname__}.scan()" if self.entity else f"{self.table.name}.scan()"
+
+    @property
+    def _parallel(self) -> bool:
+        return self.total_segments > 1 and self.segment_number is None
+
+    # -- building ------------------------------------------------------------------------
+
+    def select(self, *targets: Attribute[Any] | Path | str) -> Scan[T]:
+        """Read only these attributes (plus type and keys); results are partial entities."""
+        return attrs.evolve(self, projection=(*self.projection, *(path_of(t) for t in targets)))
+
+    def segments(self, n: int, *, workers: int | None = None) -> Scan[T]:
+        """Scan in ``n`` parallel segments on a thread pool (``workers`` threads, default
+        ``n``). Iteration then yields items as segments deliver them, in no global order.
+
+        Raises:
+            ValidationError: ``n`` or ``workers`` is not a positive integer.
+        """
+        if not isinstance(n, int) or not 1 <= n <= _MAX_SEGMENTS:
+            raise ValidationError(f"segments must be 1..{_MAX_SEGMENTS}, got {n!r}")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValidationError(f"workers must be a positive integer, got {workers!r}")
+        return attrs.evolve(self, total_segments=n, segment_number=None, workers=workers)
+
+    def segment(self, number: int, *, of: int) -> Scan[T]:
+        """Scan only segment ``number`` of ``of`` (to spread a scan over processes); it pages
+        and takes cursors like a sequential scan.
+
+        Raises:
+            ValidationError: ``number`` is not in ``0..of-1``.
+        """
+        if not isinstance(of, int) or not 1 <= of <= _MAX_SEGMENTS:
+            raise ValidationError(f"of must be 1..{_MAX_SEGMENTS}, got {of!r}")
+        if not isinstance(number, int) or not 0 <= number < of:
+            raise ValidationError(f"segment must be in 0..{of - 1}, got {number!r}")
+        return attrs.evolve(self, total_segments=of, segment_number=number)
+
+    def rate_limit(self, read_units_per_second: float | None) -> Scan[T]:
+        """Pace requests so the scan consumes about this many read capacity units per second
+        (from each response's ``ConsumedCapacity``); ``None`` removes the limit.
+
+        Raises:
+            ValidationError: The rate is not positive.
+        """
+        if read_units_per_second is not None and not read_units_per_second > 0:
+            raise ValidationError(f"the read rate must be positive, got {read_units_per_second}")
+        return attrs.evolve(self, read_rate=read_units_per_second)
+
+    def resume(self, checkpoint: ScanCheckpoint | str) -> Scan[T]:
+        """Continue from a checkpoint (a :class:`ScanCheckpoint` or its ``dumps()`` text),
+        with as many segments as it has.
+
+        Raises:
+            InvalidCursor: The text is not a checkpoint (its cursors are checked when the
+                scan runs).
+        """
+        if isinstance(checkpoint, str):
+            checkpoint = ScanCheckpoint.loads(checkpoint)
+        return attrs.evolve(
+            self,
+            checkpoint=checkpoint,
+            total_segments=checkpoint.total_segments,
+            segment_number=None,
+            cursor=None,
+        )
+
+    def _check_filter(self, condition: Condition) -> None:
+        check_filter_paths(condition, self.table, self.entity, refuse_keys=False, what=self._what)
+
+    def _check_consistent(self) -> None:
+        if self.index is not None and not self.table.index(self.index).local:
+            raise ValidationError(
+                f"{self._what}: global index {self.index!r} supports only eventually "
+                "consistent reads"
+            )
+
+    # -- compiling -----------------------------------------------------------------------
+
+    def _plan(self) -> Plan[T]:
+        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
+        return self._segment_plan(self.segment_number, limiter)
+
+    def _segment_plan(self, segment: int | None, limiter: ReadRateLimiter | None) -> Plan[T]:
+        table = self.table
+        index = table.index(self.index) if self.index is not None else None
+        builder = ExpressionBuilder()
+        request: dict[str, Any] = {"TableName": table.name}
+        if index is not None:
+            request["IndexName"] = index.name
+        typed = index_has(table, index, table.type_attribute)
+        names = (
+            [self.entity.__type_name__] if self.entity else [t.__type_name__ for t in self.types]
+        )
+        filters = [type_filter(table, names)] if names and typed else []
+        filters.extend(self.filters)
+        if filters:
+            request["FilterExpression"] = filter_expression(builder, filters)
+        positions = position_attributes(table, index)
+        if self.projection:
+            paths = projection_paths(
+                table, index, self.projection, [table.type_attribute, *positions]
+            )
+            request["ProjectionExpression"] = builder.projection(paths)
+        request.update(builder.members())
+        if segment is not None:
+            request["Segment"] = segment
+            request["TotalSegments"] = self.total_segments
+        request["ConsistentRead"] = self.consistent_read
+        request["ReturnConsumedCapacity"] = "TOTAL"
+        complete_index = index is None or index.local or index.projection == "ALL"
+        return Plan(
+            table=table,
+            operation="Scan",
+            request=request,
+            decode=self._decoder(partial=bool(self.projection) or not complete_index, typed=typed),
+            position_attributes=positions,
+            digest=request_digest(request, kind="scan", types=names),
+            page_size=self.request_limit,
+            limiter=limiter,
+        )
+
+    def _decoder(self, *, partial: bool, typed: bool) -> Callable[[dict[str, Any]], T]:
+        table, entity = self.table, self.entity
+        if entity is None:
+            decode_entity = decode_any(table, strict=self.strict)
+        else:
+            type_name = entity.__type_name__
+
+            def decode_entity(item: dict[str, Any]) -> Entity | UnknownItem:
+                if not typed:
+                    item = {**item, table.type_attribute: {"S": type_name}}
+                return entity.from_item(item)
+
+        def decode(item: dict[str, Any]) -> T:
+            result = decode_entity(item)
+            if partial and not isinstance(result, UnknownItem):
+                result._partial = True
+                restore_key_fields(result, item)
+            return cast(T, result)
+
+        return decode
+
+    def compile(self) -> dict[str, Any]:
+        """The first request exactly as it will be sent.
+
+        Raises:
+            ValidationError: The scan is parallel; compile one ``segment(i, of=n)`` instead.
+            InvalidCursor: The scan's cursor does not verify.
+        """
+        if self._parallel:
+            raise ValidationError(
+                f"{self._what} runs {self.total_segments} segments; compile "
+                "segment(i, of=n) to see one segment's request"
+            )
+        return super().compile()
+
+    # -- running -------------------------------------------------------------------------
+
+    def _checkpoint(self) -> ScanCheckpoint:
+        if self.checkpoint is not None:
+            return self.checkpoint
+        if self._parallel and self.cursor is not None:
+            raise ValidationError(
+                f"{self._what}: a parallel scan resumes from a checkpoint (resume()), not a cursor"
+            )
+        start = ScanCheckpoint.start(1 if not self._parallel else self.total_segments)
+        return attrs.evolve(start, cursors=(self.cursor,)) if not self._parallel else start
+
+    def pages(self) -> Iterator[ScanPage[T]]:
+        """Yield pages as segments deliver them, each with a checkpoint of every segment.
+
+        Raises:
+            InvalidCursor: The cursor or a checkpointed cursor does not belong to this scan.
+        """
+        checkpoint = self._checkpoint()
+        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
+        if checkpoint.total_segments == 1:
+            plans = [self._segment_plan(self.segment_number, None)]
+            workers = 1
+        else:
+            plans = [self._segment_plan(i, None) for i in range(checkpoint.total_segments)]
+            workers = self.workers or checkpoint.total_segments
+        return run_segments(
+            plans,
+            checkpoint,
+            self.max_items,
+            workers=workers,
+            limiter=limiter,
+            numbered=checkpoint.total_segments > 1,
+        )
+
+    def page(self, cursor: str | None = None) -> Page[T]:
+        """Read one page of a sequential scan or of one ``segment()`` (see :meth:`Query.page`).
+
+        Raises:
+            ValidationError: The scan is parallel (use :meth:`pages`).
+            InvalidCursor: The cursor does not verify or belongs to another scan.
+        """
+        if self._parallel or self.checkpoint is not None:
+            raise ValidationError(
+                f"{self._what}: a parallel or resumed scan reads through pages() or iteration"
+            )
+        return super().page(cursor)
+
+    def count(self) -> int:
+        """Count matching items (``Select=COUNT``), segments in parallel; capped by the limit."""
+        if not self._parallel and self.checkpoint is None:
+            return super().count()
+        checkpoint = self._checkpoint()
+        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
+        plans = [self._segment_plan(i, limiter) for i in range(checkpoint.total_segments)]
+        starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
+        todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
+        workers = self.workers or len(plans)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+            counts = list(pool.map(lambda i: plans[i].count(starts[i], None), todo))
+        total = sum(counts)
+        return total if self.max_items is None else min(total, self.max_items)
+
+
+def _registered(table: Table, types: Iterable[type[Entity]]) -> tuple[type[Entity], ...]:
+    chosen = tuple(types)
+    for entity in chosen:
+        if table.entities.get(getattr(entity, "__type_name__", "")) is not entity:
+            raise ValidationError(
+                f"{getattr(entity, '__qualname__', entity)!r} is not an entity of table "
+                f"{table.name!r}"
+            )
+    return chosen

@@ -1,0 +1,190 @@
+"""Whole-item writes (PutItem, DeleteItem), item validation and failed-condition errors.
+
+An entity's ``save()``/``delete()`` delegate here. Optimistic locking works the same way for
+every write: the request is conditioned on the version the instance holds (or on the item not
+existing, for a first save) and writes the next one; a failed condition comes back with the
+stored item (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and becomes a
+:class:`~dynaorm.VersionConflict` when the stored version is not the expected one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.expressions.condition import Condition
+
+from dynaorm._entity_keys import ItemKey
+from dynaorm._errors import ConditionFailed, UnknownEntityType, VersionConflict
+from dynaorm._expressions import ExpressionBuilder, conjoin
+from dynaorm._limits import check_item, check_value
+from dynaorm._timestamps import now, stamp_for_save
+
+if TYPE_CHECKING:
+    from dynaorm._entity import Entity
+
+__all__ = [
+    "condition_error",
+    "decode_attributes",
+    "delete_entity",
+    "save_entity",
+    "validate_item",
+]
+
+
+def validate_item(entity: type[Entity], item: Mapping[str, Mapping[str, Any]]) -> None:
+    """Check a full item before it is sent: well-formed values and at most 400 KB.
+
+    Raises:
+        ValidationError: A number DynamoDB cannot store (NaN, infinity, > 38 digits, out of
+            range), text that is not a string, or an item over 400 KB.
+    """
+    names = {a.attr_name: n for n, a in entity.get_attributes().items()}
+    for name, value in item.items():
+        check_value(value, what=f"{entity.__qualname__}.{names.get(name, name)}")
+    table = entity.__table__
+    key = {k: item[k].get("S") for k in (table.pk, table.sk) if k and k in item}
+    check_item(item, what=f"{entity.__qualname__} {key}")
+
+
+def decode_item(entity: type[Entity], raw: Mapping[str, Any] | None) -> Any:
+    """The stored item as an instance of ``entity`` (the raw dict if it is of another type)."""
+    if not raw:
+        return None
+    try:
+        return entity.from_item(raw)
+    except UnknownEntityType:
+        return dict(raw)
+
+
+def decode_attributes(
+    entity: type[Entity], raw: Mapping[str, Any], names: frozenset[str]
+) -> dict[str, Any]:
+    """Decode the attributes ``names`` (physical names) of a raw item, by Python name.
+
+    Attributes the entity does not declare are returned under their physical name, as the raw
+    typed value; attributes missing from ``raw`` are left out.
+    """
+    declared = {a.attr_name: (n, a) for n, a in entity.get_attributes().items()}
+    out: dict[str, Any] = {}
+    for name in sorted(names):
+        value = raw.get(name)
+        if value is None:
+            continue
+        if name not in declared:
+            out[name] = value
+            continue
+        python_name, attribute = declared[name]
+        out[python_name] = (
+            None if "NULL" in value else attribute.deserialize(attribute.get_value(value))
+        )
+    return out
+
+
+def condition_error(
+    entity: type[Entity],
+    key: ItemKey,
+    exc: ConditionFailed,
+    *,
+    expected: int | None,
+    versioned: bool,
+    guards: Mapping[str, Any] | None = None,
+) -> ConditionFailed:
+    """The error to raise for a failed condition, with the stored item decoded.
+
+    Args:
+        entity: The entity written.
+        key: Its key.
+        exc: The translated server error (its ``item`` is the raw stored item, if any).
+        expected: The version the write was conditioned on.
+        versioned: Whether the write carried a version condition at all.
+        guards: Attribute values (by Python name) an update's index keys were computed from;
+            a stored item that differs is reported as the reason.
+
+    Returns:
+        A :class:`~dynaorm.VersionConflict` when the stored version is not ``expected``,
+        otherwise a :class:`~dynaorm.ConditionFailed`.
+    """
+    stored = decode_item(entity, exc.item)
+    who = f"{entity.__qualname__} {dict(key.key)}"
+    name = entity.__version_attribute__
+    if versioned and name is not None:
+        stored_version = getattr(stored, name, None) if stored is not None else None
+        if stored_version != expected:
+            state = "is missing" if stored is None else f"has version {stored_version}"
+            return VersionConflict(
+                f"{who}: expected version {expected}, but the stored item {state}; another "
+                "writer got there first. Re-read the item and retry (Entity.mutate or "
+                "retry_on_conflict do that)",
+                expected=expected,
+                item=stored,
+                code=exc.code,
+                operation=exc.operation,
+            )
+    reason = "the condition was false"
+    if stored is None:
+        reason += " (there is no stored item)"
+    elif guards and not isinstance(stored, dict):
+        stale = [
+            f"{n} is {getattr(stored, n)!r}, not {v!r}"
+            for n, v in guards.items()
+            if getattr(stored, n) != v
+        ]
+        if stale:
+            reason = (
+                f"the stored item changed since it was read ({'; '.join(stale)}), so the index "
+                "keys computed from this instance would be stale; refresh() it and retry"
+            )
+    return ConditionFailed(
+        f"{who}: {exc.operation or 'write'} not applied: {reason}. The stored item is on .item",
+        item=stored,
+        code=exc.code,
+        operation=exc.operation,
+    )
+
+
+def _send(
+    instance: Entity, operation: str, request: dict[str, Any], expected: int | None, *, idem: bool
+) -> None:
+    try:
+        instance.__table__.call(operation, request, idempotent=idem)
+    except ConditionFailed as exc:
+        raise instance._condition_error(exc, expected) from exc
+
+
+def _conditioned(
+    request: dict[str, Any], builder: ExpressionBuilder, condition: Condition | None
+) -> None:
+    if condition is not None:
+        request["ConditionExpression"] = builder.condition(condition)
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        request.update(builder.members())
+
+
+def save_entity(instance: Entity, condition: Condition | None) -> None:
+    """PutItem the whole instance; see :meth:`Entity.save`."""
+    version_condition, expected = instance._version_condition()
+    restore_stamps = stamp_for_save(instance, now())
+    instance._set_version((expected or 0) + 1)
+    try:
+        item = instance.to_item()
+        request: dict[str, Any] = {"TableName": instance.__table__.name, "Item": item}
+        combined = conjoin(version_condition, condition)
+        _conditioned(request, ExpressionBuilder(), combined)
+        _send(instance, "PutItem", request, expected, idem=combined is None)
+    except BaseException:
+        instance._set_version(expected)
+        restore_stamps()
+        raise
+
+
+def delete_entity(instance: Entity, condition: Condition | None) -> None:
+    """DeleteItem the instance's item; see :meth:`Entity.delete`."""
+    version_condition, expected = instance._version_condition()
+    request: dict[str, Any] = {
+        "TableName": instance.__table__.name,
+        "Key": instance.item_key.to_request(),
+    }
+    combined = conjoin(version_condition, condition)
+    _conditioned(request, ExpressionBuilder(), combined)
+    _send(instance, "DeleteItem", request, expected, idem=combined is None)
