@@ -32,11 +32,9 @@ from dynaorm._expressions import ExpressionBuilder, key_condition, path_of
 from dynaorm._key_range import KeyRange, compile_range, split_range
 from dynaorm._paging import Plan, Reader
 from dynaorm._read_support import (
+    add_read_expressions,
     check_filter_paths,
-    filter_expression,
     index_has,
-    position_attributes,
-    projection_paths,
     restore_key_fields,
     type_filter,
 )
@@ -196,15 +194,7 @@ class Query(Reader[E], Generic[E]):
             field, value = key_range.exclude
             filters.append(entity.get_attributes()[field] != value)
         filters.extend(self.filters)
-        if filters:
-            request["FilterExpression"] = filter_expression(builder, filters)
-        positions = position_attributes(table, index)
-        if self.projection:
-            paths = projection_paths(
-                table, index, self.projection, [table.type_attribute, *positions]
-            )
-            request["ProjectionExpression"] = builder.projection(paths)
-        request.update(builder.members())
+        positions = add_read_expressions(request, builder, table, index, filters, self.projection)
         request["ScanIndexForward"] = not self.descending
         request["ConsistentRead"] = self.consistent_read
         request["ReturnConsumedCapacity"] = "TOTAL"

@@ -95,6 +95,26 @@ def projection_paths(
     return [*selected, *(path_of(name) for name in extras if index_has(table, index, name))]
 
 
+def add_read_expressions(
+    request: dict[str, Any],
+    builder: ExpressionBuilder,
+    table: Table,
+    index: Index | None,
+    filters: Sequence[Condition],
+    projection: Sequence[Path],
+) -> tuple[str, ...]:
+    """Add FilterExpression, ProjectionExpression and the placeholder maps to a Query/Scan
+    request; returns the key attributes that locate an item (for cursors)."""
+    if filters:
+        request["FilterExpression"] = filter_expression(builder, filters)
+    positions = position_attributes(table, index)
+    if projection:
+        paths = projection_paths(table, index, projection, [table.type_attribute, *positions])
+        request["ProjectionExpression"] = builder.projection(paths)
+    request.update(builder.members())
+    return positions
+
+
 def check_filter_paths(
     condition: Condition,
     table: Table,

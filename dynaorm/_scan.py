@@ -25,12 +25,10 @@ from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._paging import Page, Plan, Reader, UnknownItem
 from dynaorm._rate import ReadRateLimiter
 from dynaorm._read_support import (
+    add_read_expressions,
     check_filter_paths,
     decode_any,
-    filter_expression,
     index_has,
-    position_attributes,
-    projection_paths,
     restore_key_fields,
     type_filter,
 )
@@ -206,15 +204,7 @@ class Scan(Reader[T], Generic[T]):
         )
         filters = [type_filter(table, names)] if names and typed else []
         filters.extend(self.filters)
-        if filters:
-            request["FilterExpression"] = filter_expression(builder, filters)
-        positions = position_attributes(table, index)
-        if self.projection:
-            paths = projection_paths(
-                table, index, self.projection, [table.type_attribute, *positions]
-            )
-            request["ProjectionExpression"] = builder.projection(paths)
-        request.update(builder.members())
+        positions = add_read_expressions(request, builder, table, index, filters, self.projection)
         if segment is not None:
             request["Segment"] = segment
             request["TotalSegments"] = self.total_segments
