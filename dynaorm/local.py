@@ -8,12 +8,25 @@ extra: ``pip install 'dynaorm[local]'``.
 from __future__ import annotations
 
 import logging
+import threading
 from types import TracebackType
 from typing import Any
 
 from dynaorm._errors import ConfigurationError
 
 __all__ = ["LocalDynamoDB"]
+
+
+class _Serialized:
+    """A WSGI wrapper that lets one request at a time into the wrapped application."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 class LocalDynamoDB:
@@ -32,6 +45,7 @@ class LocalDynamoDB:
         self.host = host
         self.port = port
         self._server: Any = None
+        self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -58,7 +72,12 @@ class LocalDynamoDB:
         if self._server is not None:
             return self.endpoint_url
         try:
-            from moto.server import ThreadedMotoServer
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
         except ImportError as exc:
             raise ConfigurationError(
                 "the embedded server needs moto's server: pip install 'dynaorm[local]'"
@@ -67,17 +86,25 @@ class LocalDynamoDB:
         access_log = logging.getLogger("werkzeug")
         if access_log.level == logging.NOTSET:
             access_log.setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        self.port = int(server.get_host_and_port()[1])
+        # moto keeps its tables in plain dicts without locks; serving requests one at a time
+        # gives the atomic conditional writes and transactions DynamoDB guarantees.
+        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        server = make_server(self.host, self.port, app, True, request_handler=MotoRequestHandler)
+        self.port = int(server.server_address[1])
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
         self._server = server
         return self.endpoint_url
 
     def stop(self) -> None:
         """Stop the server (no-op when it is not running)."""
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join()
             self._server = None
+            self._thread = None
 
     def __enter__(self) -> LocalDynamoDB:
         self.start()

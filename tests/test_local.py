@@ -65,7 +65,7 @@ def test_context_manager_stops_on_error() -> None:
 
 
 def test_missing_local_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "moto.server", None)
+    monkeypatch.setitem(sys.modules, "moto.moto_server.werkzeug_app", None)
     server = LocalDynamoDB()
     with pytest.raises(
         ConfigurationError, match=r"needs moto's server: pip install 'dynaorm\[local\]'"
