@@ -7,6 +7,8 @@ Commands::
     dynaorm delete MODULE:TABLE --yes        delete the table
     dynaorm schema MODULE:TABLE [--format terminal|markdown|html] [--output FILE]
     dynaorm explain MODULE:NAME              print the compiled request of a query
+    dynaorm export MODULE:TABLE FILE [--segments N]   every item to JSON lines, with progress
+    dynaorm import MODULE:TABLE FILE [--workers N]    JSON lines back in batches, with progress
 
 ``--endpoint`` and ``--region`` (before the command) override the configuration. Errors print
 one line on standard error and exit with status 1.
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dynaorm._bulk import export_items, import_items
 from dynaorm._errors import ConfigurationError, DynaormError
 from dynaorm._expressions import render
 from dynaorm._layout import layout_columns, layout_rows, to_html, to_markdown
@@ -113,6 +116,55 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=False,
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    table = _load_table(args.table)
+    with _progress() as bar, Path(args.file).open("w", encoding="utf-8") as out:
+        task = bar.add_task(f"export {table.name}", total=None)
+        count = export_items(
+            table, out, segments=args.segments, on_item=lambda n: bar.update(task, completed=n)
+        )
+    print(f"exported {count} items from {table.name!r} to {args.file}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    table = _load_table(args.table)
+    path = Path(args.file)
+    with path.open(encoding="utf-8") as lines:
+        total = sum(1 for line in lines if line.strip())
+    with _progress() as bar, path.open(encoding="utf-8") as lines:
+        task = bar.add_task(f"import {table.name}", total=total)
+        count = import_items(
+            table,
+            lines,
+            workers=args.workers,
+            progress=lambda p: bar.update(task, completed=p.done),
+        )
+    print(f"imported {count} items into {table.name!r} from {args.file}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dynaorm", description="Single-table DynamoDB modeling: tables, schema, queries."
@@ -145,6 +197,18 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="print the compiled request of a query")
     explain.add_argument("query", metavar="MODULE:NAME", help="a query, or a function making one")
     explain.set_defaults(run=_explain)
+
+    export = commands.add_parser("export", help="write every item to a JSON-lines file")
+    export.add_argument("table", metavar="MODULE:TABLE")
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--segments", type=int, default=4, help="parallel scan segments")
+    export.set_defaults(run=_export)
+
+    load = commands.add_parser("import", help="write the items of a JSON-lines file in batches")
+    load.add_argument("table", metavar="MODULE:TABLE")
+    load.add_argument("file", metavar="FILE")
+    load.add_argument("--workers", type=int, default=4, help="batch requests in flight")
+    load.set_defaults(run=_import)
     return parser
 
 

@@ -1,0 +1,45 @@
+"""A small table for the command-line tests (loaded by reference, as users name theirs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BinarySetAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+
+from dynaorm import Entity, Index, Key, Query, Table, VersionAttribute
+
+shop = Table("test-cli-shop", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
+
+
+class Customer(Entity, table=shop):
+    customer_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    avatar = BinaryAttribute(null=True, legacy_encoding=False)
+    version = VersionAttribute()
+    primary = Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
+    by_email = Key(index="GSI1", pk="EMAIL#{email}", sk="CUSTOMER")
+
+
+class Order(Entity, table=shop):
+    customer_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    total = NumberAttribute()
+    lines = ListAttribute[Any](null=True)
+    meta = MapAttribute[str, Any](null=True)
+    stamps = BinarySetAttribute(null=True, legacy_encoding=False)
+    primary = Key(pk="CUSTOMER#{customer_id}", sk="ORDER#{order_id}")
+
+
+def big_orders() -> Query[Order]:
+    """A query defined in user code, for ``dynaorm explain``."""
+    return Order.query(customer_id="c1").where(Order.total > 100).limit(10)
+
+
+not_a_table = 42
