@@ -294,6 +294,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             )
         self.from_item(item)  # checks the stored type
         self._container_deserialize(dict(item))
+        self._partial = False  # read in full now, so writable again
 
     def save(self, *, condition: Condition | None = None) -> None:
         """Write the whole item (PutItem), replacing any stored one.

@@ -294,6 +294,9 @@ def test_projected_results_are_partial_entities_that_refuse_to_save(paging: Tabl
     with pytest.raises(ValidationError, match=r"was read with select\(\) and holds only some"):
         found.save()
     assert Event.query(stream="s1").range(Event.seq == 7).first()._partial is False  # type: ignore[union-attr]
+    found.refresh()  # read in full: writable again, with every attribute back
+    assert found.score is not None
+    found.save()
 
 
 def test_keys_only_index_gives_partial_typed_entities(paging: Table) -> None:
