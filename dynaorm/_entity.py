@@ -86,6 +86,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     the class name). A class without ``table=`` is abstract and can hold shared attributes.
 
     Example:
+        >>> from pynamodb.attributes import UnicodeAttribute
         >>> shop = Table("doc-shop")
         >>> class Customer(Entity, table=shop):
         ...     customer_id = UnicodeAttribute()

@@ -155,6 +155,24 @@ class TransactionCanceled(ServiceError):
         super().__init__(message, code=code, operation=operation)
         self.reasons = list(reasons)
 
+    @property
+    def failures(self) -> list[Any]:
+        """The reasons of the actions that failed (those whose code is not ``"None"``).
+
+        Example:
+            >>> exc = TransactionCanceled("x", reasons=[{"Code": "None"},
+            ...                                         {"Code": "ConditionalCheckFailed"}])
+            >>> exc.failures
+            [{'Code': 'ConditionalCheckFailed'}]
+        """
+        return [r for r in self.reasons if _reason_code(r) not in (None, "", "None")]
+
+
+def _reason_code(reason: Any) -> str | None:
+    """The code of a raw (``{"Code": ...}``) or mapped (``.code``) cancellation reason."""
+    code = reason.get("Code") if isinstance(reason, Mapping) else getattr(reason, "code", None)
+    return None if code is None else str(code)
+
 
 class Throttled(ServiceError):
     """The request exceeded provisioned throughput or a request-rate limit."""

@@ -265,6 +265,7 @@ def test_a_cancelled_transaction_writes_nothing_and_names_the_action(
     reasons: list[CancellationReason] = err.value.reasons
     assert [r.code for r in reasons] == ["None", "ConditionalCheckFailed", "None"]
     assert [r.failed for r in reasons] == [False, True, False]
+    assert err.value.failures == [reasons[1]]
     failed = reasons[1]
     assert (failed.index, failed.kind, failed.key) == (1, "Update", Product.key(sku="s1"))
     assert failed.item == Product(sku="s1", stock=1, version=1)
