@@ -244,13 +244,15 @@ class Table:
         previous = self._transport_inputs
         if (
             cached is not None
+            and cached.policy is self.retry_policy
             and inputs[0] is previous[0]
             and inputs[1] is previous[1]
             and inputs[2:] == previous[2:]
         ):
             return cached
         settings = self.settings.merged_over(inputs[1]).resolved()
-        if cached is None or cached.settings != settings:
+        # A changed retry_policy attribute applies to later requests, as it does to batches.
+        if cached is None or cached.settings != settings or cached.policy is not self.retry_policy:
             cached = Transport(settings, self.retry_policy)
         self._transport = cached
         self._transport_inputs = inputs
