@@ -29,16 +29,19 @@ test: lint
 DYNALITE := .dynalite/node_modules/.bin/dynalite
 
 $(DYNALITE):
+	@command -v npm >/dev/null || { echo "make test-dynalite needs Node.js and npm" >&2; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix .dynalite dynalite@4
 
 test-dynalite: $(STAMP) $(DYNALITE)
 	$(BIN)/python scripts/with_dynalite.py $(DYNALITE) -- $(BIN)/python -m pytest -m "not stress"
 
+# Heavier contention and fault runs, bounded: fixed counts, and the whole run killed after 15 min.
 stress: $(STAMP)
-	$(BIN)/python -m pytest -m stress
+	timeout 900 $(BIN)/python -m pytest -m stress
 
 demo: $(STAMP)
 	$(BIN)/python -m examples.quickstart
+	$(BIN)/python -m examples.ecommerce
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,132 @@
+"""The shop's own errors: what a caller of the services can act on.
+
+::
+
+    ShopError
+    ├── EmailTaken            another customer holds the email address
+    ├── UnknownProduct        an order names a product that does not exist (LookupError)
+    ├── OutOfStock            a line asks for more than the product has in stock
+    ├── UnknownCustomer       no customer with that id (LookupError)
+    ├── InvalidOrder          an order request without lines, a bad quantity, ... (ValueError)
+    ├── OrderNotFound         no order with that id (LookupError)
+    ├── InvalidTransition     the order's status does not allow the change (cancel, ship)
+    └── TooBusy               optimistic retries ran out under heavy contention
+
+Library errors (:class:`dynaorm.ValidationError` for bad keys, ...) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmailTaken",
+    "InvalidOrder",
+    "InvalidTransition",
+    "OrderNotFound",
+    "OutOfStock",
+    "ShopError",
+    "TooBusy",
+    "UnknownCustomer",
+    "UnknownProduct",
+]
+
+
+class ShopError(Exception):
+    """Base class of the e-commerce example's errors."""
+
+
+class EmailTaken(ShopError):
+    """The email address belongs to another customer.
+
+    Attributes:
+        email: The (normalised) address.
+    """
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"email {email!r} is already registered; sign in or use another address")
+        self.email = email
+
+
+class UnknownProduct(ShopError, LookupError):
+    """An order line names a product that does not exist.
+
+    Attributes:
+        sku: The product's sku.
+    """
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product with sku {sku!r}")
+        self.sku = sku
+
+
+class OutOfStock(ShopError):
+    """A line asks for more units than the product has; nothing was written.
+
+    Attributes:
+        sku: The product's sku.
+        requested: Units the line asked for.
+        available: Units in stock when the order was refused.
+    """
+
+    def __init__(self, sku: str, requested: int, available: int) -> None:
+        super().__init__(
+            f"product {sku!r} is out of stock: {requested} requested, {available} available"
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+class OrderNotFound(ShopError, LookupError):
+    """No order has this id.
+
+    Attributes:
+        order_id: The id looked for.
+    """
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order with id {order_id!r}")
+        self.order_id = order_id
+
+
+class InvalidTransition(ShopError):
+    """The order's current status does not allow the requested change.
+
+    Attributes:
+        order_id: The order.
+        status: Its current status.
+        action: What was asked (``"cancel"``, ``"ship"``).
+    """
+
+    def __init__(self, order_id: str, status: str, action: str) -> None:
+        super().__init__(f"cannot {action} order {order_id!r}: it is {status}")
+        self.order_id = order_id
+        self.status = status
+        self.action = action
+
+
+class TooBusy(ShopError):
+    """Other writers kept changing the same products; the operation gave up (retry later).
+
+    Attributes:
+        attempts: How many times it was tried.
+    """
+
+    def __init__(self, what: str, attempts: int) -> None:
+        super().__init__(f"{what}: gave up after {attempts} attempts under contention; retry")
+        self.attempts = attempts
+
+
+class InvalidOrder(ShopError, ValueError):
+    """The order request itself is wrong (no lines, a bad quantity, too many lines)."""
+
+
+class UnknownCustomer(ShopError, LookupError):
+    """No customer has this id.
+
+    Attributes:
+        customer_id: The id looked for.
+    """
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"no customer with id {customer_id!r}")
+        self.customer_id = customer_id

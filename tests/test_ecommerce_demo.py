@@ -1,0 +1,141 @@
+"""The e-commerce example's demo, sample data and layout (examples/ecommerce)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from dynaorm import Table
+from dynaorm.cli import main as cli
+from examples.ecommerce import catalog, demo
+from examples.ecommerce.models import (
+    CANCELLED,
+    CoPurchase,
+    CustomerActivity,
+    Order,
+    OrderItem,
+    Product,
+    shop,
+)
+from examples.ecommerce.seed import CATEGORIES, seed_catalog, seed_customers, seed_history
+
+Factory = Callable[[Table], Table]
+
+
+@pytest.fixture(autouse=True)
+def _cursor_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DYNAORM_CURSOR_SECRET", "test-ecommerce-secret")
+
+
+def assert_consistent() -> None:
+    """Stock, sales, counters and indexes agree with the orders stored."""
+    orders = {o.order_id: o for o in Order.scan()}
+    sold: Counter[str] = Counter()
+    together: Counter[tuple[str, str]] = Counter()
+    placed: Counter[str] = Counter()
+    by_order: dict[str, list[OrderItem]] = {}
+    for item in OrderItem.scan():
+        by_order.setdefault(item.order_id, []).append(item)
+    for order_id, items in by_order.items():
+        order = orders[order_id]
+        placed[order.customer_id] += 1
+        assert order.item_count == sum(i.qty for i in items)
+        if order.status == CANCELLED:
+            continue
+        for item in items:
+            sold[item.sku] += int(item.qty)
+        together.update(itertools.permutations(sorted(i.sku for i in items), 2))
+    products = list(Product.scan())
+    for product in products:
+        assert product.stock >= 0
+        assert product.units_sold == sold[product.sku], product.sku
+    for category in {p.category for p in products}:
+        ranked = catalog.top_products(category, limit=1000)
+        expected = sorted(
+            (p for p in products if p.category == category),
+            key=lambda p: (-int(p.units_sold), p.sku),
+        )
+        # Ties in units sold come back in reverse sku order from the index; compare the counts.
+        assert [p.units_sold for p in ranked] == [p.units_sold for p in expected]
+        assert {p.sku for p in ranked} == {p.sku for p in expected}
+    counters = {(c.sku, c.other_sku): c.orders for c in CoPurchase.scan() if c.orders}
+    assert counters == dict(together)
+    activity = {a.customer_id: a.orders_placed for a in CustomerActivity.scan()}
+    assert {c: n for c, n in activity.items() if n} == dict(placed)
+
+
+def test_schema_command_shows_every_entity_and_template(
+    dynamodb_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = "examples.ecommerce.models:shop"
+    args = ["--endpoint", dynamodb_endpoint, "schema", reference, "--format", "markdown"]
+    assert cli(args) == 0
+    markdown = capsys.readouterr().out
+    assert "|---|" in markdown
+    assert len(shop.entities) == 10
+    for type_name, entity in shop.entities.items():
+        row = next(line for line in markdown.splitlines() if line.startswith(f"| {type_name} |"))
+        for key in entity.__keys__.values():
+            assert f"`{key.pk.source}`" in row
+            assert key.sk is not None
+            assert f"`{key.sk.source}`" in row
+
+
+@pytest.mark.requires("transactions")
+def test_the_demo_runs_end_to_end_with_small_counts(table_factory: Factory) -> None:
+    table_factory(shop)
+    out = io.StringIO()
+    console = Console(file=out, width=160, color_system=None)
+    demo.run(console, products=40, customers_count=8, orders_count=80, seed=3)
+    text = out.getvalue()
+    for expected in (
+        "refused: email 'grace@example.com' is already registered",
+        "(the same one)",
+        "is out of stock",
+        "cannot cancel order",
+        "in the SHIPPED index partition: True; still in PLACED: False",
+        "Order history of c0001",
+        "Best sellers per category",
+        "Bought together with",
+        "Newest reviews of",
+        'IndexName: "GSI2"',
+        "KeyConditionExpression",
+    ):
+        assert expected in text, expected
+    assert_consistent()
+
+
+@pytest.mark.requires("transactions")
+def test_the_history_adds_to_counters_already_stored(table_factory: Factory) -> None:
+    from examples.ecommerce import customers, orders
+
+    table_factory(shop)
+    rng = random.Random(11)
+    since = datetime.now(UTC) - timedelta(days=30)
+    products = seed_catalog(12, rng=rng)
+    people = seed_customers(3, rng=rng, since=since)
+    assert {p.category for p in products} <= set(CATEGORIES)
+    skus = [p.sku for p in products]
+    customers.register_customer("Live", "live@example.com", customer_id="live")
+    orders.place_order("live", {skus[0]: 1, skus[1]: 2}, token="live-1")
+    stages: list[str] = []
+    report = seed_history(
+        40,
+        customer_ids=[c.customer_id for c in people],
+        skus=skus,
+        rng=rng,
+        since=since,
+        report=lambda stage, done, total: stages.append(stage),
+    )
+    assert report.orders == sum(report.by_status.values()) == 40
+    assert report.items >= 40
+    assert {"reading products", "reading counters", "history"} <= set(stages)
+    assert customers.customer_activity("live").orders_placed == 1
+    assert_consistent()
