@@ -166,6 +166,20 @@ def decode_cursor(secret: bytes, token: str, digest: bytes) -> dict[str, Any]:
         position = json.loads(body[1 + _DIGEST_BYTES :])
     except ValueError:
         raise InvalidCursor("the cursor's position is unreadable") from None
-    if not isinstance(position, dict):
+    if not isinstance(position, dict) or not all(map(_is_key_value, position.values())):
         raise InvalidCursor("the cursor's position is unreadable")
     return position
+
+
+def _is_key_value(value: Any) -> bool:
+    """A key attribute's typed value as DynamoDB takes it: non-empty, valid text."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, raw),) = value.items()
+    if kind not in ("S", "N", "B") or not isinstance(raw, str) or not raw:
+        return False
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -17,6 +17,7 @@ from pynamodb.attributes import (
 from dynaorm._errors import ConfigurationError
 from dynaorm._indexes import Index
 from dynaorm._keys import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
+from dynaorm._limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
@@ -197,7 +198,8 @@ def bind_key(
     resolve = _codec_resolver(entity.__qualname__, attributes)
 
     def template(source: str, part: str) -> KeyTemplate:
-        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}")
+        limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
+        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}", max_bytes=limit)
 
     if key.index is None:
         if key.pk is None:

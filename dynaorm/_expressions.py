@@ -29,6 +29,8 @@ from pynamodb.expressions.update import (
     SetAction,
 )
 
+from dynaorm._errors import ValidationError
+
 __all__ = [
     "ExpressionBuilder",
     "attribute_missing",
@@ -40,7 +42,11 @@ __all__ = [
     "render",
 ]
 
-_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[\d+\])*)$", re.DOTALL)
+# "\Z", not "$" (which also matches before a final newline, cutting it off the name); ASCII
+# digits only, as DynamoDB takes no other in a list index.
+_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[[0-9]+\])*)\Z", re.DOTALL)
+# Operands DynamoDB takes after IN.
+_IN_MAX = 100
 _CLAUSES: tuple[tuple[str, type[Action]], ...] = (
     ("SET", SetAction),
     ("REMOVE", RemoveAction),
@@ -61,6 +67,11 @@ def path_of(target: Attribute[Any] | Path | str | Sequence[str]) -> Path:
         return Path(target)
     if isinstance(target, str):
         return Path([target])
+    if not isinstance(target, Sequence) or not all(isinstance(n, str) for n in target):
+        raise TypeError(
+            f"expected an attribute, a path or an attribute name, got {target!r} "
+            f"({type(target).__name__})"
+        )
     return Path(list(target))
 
 
@@ -110,9 +121,14 @@ class ExpressionBuilder:
     # -- placeholders ----------------------------------------------------------------------
 
     def name(self, name: str) -> str:
-        """The placeholder of one attribute name (the same name always gets the same one)."""
+        """The placeholder of one attribute name (the same name always gets the same one).
+
+        Raises:
+            ValidationError: The name is not valid Unicode text.
+        """
         placeholder = self._names.get(name)
         if placeholder is None:
+            _check_name(name)
             placeholder = f"#n{len(self._names)}"
             self._names[name] = placeholder
         return placeholder
@@ -139,7 +155,7 @@ class ExpressionBuilder:
                 assert match is not None
                 name, indexes = match.group(1), match.group(2)
             if not name:
-                raise ValueError(f"empty attribute name in document path {path.path!r}")
+                raise ValidationError(f"empty attribute name in document path {path.path!r}")
             out.append(self.name(name) + indexes)
         return ".".join(out)
 
@@ -162,6 +178,11 @@ class ExpressionBuilder:
         if not isinstance(condition, Condition):
             raise TypeError(
                 f"expected a condition such as Order.total > 5, got {type(condition).__name__}"
+            )
+        if condition.operator == "IN" and not 2 <= len(condition.values) <= _IN_MAX + 1:
+            raise ValidationError(
+                f"is_in() takes 1 to {_IN_MAX} values (DynamoDB's limit), got "
+                f"{len(condition.values) - 1}"
             )
         parts = [self._operand(v) for v in condition.values]
         return condition.format_string.format(*parts, operator=condition.operator)
@@ -198,6 +219,17 @@ class ExpressionBuilder:
         if self._values:
             out["ExpressionAttributeValues"] = {p: dict(v) for v, p in self._values}
         return out
+
+
+def _check_name(name: str) -> None:
+    # (The value checks live in dynaorm._limits, which callers apply; this layer stays pure.)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"attribute name {name!r} holds a lone surrogate ({name[exc.start]!r} at position "
+            f"{exc.start}), which is not valid Unicode; DynamoDB names are UTF-8"
+        ) from None
 
 
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from dynaorm._errors import ConfigurationError, ValidationError
+from dynaorm._limits import PARTITION_KEY_LIMIT, check_text
 
 __all__ = [
     "DateTimeCodec",
@@ -137,8 +138,12 @@ class DateTimeCodec:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         value = value.astimezone(UTC)
-        # strftime does not zero-pad years below 1000 on every platform.
-        return f"{value.year:04d}" + str(value.strftime(_DATETIME_FORMAT[2:]))
+        # What strftime(_DATETIME_FORMAT) gives, without its cost, and with the year always
+        # zero-padded (strftime does not pad years below 1000 on every platform).
+        return (
+            f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
+        )
 
     def from_text(self, text: str) -> Any:
         return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
@@ -196,6 +201,8 @@ class KeyTemplate:
             default a field with a spec is a number and one without is text.
         delimiter: The one-character separator that values may never contain.
         owner: Who the template belongs to (``"Order.primary.sk"``), used in error messages.
+        max_bytes: The most UTF-8 bytes a built key may take: DynamoDB allows 2,048 for a
+            partition key and 1,024 for a sort key.
 
     Example:
         >>> t = KeyTemplate("ORDER#{order_id}")
@@ -209,9 +216,14 @@ class KeyTemplate:
     resolve: CodecResolver = attrs.field(default=None, repr=False)
     delimiter: str = DEFAULT_DELIMITER
     owner: str = ""
+    max_bytes: int = attrs.field(default=PARTITION_KEY_LIMIT, kw_only=True)
     parts: tuple[_Part, ...] = attrs.field(init=False, repr=False)
     codecs: Mapping[str, FieldCodec] = attrs.field(init=False, repr=False)
     _regex: re.Pattern[str] = attrs.field(init=False, repr=False)
+    # (literal, None, None) or (None, field name, codec), in template order: what build() walks.
+    _steps: tuple[tuple[str | None, str | None, FieldCodec | None], ...] = attrs.field(
+        init=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         parts = _parse_source(self.source)
@@ -259,6 +271,11 @@ class KeyTemplate:
             raise ConfigurationError(f"{where}key template {self.source!r} repeats a field")
         object.__setattr__(self, "codecs", codecs)
         object.__setattr__(self, "_regex", re.compile(self._pattern()))
+        steps = tuple(
+            (None, p.name, codecs[p.name]) if isinstance(p, _Field) else (p.text, None, None)
+            for p in parts
+        )
+        object.__setattr__(self, "_steps", steps)
 
     def _followed_by_field(self, literal: _Literal) -> bool:
         index = self.parts.index(literal)
@@ -296,8 +313,8 @@ class KeyTemplate:
         """Render one field's value as key text, validating it.
 
         Raises:
-            ValidationError: The value is missing, empty, of the wrong type, or contains the
-                delimiter.
+            ValidationError: The value is missing, empty, of the wrong type, not valid
+                Unicode, or contains the delimiter.
         """
         where = f"{self.owner} " if self.owner else ""
         if value is None:
@@ -315,21 +332,60 @@ class KeyTemplate:
                 f"{where}key template {self.source!r}: {name}={value!r} contains the key "
                 f"delimiter {self.delimiter!r}, which could forge another item's key"
             )
+        check_text(text, what=f"{where}key template {self.source!r}: {name}")
+        return text
+
+    def _fits(self, text: str) -> str:
+        size = len(text.encode("utf-8"))
+        if size > self.max_bytes:
+            where = f"{self.owner} " if self.owner else ""
+            raise ValidationError(
+                f"{where}key template {self.source!r} builds a key of {size:,} bytes; DynamoDB "
+                f"allows {self.max_bytes:,} (UTF-8) here. Shorten "
+                f"{', '.join(self.fields) or 'the template'}"
+            )
         return text
 
     def build(self, values: Mapping[str, Any]) -> str:
         """Build the key text from field values.
 
         Raises:
-            ValidationError: A field is missing or its value cannot be used in a key.
+            ValidationError: A field is missing or its value cannot be used in a key, or the
+                key would be longer than ``max_bytes``.
         """
+        # The fast path: every value renders, none is empty or holds the delimiter, and the
+        # whole key encodes within max_bytes. Anything else takes the checked path below,
+        # which raises the precise error.
+        out: list[str] = []
+        delimiter = self.delimiter
+        try:
+            for literal, name, codec in self._steps:
+                if literal is not None:
+                    out.append(literal)
+                    continue
+                value = values.get(name)  # type: ignore[arg-type]
+                if value is None:
+                    break
+                text = codec.to_text(value)  # type: ignore[union-attr]
+                if not text or delimiter in text:
+                    break
+                out.append(text)
+            else:
+                key = "".join(out)
+                if len(key.encode("utf-8")) <= self.max_bytes:
+                    return key
+        except (TypeError, ValueError, ArithmeticError):
+            pass
+        return self._build_checked(values)
+
+    def _build_checked(self, values: Mapping[str, Any]) -> str:
         out = []
         for part in self.parts:
             if isinstance(part, _Field):
                 out.append(self.render(part.name, values.get(part.name)))
             else:
                 out.append(part.text)
-        return "".join(out)
+        return self._fits("".join(out))
 
     def build_prefix(self, values: Mapping[str, Any]) -> str:
         """Build the longest prefix the leading given values determine.
@@ -346,7 +402,7 @@ class KeyTemplate:
                 out.append(self.render(part.name, values[part.name]))
             else:
                 out.append(part.text)
-        return "".join(out)
+        return self._fits("".join(out))
 
     def matches(self, text: str) -> bool:
         """True when ``text`` has this template's shape."""

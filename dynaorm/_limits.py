@@ -16,10 +16,13 @@ __all__ = [
     "BATCH_GET_LIMIT",
     "BATCH_WRITE_LIMIT",
     "ITEM_SIZE_LIMIT",
+    "PARTITION_KEY_LIMIT",
+    "SORT_KEY_LIMIT",
     "TRANSACTION_ACTION_LIMIT",
     "TRANSACTION_SIZE_LIMIT",
     "check_item",
     "check_number",
+    "check_text",
     "check_value",
     "item_size",
     "value_size",
@@ -30,6 +33,9 @@ TRANSACTION_SIZE_LIMIT = 4 * 1024 * 1024
 TRANSACTION_ACTION_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
+# Bytes (UTF-8) a key attribute value may hold, for the table and for every index.
+PARTITION_KEY_LIMIT = 2048
+SORT_KEY_LIMIT = 1024
 NUMBER_MAX_DIGITS = 38
 _NUMBER_MAX = Decimal("9.9999999999999999999999999999999999999E+125")
 _NUMBER_MIN = Decimal("1E-130")
@@ -131,31 +137,59 @@ def check_number(value: Any, *, what: str) -> None:
         )
 
 
+def check_text(text: str, *, what: str) -> None:
+    """Raise unless ``text`` can be sent as UTF-8 (Python strings may hold lone surrogates).
+
+    Raises:
+        ValidationError: ``text`` holds a lone surrogate, which has no UTF-8 encoding.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what}: {text!r} holds a lone surrogate ({text[exc.start]!r} at position "
+            f"{exc.start}), which is not valid Unicode; DynamoDB strings are UTF-8. Repair "
+            "the text, e.g. decode its source bytes with errors='replace'"
+        ) from None
+
+
 def check_value(value: Mapping[str, Any], *, what: str) -> None:
     """Raise unless a typed value (``{"N": "1.5"}``) is one DynamoDB stores as given.
 
     Numbers (also inside sets, lists and maps) must be finite, within range and at most 38
-    significant digits; strings must be text.
+    significant digits; strings (also set members and map keys) must be valid Unicode text;
+    sets must not be empty.
 
     Raises:
         ValidationError: The first bad value, named by ``what`` plus its path inside it.
     """
     ((kind, raw),) = value.items()
+    if kind in ("SS", "NS", "BS") and not raw:
+        raise ValidationError(
+            f"{what}: DynamoDB sets cannot be empty; remove the attribute instead, or leave "
+            "out an action that would add or delete no members"
+        )
     if kind == "N":
         check_number(raw, what=what)
     elif kind == "NS":
         for member in raw:
             check_number(member, what=what)
-    elif kind == "S" and not isinstance(raw, str):
-        raise ValidationError(
-            f"{what}: {raw!r} is a {type(raw).__name__}, but the attribute holds text; "
-            "convert it to str or use an attribute of the right type"
-        )
-    elif kind == "SS" and not all(isinstance(m, str) for m in raw):
-        raise ValidationError(f"{what}: string set {raw!r} holds non-text members")
+    elif kind == "S":
+        if not isinstance(raw, str):
+            raise ValidationError(
+                f"{what}: {raw!r} is a {type(raw).__name__}, but the attribute holds text; "
+                "convert it to str or use an attribute of the right type"
+            )
+        check_text(raw, what=what)
+    elif kind == "SS":
+        if not all(isinstance(m, str) for m in raw):
+            raise ValidationError(f"{what}: string set {raw!r} holds non-text members")
+        for member in raw:
+            check_text(member, what=what)
     elif kind == "L":
         for position, member in enumerate(raw):
             check_value(member, what=f"{what}[{position}]")
     elif kind == "M":
         for name, member in raw.items():
+            check_text(name, what=f"{what} (map key)")
             check_value(member, what=f"{what}.{name}")

@@ -11,8 +11,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, _Operand
 
 from dynaorm._errors import UnknownEntityType, ValidationError
-from dynaorm._expressions import ExpressionBuilder, path_of
+from dynaorm._expressions import ExpressionBuilder, operand_values, path_of
 from dynaorm._indexes import Index
+from dynaorm._limits import check_value
 from dynaorm._paging import UnknownItem
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ __all__ = [
     "type_filter",
 ]
 
-_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[\d+\])*)$", re.DOTALL)
+# "\Z", not "$" (which also matches before a final newline, cutting it off the name); ASCII
+# digits only, as DynamoDB takes no other in a list index.
+_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[[0-9]+\])*)\Z", re.DOTALL)
 
 
 def top_name(path: Path) -> str:
@@ -123,10 +126,11 @@ def check_filter_paths(
     refuse_keys: bool,
     what: str,
 ) -> None:
-    """Refuse filters on key attributes (queries) and on attributes of another entity.
+    """Refuse filters on key attributes (queries), on attributes of another entity, and
+    values DynamoDB cannot take (NaN, infinity, numbers past 38 digits, invalid text).
 
     Raises:
-        ValidationError: The condition names such an attribute.
+        ValidationError: The condition names such an attribute or holds such a value.
     """
     attributes: dict[str, Attribute[Any]] = entity.get_attributes() if entity else {}
     owned = {id(a) for a in attributes.values()}
@@ -146,6 +150,8 @@ def check_filter_paths(
                 f"{what}: the filter names {'.'.join(path.path)!r}, which is not an attribute "
                 f"of {entity.__qualname__}"
             )
+    for value in operand_values(condition):
+        check_value(value.value, what=f"{what} (filter value)")
 
 
 def restore_key_fields(instance: Entity, item: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from dynaorm._batching import PhysicalKey, check_entity_class, key_tuple
+from dynaorm._changes import check_condition_values
 from dynaorm._entity import Entity
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import (
@@ -129,6 +130,11 @@ class Transaction:
         Raises:
             ValidationError: See the class; also invalid attributes or an item over 400 KB.
         """
+        if not isinstance(entity, Entity):
+            raise ValidationError(
+                f"transaction.put() takes an entity instance, not {type(entity).__name__}; "
+                "use update() or delete() for an ItemKey"
+            )
         key = self._key_of(entity, "put")
         cls = type(entity)
         version_condition, expected = entity._version_condition()
@@ -144,7 +150,7 @@ class Transaction:
             restore()
         validate_item(cls, item)
         request: dict[str, Any] = {"TableName": self.table.name, "Item": item}
-        _condition(request, conjoin(version_condition, condition))
+        _condition(request, key.entity, conjoin(version_condition, condition))
         self._add("Put", key, entity, request, expected, new_version, stamped)
 
     def update(
@@ -188,7 +194,7 @@ class Transaction:
             target._version_condition() if isinstance(target, Entity) else (None, None)
         )
         request: dict[str, Any] = {"TableName": self.table.name, "Key": key.to_request()}
-        _condition(request, conjoin(version_condition, condition))
+        _condition(request, key.entity, conjoin(version_condition, condition))
         self._add("Delete", key, target, request, expected, None, None)
 
     def check(self, target: Entity | ItemKey, condition: Condition | None = None) -> None:
@@ -211,7 +217,7 @@ class Transaction:
                 "condition (or a versioned entity instance)"
             )
         request: dict[str, Any] = {"TableName": self.table.name, "Key": key.to_request()}
-        _condition(request, combined)
+        _condition(request, key.entity, combined)
         self._add("ConditionCheck", key, target, request, expected, None, None)
 
     # -- pre-flight and commit -------------------------------------------------------------
@@ -346,9 +352,10 @@ def _item_key(target: object, what: str) -> ItemKey:
     raise ValidationError(f"{what} takes an entity or an ItemKey, not {type(target).__name__}")
 
 
-def _condition(request: dict[str, Any], condition: Condition | None) -> None:
+def _condition(request: dict[str, Any], entity: type[Entity], condition: Condition | None) -> None:
     if condition is None:
         return
+    check_condition_values(entity, condition)
     builder = ExpressionBuilder()
     request["ConditionExpression"] = builder.condition(condition)
     request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"

@@ -37,6 +37,7 @@ from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ConditionFailed, UnknownEntityType, ValidationError
 from dynaorm._expressions import ExpressionBuilder, conjoin
 from dynaorm._index_sync import sync_index_keys
+from dynaorm._limits import check_text
 from dynaorm._timestamps import now, timestamp_attributes
 from dynaorm._writes import condition_error, decode_attributes
 
@@ -116,6 +117,10 @@ def plan_update(
             f"{entity.__qualname__} {dict(key.key)}: nothing to update; pass actions such as "
             f"{entity.__qualname__}.attribute.set(value)"
         )
+    for action in actions:
+        target = action.values[0] if isinstance(action, Action) else None
+        for segment in target.path if isinstance(target, Path) else ():
+            check_text(str(segment), what=f"{entity.__qualname__}: attribute name")
     changes = analyse_actions(entity, actions)
     check_condition_values(entity, condition)
     versioning = _versioning(entity, key, instance)

@@ -1,0 +1,349 @@
+"""Cursor fuzzing: random bytes and text, truncated, bit-flipped, re-signed with another secret,
+or issued for another partition or query shape. Every one raises ``InvalidCursor`` before any
+request, and no cursor ever yields another partition's items."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+from dynaorm import (
+    Entity,
+    Index,
+    InvalidCursor,
+    Key,
+    Query,
+    ScanCheckpoint,
+    ServiceError,
+    Table,
+)
+from dynaorm._cursor import encode_cursor
+from dynaorm.testing import unique_table_name
+
+SECRET = b"hostile-cursor-secret"
+ROWS = 20
+
+fuzz = Table("test-hostile-cursors", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
+
+
+class Row(Entity, table=fuzz):
+    group = UnicodeAttribute()
+    n = NumberAttribute()
+    tag = UnicodeAttribute()
+    primary = Key(pk="GROUP#{group}", sk="ROW#{n:04d}")
+    by_tag = Key(index="GSI1", pk="TAG#{tag}", sk="ROW#{n:04d}")
+
+
+class Other(Entity, table=fuzz):
+    group = UnicodeAttribute()
+    n = NumberAttribute()
+    primary = Key(pk="GROUP#{group}", sk="OTHER#{n:04d}")
+
+
+QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SERVER = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@contextlib.contextmanager
+def requests_sent(table: Table) -> Iterator[list[str]]:
+    """The operations the table's client sends while the block runs (botocore before-send)."""
+    sent: list[str] = []
+
+    def count(event_name: str, **kwargs: Any) -> None:
+        sent.append(event_name.rsplit(".", 1)[-1])
+
+    events = table.transport.client.meta.events
+    events.register("before-send.dynamodb", count)
+    try:
+        yield sent
+    finally:
+        events.unregister("before-send.dynamodb", count)
+
+
+@pytest.fixture(scope="module")
+def table(dynamodb_endpoint: str) -> Iterator[Table]:
+    """Groups "a", "b" and "secret" of Rows (plus Others in "a"), signed with SECRET."""
+    with fuzz.override(
+        name=unique_table_name(fuzz.name), endpoint_url=dynamodb_endpoint, cursor_secret=SECRET
+    ):
+        fuzz.create(wait=True)
+        try:
+            with fuzz.batch_write() as batch:
+                for group, tag in (("a", "t"), ("b", "t"), ("secret", "s")):
+                    for n in range(ROWS):
+                        batch.put(Row(group=group, n=n, tag=tag))
+                for n in range(5):
+                    batch.put(Other(group="a", n=n))
+            yield fuzz
+        finally:
+            fuzz.delete(missing_ok=True, wait=False)
+
+
+@pytest.fixture(scope="module")
+def token(table: Table) -> str:
+    """A real cursor of base(), made once for the module."""
+    return a_cursor()
+
+
+def base() -> Query[Row]:
+    return Row.query(group="a").consistent().page_size(6)
+
+
+def a_cursor() -> str:
+    cursor = base().page().cursor
+    assert cursor is not None
+    return cursor
+
+
+def unpack(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+def pack(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def refused(table: Table, cursor: Any, query: Callable[[], Any] = base) -> None:
+    """``cursor`` raises InvalidCursor, however it is used, and sends nothing."""
+    reader = query()  # (immutable: built once, outside the count)
+    with requests_sent(table) as sent:
+        with pytest.raises(InvalidCursor):
+            reader.page(cursor)
+        with pytest.raises(InvalidCursor):
+            reader.after(cursor).all()
+        with pytest.raises(InvalidCursor):
+            reader.after(cursor).compile()
+    assert sent == []
+
+
+# -- random input ----------------------------------------------------------------------------
+
+
+@given(raw=st.binary(max_size=200))
+@QUICK
+def test_random_bytes_are_refused(table: Table, raw: bytes) -> None:
+    token = pack(raw)
+    assume(token)  # an empty cursor is tested with the text below
+    refused(table, token)
+
+
+@given(text=st.text(max_size=120))
+@QUICK
+def test_random_text_is_refused(table: Table, text: str) -> None:
+    refused(table, text)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        b"abc",
+        7,
+        1.5,
+        ["x"],
+        {"PK": {"S": "GROUP#a"}},
+        True,
+        "",
+        " ",
+        "\x00",
+        "\ud800",
+        "a" * 100_000,
+    ],
+    ids=repr,
+)
+def test_values_that_are_not_cursor_text_are_refused(table: Table, cursor: Any) -> None:
+    refused(table, cursor)
+
+
+# -- mangled real cursors --------------------------------------------------------------------
+
+
+@given(data=st.data())
+@QUICK
+def test_every_bit_flip_is_refused(table: Table, token: str, data: st.DataObject) -> None:
+    raw = bytearray(unpack(token))
+    position = data.draw(st.integers(0, len(raw) - 1), label="byte")
+    raw[position] ^= 1 << data.draw(st.integers(0, 7), label="bit")
+    refused(table, pack(bytes(raw)))
+
+
+@given(data=st.data())
+@QUICK
+def test_truncated_and_extended_cursors_are_refused(
+    table: Table, token: str, data: st.DataObject
+) -> None:
+    cut = data.draw(st.integers(0, len(token) - 1), label="keep characters")
+    refused(table, token[:cut])
+    tail = data.draw(st.binary(min_size=1, max_size=40), label="appended bytes")
+    refused(table, pack(unpack(token) + tail))
+    refused(table, token + pack(tail))
+
+
+@given(secret=st.binary(min_size=1, max_size=64))
+@QUICK
+def test_a_cursor_re_signed_with_another_secret_is_refused(
+    table: Table, token: str, secret: bytes
+) -> None:
+    assume(secret != SECRET)
+    body = unpack(token)[:-32]
+    resigned = pack(body + hmac.new(secret, body, hashlib.sha256).digest())
+    with pytest.raises(InvalidCursor, match="signature does not verify"):
+        base().page(resigned)
+    refused(table, resigned)
+
+
+def test_the_same_position_signed_by_us_and_by_another_secret(table: Table) -> None:
+    body = unpack(a_cursor())[:-32]
+    ours = pack(body + hmac.new(SECRET, body, hashlib.sha256).digest())
+    assert [r.n for r in base().page(ours)] == list(range(6, 12))
+    refused(table, pack(body + hmac.new(SECRET + b"!", body, hashlib.sha256).digest()))
+
+
+# -- real cursors of other queries -----------------------------------------------------------
+
+OTHER_QUERIES: list[tuple[str, Callable[[], Any]]] = [
+    ("another partition", lambda: Row.query(group="b").consistent().page_size(6)),
+    ("the secret partition", lambda: Row.query(group="secret").consistent().page_size(6)),
+    ("a filter", lambda: Row.query(group="a").where(Row.n >= 0).page_size(6)),
+    ("a range", lambda: Row.query(group="a").range(Row.n >= 0).page_size(6)),
+    ("reverse", lambda: Row.query(group="a").reverse().page_size(6)),
+    ("a projection", lambda: Row.query(group="a").select(Row.tag).page_size(6)),
+    ("another entity", lambda: Other.query(group="a").page_size(2)),
+    ("an index", lambda: Row.by_tag.query(tag="t").page_size(6)),
+    ("another index partition", lambda: Row.by_tag.query(tag="s").page_size(6)),
+    ("an item collection", lambda: fuzz.partition_query(Row.primary, group="a").limit(6)),
+    ("a scan", lambda: Row.scan().page_size(6)),
+    ("a scan segment", lambda: segment_with_rows()),
+]
+
+
+def segment_with_rows() -> Any:
+    """A segment of a two-segment scan that has items (servers split tables differently)."""
+    for segment in (0, 1):
+        scan = Row.scan().segment(segment, of=2).page_size(1)
+        if scan.page().cursor is not None:
+            return scan
+    raise AssertionError("neither scan segment returned a cursor")
+
+
+@pytest.mark.parametrize("build", [q[1] for q in OTHER_QUERIES], ids=[q[0] for q in OTHER_QUERIES])
+def test_cursors_of_other_queries_are_refused_both_ways(
+    table: Table, build: Callable[[], Any]
+) -> None:
+    foreign = build().page().cursor
+    assert foreign is not None
+    refused(table, foreign)  # theirs on ours
+    refused(table, a_cursor(), build)  # ours on theirs
+
+
+partitions = st.sampled_from(["GROUP#a", "GROUP#b", "GROUP#secret", "GROUP#", "TAG#t"])
+typed_values = st.one_of(
+    st.fixed_dictionaries({"S": partitions}),
+    st.fixed_dictionaries({"S": st.text(max_size=12)}),
+    st.fixed_dictionaries({"N": st.sampled_from(["1", "NaN", "1e400"])}),
+    st.fixed_dictionaries({"S": st.integers()}),
+    st.text(max_size=5),
+    st.integers(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+key_shaped = st.fixed_dictionaries(
+    {
+        "PK": st.fixed_dictionaries({"S": st.just("GROUP#a") | partitions}),
+        "SK": st.fixed_dictionaries({"S": st.text(max_size=12) | st.just("ROW#0003")}),
+    }
+)
+any_shape = st.dictionaries(
+    st.sampled_from(["PK", "SK", "GSI1PK", "GSI1SK", "_type", "x"]), typed_values, max_size=4
+)
+
+
+def read_forged(table: Table, position: dict[str, Any]) -> list[Row] | None:
+    """Read ``base()`` after ``position``, signed with the real secret (as if it had leaked).
+
+    Returns the rows, or ``None`` when the cursor was refused: by dynaorm before any request
+    (InvalidCursor), or, for a position inside the partition but outside the query's sort
+    range, by the server (DynamoDB and dynalite answer "The provided starting key does not
+    match the range key predicate"; moto reads on).
+    """
+    query = base()
+    forged = encode_cursor(SECRET, query._plan().digest, position)
+    with requests_sent(table) as sent:
+        try:
+            rows = query.after(forged).all()
+        except InvalidCursor:
+            event("refused by dynaorm")
+            assert sent == []
+            return None
+        except ServiceError as exc:
+            refusal = exc
+        else:
+            event("read")
+            return rows
+    event("refused by the server")
+    assert refusal.code == "ValidationException"
+    assert position["PK"] == {"S": "GROUP#a"}  # never sent for another partition
+    return None
+
+
+@given(position=key_shaped | any_shape)
+@SERVER
+def test_positions_signed_with_the_secret_stay_in_the_partition(
+    table: Table, position: dict[str, Any]
+) -> None:
+    """Defence in depth: even a correctly signed position cannot leave the query's partition."""
+    rows = read_forged(table, position)
+    assert rows is None or all(r.group == "a" for r in rows)
+
+
+@given(sort_key=st.text(max_size=16))
+@SERVER
+def test_any_signed_sort_position_in_the_partition_reads_only_that_partition(
+    table: Table, sort_key: str
+) -> None:
+    rows = read_forged(table, {"PK": {"S": "GROUP#a"}, "SK": {"S": sort_key}})
+    if rows is not None:
+        assert all(r.group == "a" for r in rows)
+        assert [r.n for r in rows] == sorted(r.n for r in rows)
+
+
+# -- paging with real cursors ----------------------------------------------------------------
+
+
+def test_paging_with_real_cursors_reads_the_partition_exactly_once(table: Table) -> None:
+    seen: list[tuple[str, int]] = []
+    cursor: str | None = None
+    while True:
+        page = base().page(cursor)
+        seen += [(r.group, r.n) for r in page]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == [("a", n) for n in range(ROWS)]
+
+
+@given(text=st.text(max_size=200))
+@QUICK
+def test_scan_checkpoints_of_random_text_are_refused(table: Table, text: str) -> None:
+    with requests_sent(table) as sent, pytest.raises(InvalidCursor):
+        list(Row.scan().resume(text))
+    assert sent == []
+
+
+def test_scan_checkpoints_with_foreign_cursors_are_refused(table: Table) -> None:
+    query_cursor = a_cursor()
+    checkpoint = ScanCheckpoint(2, (query_cursor, None), (False, False))
+    with requests_sent(table) as sent:
+        with pytest.raises(InvalidCursor):
+            list(Row.scan().segments(2).resume(checkpoint))
+        with pytest.raises(InvalidCursor):
+            list(Row.scan().resume(checkpoint.dumps()))
+    assert sent == []
