@@ -20,6 +20,7 @@ class Capabilities:
     Attributes:
         transactions: TransactWriteItems/TransactGetItems work.
         ttl: UpdateTimeToLive works.
+        partiql: ExecuteStatement (PartiQL) works.
         return_values_on_condition_failure: A failed condition returns the stored item.
         idempotent_transactions: A repeated ClientRequestToken is applied once.
         enforces_batch_limits: A 26-item BatchWriteItem is rejected.
@@ -27,6 +28,7 @@ class Capabilities:
 
     transactions: bool
     ttl: bool
+    partiql: bool
     return_values_on_condition_failure: bool
     idempotent_transactions: bool
     enforces_batch_limits: bool
@@ -108,9 +110,11 @@ def probe_capabilities(name_prefix: str = "dynaorm-probe") -> Capabilities:
                 idempotent=True,
             )
             idempotent = got.get("Item", {}).get("n", {}).get("N") == "1"
+        partiql = _works(table, "ExecuteStatement", {"Statement": f'SELECT * FROM "{table.name}"'})
         return Capabilities(
             transactions=transactions,
             ttl=ttl,
+            partiql=partiql,
             return_values_on_condition_failure=_returns_old_item(table),
             idempotent_transactions=idempotent,
             enforces_batch_limits=_rejects_26_writes(table),

@@ -36,8 +36,9 @@ class RetryPolicy:
 
     One policy governs every retry dynaorm makes: requests refused with a throttling error
     (``ProvisionedThroughputExceededException``, ``ThrottlingException``,
-    ``RequestLimitExceeded``, ...), server faults (``InternalServerError``, HTTP 5xx) and broken
-    connections for requests that are safe to repeat, and the ``UnprocessedItems`` /
+    ``RequestLimitExceeded``, ...) and failed connections (the request never left), server
+    faults (``InternalServerError``, HTTP 5xx), broken connections and read timeouts for
+    requests that are safe to repeat, and the ``UnprocessedItems`` /
     ``UnprocessedKeys`` of batch requests. ``max_attempts`` counts every send of one request,
     re-sends of its unprocessed part included. Each retry is logged at INFO and each give-up
     at WARNING through the ``dynaorm`` logger.

@@ -309,7 +309,14 @@ class Transaction:
                 retry_codes=_IN_PROGRESS,
             )
         except TransactionCanceled as exc:
-            raise canceled(self.table, "TransactWriteItems", self._actions, exc) from exc
+            error = canceled(self.table, "TransactWriteItems", self._actions, exc)
+            if retrier.requests > 1:
+                error.add_note(
+                    f"transaction token {self.token!r}: sent {retrier.requests} times; if an "
+                    "earlier send's response was lost, a server that ignores tokens may have "
+                    "applied it (check the stored items)"
+                )
+            raise error from exc
         except (EndpointUnavailable, ServiceError) as exc:
             if retrier.requests > 1 or isinstance(exc, EndpointUnavailable):
                 exc.add_note(

@@ -12,6 +12,7 @@ import botocore.session
 from botocore import xform_name
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 from dynaorm._errors import ConfigurationError
 from dynaorm._retry import DEFAULT_POLICY, Retrier, RetryPolicy
@@ -19,6 +20,10 @@ from dynaorm._settings import Settings
 from dynaorm._translate import THROTTLING_CODES, error_code, is_retryable, translate
 
 __all__ = ["Transport", "client_for"]
+
+# The connection was never made, so the request never reached the server: any request, even
+# a conditional write, may be sent again.
+_NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
 
 _clients: dict[Settings, BaseClient] = {}
 _clients_lock = threading.Lock()
@@ -113,8 +118,10 @@ class Transport:
     ) -> dict[str, Any]:
         """Send ``request`` as ``operation`` (e.g. ``"PutItem"``) and return the response.
 
-        Throttling is always retried; server faults and broken connections only when
-        ``idempotent``. Every retry and give-up is logged through the ``dynaorm`` logger.
+        Throttling and failures to connect are always retried (the server did not apply the
+        request); server faults, broken connections and read timeouts only when
+        ``idempotent``, since the server may have applied the request already. Every retry and
+        give-up is logged through the ``dynaorm`` logger.
 
         Args:
             operation: The API operation name.
@@ -141,8 +148,10 @@ class Transport:
                 code = error_code(exc)
                 if code in THROTTLING_CODES:
                     retrier.throttles += 1
-                retryable = is_retryable(exc, idempotent=idempotent) or (
-                    bool(code) and code in retry_codes
+                retryable = (
+                    is_retryable(exc, idempotent=idempotent)
+                    or isinstance(exc, _NEVER_SENT)
+                    or (bool(code) and code in retry_codes)
                 )
                 if not retryable or not retrier.retry(code or type(exc).__name__):
                     raise translate(exc, operation) from exc

@@ -6,10 +6,15 @@ into a botocore client's event system (no library code path changes) and, per ca
 
 * answers with a throttling error (HTTP 400) or ``InternalServerError`` (HTTP 500) without
   reaching the server;
+* fails to connect (botocore's ``EndpointConnectionError``): the request never left, so it is
+  safe to send again whatever it does;
 * holds back part of a ``BatchWriteItem``/``BatchGetItem`` request and reports the held-back
   items or keys as ``UnprocessedItems``/``UnprocessedKeys``, as DynamoDB does under load;
 * lets the request reach the server, then loses the response (a broken connection), so the
-  write is applied but the caller cannot know it.
+  write is applied but the caller cannot know it;
+* times out reading the response (botocore's ``ReadTimeoutError``) after the request was sent:
+  a seeded coin decides whether the server got it, so the write may or may not have happened;
+* delays the request by a seeded time before it is sent (latency).
 
 Every decision is drawn from a random generator seeded with ``seed``, the operation, the request
 (with the table's name left out) and how often that exact request was seen before. The same seed
@@ -25,24 +30,37 @@ Example::
             for order in orders:
                 batch.put(order)
     print(faults.stats)   # FaultStats(calls=..., throttled=..., unprocessed=..., ...)
+
+In a test, the ``fault_injector`` fixture of :mod:`dynaorm.testing` installs one and removes it
+when the test ends.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import random
 import threading
+import time
 from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-from botocore.exceptions import ConnectionClosedError
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from dynaorm._errors import ValidationError
+from dynaorm._fault_plan import (
+    BATCH_MEMBERS,
+    Plan,
+    add_held_back,
+    canned_error,
+    everything_unprocessed,
+    hold_back,
+    jsonable,
+    tables_of,
+)
 from dynaorm._table import Table
 
 if TYPE_CHECKING:
@@ -52,7 +70,6 @@ __all__ = ["FaultInjector", "FaultStats"]
 
 _CONTEXT_KEY = "dynaorm.fault"
 _EVENTS = ("before-parameter-build.dynamodb", "before-send.dynamodb", "after-call.dynamodb")
-_BATCH = {"BatchWriteItem": "UnprocessedItems", "BatchGetItem": "UnprocessedKeys"}
 
 
 @attrs.frozen
@@ -61,70 +78,40 @@ class FaultStats:
 
     Attributes:
         calls: Calls that matched the injector's operations and tables.
+        faults: Calls that got at least one fault (latency is not a fault).
         throttled: Calls answered with a throttling error.
         server_errors: Calls answered with ``InternalServerError``.
+        connection_errors: Calls that failed to connect (never sent).
+        read_timeouts: Calls that timed out reading the response.
+        read_timeouts_applied: Those of ``read_timeouts`` that the server had received.
         lost_responses: Calls applied by the server whose response was then lost.
         unprocessed: Items and keys handed back as unprocessed, over all calls.
         unprocessed_calls: Calls that handed back at least one unprocessed item or key.
+        delayed: Calls delayed before they were sent.
+        delay: Seconds of delay, over all calls.
     """
 
     calls: int = 0
+    faults: int = 0
     throttled: int = 0
     server_errors: int = 0
+    connection_errors: int = 0
+    read_timeouts: int = 0
+    read_timeouts_applied: int = 0
     lost_responses: int = 0
     unprocessed: int = 0
     unprocessed_calls: int = 0
+    delayed: int = 0
+    delay: float = 0.0
 
 
-@attrs.define
-class _Plan:
-    kind: str = "pass"  # pass | throttle | server_error | all_unprocessed
-    held_back: dict[str, Any] = attrs.Factory(dict)  # table -> items, or -> {"Keys": [...]}
-    kept: dict[str, Any] = attrs.Factory(dict)  # what is still sent when some is held back
-    everything: dict[str, Any] = attrs.Factory(dict)  # the whole RequestItems (all_unprocessed)
-    lose_response: bool = False
+_REFUSALS = ("throttle", "server_error", "connection_error")
 
 
 def _fraction(name: str, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValidationError(f"FaultInjector: {name} must be between 0 and 1, got {value!r}")
     return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def _tables_of(params: Mapping[str, Any]) -> set[str]:
-    names = set(params.get("RequestItems", {}))
-    if "TableName" in params:
-        names.add(params["TableName"])
-    for item in params.get("TransactItems", ()):
-        for action in item.values():
-            names.add(action.get("TableName", ""))
-    return names
-
-
-class _Body:
-    """The ``raw`` member of a canned :class:`AWSResponse`."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **kwargs: Any) -> list[bytes]:
-        return [self._data]
-
-
-def _response(request: Any, status: int, body: Mapping[str, Any]) -> AWSResponse:
-    headers = HTTPHeaders()
-    headers["Content-Type"] = "application/x-amz-json-1.0"
-    headers["x-amzn-RequestId"] = "dynaorm-fault-injector"
-    data = json.dumps(body, default=_jsonable).encode()
-    return AWSResponse(request.url, status, headers, _Body(data))
 
 
 class FaultInjector:
@@ -134,17 +121,26 @@ class FaultInjector:
         seed: Seeds every decision; the same seed and requests give the same faults.
         throttle: Fraction of calls refused with ``throttle_code`` (HTTP 400).
         server_error: Fraction of calls refused with ``InternalServerError`` (HTTP 500).
+        connection_error: Fraction of calls that fail to connect (``EndpointConnectionError``);
+            the server never sees them.
         unprocessed: Fraction of each batch request's items (keys) held back and reported as
             unprocessed. Rounded stochastically, so a 1-item request is held back with this
             probability; ``1.0`` holds back everything.
         lost_response: Fraction of calls the server applies but whose response is replaced by
             a broken connection (botocore's ``ConnectionClosedError``).
+        read_timeout: Fraction of calls whose response times out (``ReadTimeoutError``); half
+            of them (a seeded coin) reached the server and were applied, half did not.
+        latency: Fraction of calls delayed before they are sent.
+        max_delay: Seconds; a delayed call waits a seeded time in ``[0, max_delay]``.
         operations: Operation names to affect (e.g. ``{"BatchWriteItem"}``); ``None``: all.
-        limit: At most this many calls get a fault; later calls pass untouched.
+        limit: At most this many calls get a fault; later calls pass untouched (latency is
+            not a fault and is not limited).
         throttle_code: The error code throttled calls carry.
 
     Raises:
-        ValidationError: A fraction is outside ``[0, 1]`` or ``throttle + server_error > 1``.
+        ValidationError: A fraction is outside ``[0, 1]``, ``throttle + server_error +
+            connection_error > 1``, ``lost_response + read_timeout > 1``, or ``max_delay``
+            is negative.
 
     Example:
         >>> injector = FaultInjector(seed=1, throttle=0.1, unprocessed=0.3)
@@ -158,8 +154,12 @@ class FaultInjector:
         seed: int = 0,
         throttle: float = 0.0,
         server_error: float = 0.0,
+        connection_error: float = 0.0,
         unprocessed: float = 0.0,
         lost_response: float = 0.0,
+        read_timeout: float = 0.0,
+        latency: float = 0.0,
+        max_delay: float = 0.05,
         operations: Collection[str] | None = None,
         limit: int | None = None,
         throttle_code: str = "ProvisionedThroughputExceededException",
@@ -167,10 +167,20 @@ class FaultInjector:
         self.seed = seed
         self.throttle = _fraction("throttle", throttle)
         self.server_error = _fraction("server_error", server_error)
+        self.connection_error = _fraction("connection_error", connection_error)
         self.unprocessed = _fraction("unprocessed", unprocessed)
         self.lost_response = _fraction("lost_response", lost_response)
-        if throttle + server_error > 1.0:
-            raise ValidationError("FaultInjector: throttle + server_error must not exceed 1")
+        self.read_timeout = _fraction("read_timeout", read_timeout)
+        self.latency = _fraction("latency", latency)
+        if throttle + server_error + connection_error > 1.0:
+            raise ValidationError(
+                "FaultInjector: throttle + server_error + connection_error must not exceed 1"
+            )
+        if lost_response + read_timeout > 1.0:
+            raise ValidationError("FaultInjector: lost_response + read_timeout must not exceed 1")
+        if max_delay < 0:
+            raise ValidationError(f"FaultInjector: max_delay must not be negative: {max_delay!r}")
+        self.max_delay = max_delay
         self.operations = frozenset(operations) if operations is not None else None
         self.limit = limit
         self.throttle_code = throttle_code
@@ -241,7 +251,7 @@ class FaultInjector:
         with self._lock:
             return self._stats
 
-    def _count(self, **increments: int) -> None:
+    def _count(self, **increments: float) -> None:
         self._stats = attrs.evolve(
             self._stats,
             **{name: getattr(self._stats, name) + n for name, n in increments.items()},
@@ -252,10 +262,10 @@ class FaultInjector:
     def _applies(self, operation: str, params: Mapping[str, Any]) -> bool:
         if self.operations is not None and operation not in self.operations:
             return False
-        return self._tables is None or bool(self._tables & _tables_of(params))
+        return self._tables is None or bool(self._tables & tables_of(params))
 
     def _random(self, operation: str, params: Mapping[str, Any]) -> random.Random:
-        text = json.dumps([self.seed, operation, params], sort_keys=True, default=_jsonable)
+        text = json.dumps([self.seed, operation, params], sort_keys=True, default=jsonable)
         # Tests give tables random names; leaving them out makes runs repeat each other.
         for name in sorted(self._tables or (), key=len, reverse=True):
             text = text.replace(json.dumps(name), '"<table>"')
@@ -270,93 +280,79 @@ class FaultInjector:
         if not self._applies(operation, params):
             return
         rng = self._random(operation, params)
-        plan = _Plan()
-        roll = rng.random()
-        if roll < self.throttle:
-            plan.kind = "throttle"
-        elif roll < self.throttle + self.server_error:
-            plan.kind = "server_error"
-        elif self.unprocessed and operation in _BATCH:
-            self._hold_back(operation, params, rng, plan)
-        plan.lose_response = plan.kind == "pass" and rng.random() < self.lost_response
+        plan = Plan()
+        # Fixed draws first, so one kind of fault does not shift the others' decisions.
+        refusal, fate, coin, slow, delay = (rng.random() for _ in range(5))
+        edge = 0.0
+        for kind, fraction in zip(
+            _REFUSALS, (self.throttle, self.server_error, self.connection_error), strict=True
+        ):
+            edge += fraction
+            if refusal < edge:
+                plan.kind = kind
+                break
+        if plan.kind == "pass":
+            if fate < self.lost_response:
+                plan.after = "lost"
+            elif fate < self.lost_response + self.read_timeout:
+                plan.after = "timeout"
+                if coin < 0.5:
+                    plan.kind = "unsent_timeout"
+        if plan.kind == "pass" and self.unprocessed and operation in BATCH_MEMBERS:
+            hold_back(operation, params["RequestItems"], rng, self.unprocessed, self._tables, plan)
+        if slow < self.latency:
+            plan.delay = delay * self.max_delay
         with self._lock:
             self._count(calls=1)
-            faulty = plan.kind != "pass" or plan.held_back or plan.lose_response
-            if faulty and self.limit is not None and self._faults >= self.limit:
-                return
-            if faulty:
+            if plan.faulty and self.limit is not None and self._faults >= self.limit:
+                plan = Plan(delay=plan.delay)
+            if plan.faulty:
                 self._faults += 1
-                self._record(plan)
+            self._record(plan)
         if plan.held_back and plan.kind == "pass":
             params["RequestItems"] = plan.kept
         context[_CONTEXT_KEY] = plan
 
-    def _record(self, plan: _Plan) -> None:
-        held = plan.held_back or plan.everything
-        count = sum(len(v["Keys"]) if isinstance(v, dict) else len(v) for v in held.values())
+    def _record(self, plan: Plan) -> None:
+        count = plan.held_count()
+        timeout = plan.after == "timeout"
         self._count(
+            faults=int(plan.faulty),
             throttled=int(plan.kind == "throttle"),
             server_errors=int(plan.kind == "server_error"),
-            lost_responses=int(plan.lose_response),
+            connection_errors=int(plan.kind == "connection_error"),
+            read_timeouts=int(timeout),
+            read_timeouts_applied=int(timeout and plan.kind == "pass"),
+            lost_responses=int(plan.after == "lost"),
             unprocessed=count,
             unprocessed_calls=int(count > 0),
+            delayed=int(plan.delay > 0),
+            delay=plan.delay,
         )
-
-    def _hold_back(
-        self, operation: str, params: dict[str, Any], rng: random.Random, plan: _Plan
-    ) -> None:
-        kept: dict[str, Any] = {}
-        held: dict[str, Any] = {}
-        for table, spec in params["RequestItems"].items():
-            entries = spec["Keys"] if operation == "BatchGetItem" else spec
-            if self._tables is not None and table not in self._tables:
-                kept[table] = spec
-                continue
-            count = min(len(entries), int(self.unprocessed * len(entries) + rng.random()))
-            chosen = set(rng.sample(range(len(entries)), count))
-            keep = [e for i, e in enumerate(entries) if i not in chosen]
-            back = [e for i, e in enumerate(entries) if i in chosen]
-            if operation == "BatchGetItem":
-                if keep:
-                    kept[table] = {**spec, "Keys": keep}
-                if back:
-                    held[table] = {**spec, "Keys": back}
-            else:
-                if keep:
-                    kept[table] = keep
-                if back:
-                    held[table] = back
-        if not held:
-            return
-        if not kept:
-            # An empty request is invalid, so answer for the server: everything unprocessed.
-            plan.kind = "all_unprocessed"
-            plan.everything = dict(params["RequestItems"])
-            return
-        plan.held_back = held
-        plan.kept = kept
 
     def _respond(self, request: Any, **_: Any) -> AWSResponse | None:
         plan = (getattr(request, "context", None) or {}).get(_CONTEXT_KEY)
-        if plan is None or plan.kind == "pass":
+        if plan is None:
             return None
+        if plan.delay:
+            time.sleep(plan.delay)
+        if plan.kind == "pass":
+            return None
+        if plan.kind == "connection_error":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        if plan.kind == "unsent_timeout":
+            raise ReadTimeoutError(endpoint_url=request.url)
         if plan.kind == "throttle":
-            error = {
-                "__type": f"com.amazonaws.dynamodb.v20120810#{self.throttle_code}",
-                "message": "Rate exceeded (injected by dynaorm.faults)",
-            }
-            return _response(request, 400, error)
+            error_type = f"com.amazonaws.dynamodb.v20120810#{self.throttle_code}"
+            return canned_error(
+                request, 400, error_type, "Rate exceeded (injected by dynaorm.faults)"
+            )
         if plan.kind == "server_error":
-            error = {
-                "__type": "com.amazon.coral.service#InternalServerError",
-                "message": "Internal server error (injected by dynaorm.faults)",
-            }
-            return _response(request, 500, error)
-        operation = "BatchGetItem" if _is_get(plan.everything) else "BatchWriteItem"
-        body: dict[str, Any] = {_BATCH[operation]: plan.everything}
-        if operation == "BatchGetItem":
-            body["Responses"] = {table: [] for table in plan.everything}
-        return _response(request, 200, body)
+            error_type = "com.amazon.coral.service#InternalServerError"
+            return canned_error(
+                request, 500, error_type, "Internal server error (injected by dynaorm.faults)"
+            )
+        return everything_unprocessed(request, plan.everything)
 
     def _finish(
         self, http_response: Any, parsed: dict[str, Any], model: Any, context: Any, **_: Any
@@ -365,17 +361,9 @@ class FaultInjector:
         if plan is None:
             return
         if plan.held_back and plan.kind == "pass" and "Error" not in parsed:
-            member = _BATCH[model.name]
-            unprocessed = parsed.setdefault(member, {})
-            for table, back in plan.held_back.items():
-                if model.name == "BatchGetItem":
-                    entry = unprocessed.setdefault(table, {**back, "Keys": []})
-                    entry["Keys"] = [*entry["Keys"], *back["Keys"]]
-                else:
-                    unprocessed[table] = [*unprocessed.get(table, []), *back]
-        if plan.lose_response:
-            raise ConnectionClosedError(endpoint_url=getattr(http_response, "url", ""))
-
-
-def _is_get(request_items: Mapping[str, Any]) -> bool:
-    return any(isinstance(spec, Mapping) for spec in request_items.values())
+            add_held_back(model.name, parsed, plan.held_back)
+        url = getattr(http_response, "url", "")
+        if plan.after == "lost":
+            raise ConnectionClosedError(endpoint_url=url)
+        if plan.after == "timeout":
+            raise ReadTimeoutError(endpoint_url=url)

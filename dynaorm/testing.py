@@ -9,6 +9,11 @@ available:
 * ``table_factory``: call it with a :class:`~dynaorm.Table` definition; the table gets a unique
   physical name, is created, and is deleted (and its name restored) after the test.
 * ``dynamodb_capabilities`` (session): what the server supports, found by probing it once.
+* ``fault_injector``: call it with a table (or a botocore client) and the options of
+  :class:`~dynaorm.faults.FaultInjector`; it installs seeded, repeatable faults (throttling,
+  5xx, failed connections, read timeouts, lost responses, unprocessed batch items and keys,
+  latency) and removes them when the test ends. ``FaultInjector`` and ``FaultStats`` are
+  importable from here too.
 * the ``requires`` marker: ``@pytest.mark.requires("transactions")`` skips a test, with the
   reason, on a server that lacks the feature (see :class:`~dynaorm._probe.Capabilities`).
 
@@ -18,28 +23,60 @@ Example::
         table_factory(shop)
         Customer(customer_id="c1", email="a@x.io").save()
         assert Customer.get(customer_id="c1").email == "a@x.io"
+
+    def test_import_survives_throttling(table_factory, fault_injector):
+        table = table_factory(shop)
+        faults = fault_injector(table, seed=3, throttle=0.2, unprocessed=0.3)
+        with table.batch_write(policy=RetryPolicy(max_attempts=30, base_delay=0.001)) as batch:
+            for i in range(500):
+                batch.put(Customer(customer_id=f"c{i}", email=f"{i}@x.io"))
+        assert faults.stats.faults > 0
+        assert Customer.scan().consistent().count() == 500
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from dynaorm._probe import Capabilities, probe_capabilities
 from dynaorm._settings import configure
 from dynaorm._table import Table
+from dynaorm.faults import FaultInjector, FaultStats
 from dynaorm.local import LocalDynamoDB
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
 __all__ = [
+    "FaultInjector",
+    "FaultInjectorFactory",
+    "FaultStats",
     "dynamodb_capabilities",
     "dynamodb_endpoint",
+    "fault_injector",
     "table_factory",
     "unique_table_name",
 ]
+
+
+class FaultInjectorFactory(Protocol):
+    """The type of the ``fault_injector`` fixture."""
+
+    def __call__(
+        self,
+        target: Table | BaseClient,
+        *,
+        tables: Collection[str] | None = None,
+        **options: Any,
+    ) -> FaultInjector:
+        """Install a :class:`FaultInjector` made with ``options`` on ``target``."""
+        ...
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,8 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "requires(*features): skip unless the DynamoDB server supports every feature "
-        "(transactions, ttl, return_values_on_condition_failure, idempotent_transactions, "
-        "enforces_batch_limits)",
+        "(transactions, ttl, partiql, return_values_on_condition_failure, "
+        "idempotent_transactions, enforces_batch_limits)",
     )
 
 
@@ -85,6 +122,33 @@ def table_factory(dynamodb_endpoint: str) -> Iterator[Callable[[Table], Table]]:
             return table
 
         yield make
+
+
+@pytest.fixture
+def fault_injector(
+    table_factory: Callable[[Table], Table],
+) -> Iterator[FaultInjectorFactory]:
+    """Install seeded fault injectors for the rest of the test; they are removed afterwards,
+    before ``table_factory`` deletes the test's tables.
+
+    Call it after ``table_factory`` (the injector is scoped to the table's final name)::
+
+        faults = fault_injector(table, seed=7, read_timeout=0.1, unprocessed=0.3)
+        ...
+        print(faults.stats)
+    """
+    installed: list[FaultInjector] = []
+
+    def make(
+        target: Table | BaseClient, *, tables: Collection[str] | None = None, **options: Any
+    ) -> FaultInjector:
+        injector = FaultInjector(**options).install(target, tables=tables)
+        installed.append(injector)
+        return injector
+
+    yield make
+    for injector in reversed(installed):
+        injector.uninstall()
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from dynaorm import Entity, Key, ServiceError, Table, Throttled, ValidationError
+from dynaorm import (
+    ConditionFailed,
+    EndpointUnavailable,
+    Entity,
+    Key,
+    ServiceError,
+    Table,
+    Throttled,
+    ValidationError,
+)
 from dynaorm._retry import Retrier, RetryPolicy
-from dynaorm.faults import FaultInjector, FaultStats
+from dynaorm.testing import FaultInjector, FaultInjectorFactory, FaultStats
 
 Factory = Callable[[Table], Table]
 ONCE = RetryPolicy(max_attempts=1)
@@ -92,7 +101,7 @@ def test_everything_held_back_never_reaches_the_server(
     with FaultInjector(unprocessed=1.0).install(table) as faults:
         response = call(table, operation, request)
     assert response[member] == request["RequestItems"]
-    assert faults.stats == FaultStats(calls=1, unprocessed=3, unprocessed_calls=1)
+    assert faults.stats == FaultStats(calls=1, faults=1, unprocessed=3, unprocessed_calls=1)
     assert stored(table) == 0
 
 
@@ -175,8 +184,132 @@ def test_installing_on_a_client_affects_every_table(table_factory: Factory) -> N
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"throttle": 1.5}, {"unprocessed": -0.1}, {"throttle": 0.6, "server_error": 0.6}],
+    [
+        {"throttle": 1.5},
+        {"unprocessed": -0.1},
+        {"throttle": 0.6, "server_error": 0.6},
+        {"server_error": 0.5, "connection_error": 0.6},
+        {"lost_response": 0.5, "read_timeout": 0.6},
+        {"latency": 2.0},
+        {"max_delay": -1.0},
+    ],
 )
 def test_bad_fractions_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValidationError, match="FaultInjector"):
         FaultInjector(**kwargs)  # type: ignore[arg-type]
+
+
+# -- connection errors, read timeouts, latency -------------------------------------------------
+
+
+def put_request(table: Table, col: int, *, conditional: bool = False) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": table.name, "Item": Cell(row="r", col=col).to_item()}
+    if conditional:
+        request["ConditionExpression"] = "attribute_not_exists(PK)"
+    return request
+
+
+def test_a_failed_connection_never_reaches_the_server(table_factory: Factory) -> None:
+    table = table_factory(cells)
+    with (
+        FaultInjector(connection_error=1.0).install(table) as faults,
+        pytest.raises(EndpointUnavailable, match="Could not connect"),
+    ):
+        call(table, "PutItem", put_request(table, 1))
+    assert faults.stats == FaultStats(calls=1, faults=1, connection_errors=1)
+    assert stored(table) == 0
+
+
+def test_a_failed_connection_is_retried_even_for_a_conditional_write(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(cells)
+    retrier = Retrier(RetryPolicy(max_attempts=3, base_delay=0.001), "t")
+    with FaultInjector(connection_error=1.0, limit=2).install(table) as faults:
+        table.transport.call(
+            "PutItem", put_request(table, 1, conditional=True), idempotent=False, retrier=retrier
+        )
+    assert (faults.stats.connection_errors, retrier.requests) == (2, 3)
+    assert stored(table) == 1
+
+
+@pytest.mark.parametrize("fault", ["read_timeout", "lost_response"])
+def test_a_conditional_write_whose_response_is_lost_is_not_resent(
+    table_factory: Factory, fault: str
+) -> None:
+    table = table_factory(cells)
+    retrier = Retrier(RetryPolicy(max_attempts=5, base_delay=0.001), "t")
+    # Seed 2 makes the server receive the timed-out request; the write is applied once.
+    injector = FaultInjector(seed=2, **{fault: 1.0})  # type: ignore[arg-type]
+    with injector.install(table) as faults, pytest.raises(EndpointUnavailable):
+        table.transport.call(
+            "PutItem", put_request(table, 1, conditional=True), idempotent=False, retrier=retrier
+        )
+    assert retrier.requests == 1  # not re-sent: a retry would fail its own condition
+    assert faults.stats.read_timeouts_applied + faults.stats.lost_responses == 1
+    assert stored(table) == 1
+    with pytest.raises(ConditionFailed):  # what a blind re-send would have run into
+        call(table, "PutItem", put_request(table, 1, conditional=True))
+
+
+def test_read_timeouts_happen_before_or_after_the_server_applied_the_write(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(cells)
+    with FaultInjector(seed=4, read_timeout=1.0).install(table) as faults:
+        for col in range(40):
+            with pytest.raises(EndpointUnavailable, match="Read timeout"):
+                call(table, "PutItem", put_request(table, col))
+    stats = faults.stats
+    assert stats.read_timeouts == 40
+    assert 8 < stats.read_timeouts_applied < 32
+    assert stored(table) == stats.read_timeouts_applied
+
+
+def test_idempotent_requests_survive_every_kind_of_fault(table_factory: Factory) -> None:
+    table = table_factory(cells)
+    retrier = Retrier(RetryPolicy(max_attempts=50, base_delay=0.001, cap=0.002), "t")
+    kinds = {
+        "throttle": 0.15,
+        "server_error": 0.15,
+        "connection_error": 0.15,
+        "lost_response": 0.15,
+        "read_timeout": 0.15,
+    }
+    with FaultInjector(seed=9, **kinds).install(table) as faults:  # type: ignore[arg-type]
+        for col in range(30):
+            table.transport.call(
+                "PutItem", put_request(table, col), idempotent=True, retrier=retrier
+            )
+    stats = faults.stats
+    assert stored(table) == 30
+    assert min(stats.throttled, stats.server_errors, stats.connection_errors) > 0
+    assert min(stats.lost_responses, stats.read_timeouts) > 0
+    assert stats.calls == retrier.requests == 30 + stats.faults
+
+
+def test_latency_is_seeded_and_delays_without_failing(table_factory: Factory) -> None:
+    table = table_factory(cells)
+
+    def run(seed: int) -> FaultStats:
+        with FaultInjector(seed=seed, latency=0.5, max_delay=0.01).install(table) as faults:
+            for _ in range(20):
+                call(table, "Scan", {"TableName": table.name, "Select": "COUNT"})
+        return faults.stats
+
+    first = run(1)
+    assert first.faults == 0
+    assert 0 < first.delayed < 20
+    assert 0 < first.delay <= first.delayed * 0.01
+    assert run(1) == first
+
+
+def test_the_fixture_installs_and_removes(
+    table_factory: Factory, fault_injector: FaultInjectorFactory
+) -> None:
+    table = table_factory(cells)
+    faults = fault_injector(table, throttle=1.0, limit=1)
+    with pytest.raises(Throttled):
+        call(table, "BatchWriteItem", puts(table, 1))
+    call(table, "BatchWriteItem", puts(table, 1))
+    assert faults.stats.throttled == 1

@@ -29,6 +29,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_translate": 20,
     "_transport": 20,
     "_batching": 20,
+    "_fault_plan": 20,
     "_schema": 30,
     "_table": 40,
     "_entity_keys": 50,

@@ -396,6 +396,7 @@ def test_sparse_index_keys_follow_set_and_remove(table_factory: Factory) -> None
     assert_no_stale_index_keys(table)
 
 
+@STORED_ITEM_ON_FAILURE
 def test_an_unversioned_instance_never_writes_a_key_from_stale_values(
     table_factory: Factory,
 ) -> None:
