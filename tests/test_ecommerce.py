@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from dynaorm import BatchProgress, Table
+from dynaorm import BatchProgress, InvalidCursor, Table
 from examples.ecommerce import catalog, customers, orders
 from examples.ecommerce.errors import (
     EmailTaken,
@@ -17,6 +20,7 @@ from examples.ecommerce.errors import (
     InvalidTransition,
     OrderNotFound,
     OutOfStock,
+    TokenReused,
     UnknownCustomer,
     UnknownProduct,
 )
@@ -25,6 +29,7 @@ from examples.ecommerce.models import (
     PLACED,
     SHIPPED,
     CoPurchase,
+    Customer,
     CustomerActivity,
     EmailClaim,
     Order,
@@ -49,6 +54,26 @@ def stored(sku: str) -> Product:
     found = Product.get(sku=sku, consistent=True)
     assert found is not None
     return found
+
+
+def run_together(*calls: Callable[[], object]) -> list[object]:
+    """Run ``calls`` in threads released at once; each result or the exception it raised."""
+    start = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = calls[n]()
+        except Exception as exc:  # collected and checked by the caller
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +113,31 @@ def test_a_duplicate_email_is_refused_and_nothing_is_written(table_factory: Fact
     assert err.value.email == "ada@example.com"
     with pytest.raises(UnknownCustomer):
         customers.customer_profile("c2")
+
+
+@pytest.mark.requires("transactions")
+def test_concurrent_registrations_of_one_email_leave_one_owner(table_factory: Factory) -> None:
+    table_factory(shop)
+    results = run_together(
+        *(
+            functools.partial(
+                customers.register_customer,
+                f"Ada {n}",
+                f"ADA@example.com{' ' * n}",
+                customer_id=f"c{n}",
+            )
+            for n in range(5)
+        )
+    )
+    winners = [r for r in results if isinstance(r, Customer)]
+    assert len(winners) == 1, results
+    assert sum(isinstance(r, EmailTaken) for r in results) == 4, results
+    claim = EmailClaim.get(email="ada@example.com", consistent=True)
+    assert claim is not None
+    assert claim.customer_id == winners[0].customer_id
+    for n in range(5):
+        found = Customer.get(customer_id=f"c{n}", consistent=True)
+        assert (found is not None) == (f"c{n}" == winners[0].customer_id)
 
 
 @pytest.mark.requires("transactions")
@@ -166,21 +216,27 @@ def test_repeating_a_placement_with_the_same_token_is_a_no_op(store: Table) -> N
 
 
 @pytest.mark.requires("transactions")
+def test_a_token_replayed_with_other_lines_is_refused(store: Table) -> None:
+    first = orders.place_order("c1", {"a": 2, "b": 1}, token="cart-1", at=T0)
+    for other in ({"a": 3, "b": 1}, {"a": 2}, {"a": 2, "b": 1, "c": 1}, {"c": 3}):
+        with pytest.raises(TokenReused, match="other lines") as err:
+            orders.place_order("c1", other, token="cart-1")
+        assert (err.value.token, err.value.order_id) == ("cart-1", first.order_id)
+    assert isinstance(err.value, InvalidOrder)
+    # The same lines, given in another form, are the same request.
+    lines = [orders.OrderLine("b", 1), orders.OrderLine("a", 1), orders.OrderLine("a", 1)]
+    assert orders.place_order("c1", lines, token="cart-1") == first
+    assert (stored("a").stock, stored("b").stock, stored("c").stock) == (8, 9, 3)
+    assert customers.customer_activity("c1").orders_placed == 1
+
+
+@pytest.mark.requires("transactions")
 def test_concurrent_placements_with_one_token_place_one_order(store: Table) -> None:
-    start = threading.Barrier(6)
-    placed: list[str] = []
-
-    def place() -> None:
-        start.wait()
-        placed.append(orders.place_order("c1", {"c": 3}, token="double-click").order_id)
-
-    threads = [threading.Thread(target=place) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(placed) == 6
-    assert len(set(placed)) == 1  # even those that found the stock gone get the order
+    place = functools.partial(orders.place_order, "c1", {"c": 3}, token="double-click")
+    results = run_together(*[place] * 6)
+    assert all(isinstance(r, Order) for r in results), results
+    # Even those that found the stock gone get the order.
+    assert len({r.order_id for r in results if isinstance(r, Order)}) == 1
     assert stored("c").stock == 0
     assert customers.customer_activity("c1").orders_placed == 1
 
@@ -189,7 +245,7 @@ def test_concurrent_placements_with_one_token_place_one_order(store: Table) -> N
 def test_a_token_of_another_customer_is_refused(store: Table) -> None:
     customers.register_customer("Bob", "bob@example.com", customer_id="c2")
     orders.place_order("c1", {"a": 1}, token="cart-1")
-    with pytest.raises(InvalidOrder, match="another customer"):
+    with pytest.raises(TokenReused, match="another customer"):
         orders.place_order("c2", {"a": 1}, token="cart-1")
     assert stored("a").stock == 9
 
@@ -253,32 +309,127 @@ def test_concurrent_orders_never_oversell(table_factory: Factory) -> None:
     catalog.import_products([product("hot", stock=12)])
     customers.register_customer("Ada", "ada@example.com", customer_id="c1")
     buyers = 10
-    start = threading.Barrier(buyers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def buy(n: int) -> None:
-        start.wait()
-        try:
-            orders.place_order("c1", {"hot": 2}, token=f"buyer-{n}")
-            outcome = "bought"
-        except OutOfStock:
-            outcome = "out of stock"
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=buy, args=(n,)) for n in range(buyers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes.count("bought") == 12 // 2
-    assert outcomes.count("out of stock") == buyers - 6
+    results = run_together(
+        *(
+            functools.partial(orders.place_order, "c1", {"hot": 2}, token=f"buyer-{n}")
+            for n in range(buyers)
+        )
+    )
+    assert sum(isinstance(r, Order) for r in results) == 12 // 2
+    assert sum(isinstance(r, OutOfStock) for r in results) == buyers - 6, results
     hot = stored("hot")
     assert (hot.stock, hot.units_sold) == (0, 12)
     placed = orders.order_history("c1", limit=100).items
     assert len(placed) == 6
     assert customers.customer_activity("c1").items_bought == 12
+
+
+@pytest.mark.requires("transactions")
+def test_concurrent_orders_over_several_products_are_all_or_nothing(
+    table_factory: Factory,
+) -> None:
+    table_factory(shop)
+    initial = {"hot": 9, "warm": 7}
+    catalog.import_products([product(sku, stock=n) for sku, n in initial.items()])
+    customers.register_customer("Ada", "ada@example.com", customer_id="c1")
+    wants = [{"hot": 2, "warm": 1} if n % 2 else {"warm": 2, "hot": 1} for n in range(10)]
+    results = run_together(
+        *(
+            functools.partial(orders.place_order, "c1", lines, token=f"buyer-{n}")
+            for n, lines in enumerate(wants)
+        )
+    )
+    assert all(isinstance(r, Order | OutOfStock) for r in results), results
+    sold = dict.fromkeys(initial, 0)
+    for lines, result in zip(wants, results, strict=True):
+        if isinstance(result, Order):
+            items = orders.get_order(result.order_id, consistent=True).items
+            assert {i.sku: i.qty for i in items} == lines
+            for sku, qty in lines.items():
+                sold[sku] += qty
+    final = {sku: stored(sku) for sku in initial}
+    for sku, n in initial.items():
+        assert final[sku].stock >= 0
+        assert (final[sku].stock, final[sku].units_sold) == (n - sold[sku], sold[sku])
+    for result in results:
+        if isinstance(result, OutOfStock):
+            # Stock only went down during the run: a refusal stays justified at the end.
+            assert result.available < result.requested
+            assert final[result.sku].stock < result.requested
+    assert len(orders.order_history("c1", limit=100).items) == sum(
+        isinstance(r, Order) for r in results
+    )
+
+
+class ConflictOnce:
+    """Answers the first ``TransactWriteItems`` as DynamoDB does when another transaction is
+    in flight on the same item (local servers serialise transactions and never do): cancelled,
+    with ``TransactionConflict`` as the reason of the first action."""
+
+    event = "before-send.dynamodb.TransactWriteItems"
+
+    def __init__(self, table: Table) -> None:
+        self.events = table.transport.client.meta.events
+        self.sent = 0
+
+    def __enter__(self) -> ConflictOnce:
+        # botocore's stubs type handlers as returning None; before-send ones may answer.
+        self.events.register(self.event, self.answer, unique_id="ecommerce-conflict-once")  # type: ignore[arg-type]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.events.unregister(self.event, unique_id="ecommerce-conflict-once")
+
+    def answer(self, request: Any, **_: Any) -> AWSResponse | None:
+        self.sent += 1
+        if self.sent > 1:
+            return None
+        actions = json.loads(request.body)["TransactItems"]
+        reasons = [{"Code": "None"} for _ in actions]
+        reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
+        body = {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": "Transaction cancelled, please refer cancellation reasons for specific "
+            "reasons [TransactionConflict]",
+            "CancellationReasons": reasons,
+        }
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 400, headers, _Raw(json.dumps(body).encode()))
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> list[bytes]:
+        return [self.data]
+
+
+@pytest.mark.requires("transactions")
+def test_a_transaction_conflict_is_retried_from_a_fresh_read(store: Table) -> None:
+    with ConflictOnce(store) as conflict:
+        order = orders.place_order("c1", {"a": 2, "b": 1}, token="cart-1")
+    assert conflict.sent == 2
+    assert (stored("a").stock, stored("b").stock) == (8, 9)
+    with ConflictOnce(store) as conflict:
+        orders.cancel_order(order.order_id)
+    assert conflict.sent == 2
+    assert (stored("a").stock, stored("b").stock) == (10, 10)
+    with ConflictOnce(store) as conflict:
+        catalog.write_review("a", "c1", rating=4, title="fine")
+    assert conflict.sent == 2
+    assert stored("a").rating_count == 1
+    with ConflictOnce(store) as conflict:
+        customers.register_customer("Bob", "bob@example.com", customer_id="c2")
+    assert conflict.sent == 2
+    assert customers.customer_profile("c2").customer.email == "bob@example.com"
+    activity = customers.customer_activity("c1")
+    assert (activity.orders_placed, activity.orders_cancelled, activity.reviews_written) == (
+        1,
+        1,
+        1,
+    )
 
 
 # -- cancelling and shipping ----------------------------------------------------------------
@@ -304,6 +455,64 @@ def test_cancel_restocks_exactly_and_a_second_cancel_is_refused(store: Table) ->
         orders.ship_order(order.order_id)
     with pytest.raises(OrderNotFound):
         orders.cancel_order("missing")
+
+
+@pytest.mark.requires("transactions")
+def test_a_cancel_racing_a_ship_lets_exactly_one_win(store: Table) -> None:
+    rounds = 4
+    winners: list[str] = []
+    for n in range(rounds):
+        order = orders.place_order("c1", {"a": 1, "b": 2}, token=f"race-{n}", at=T0)
+        calls: list[Callable[[], object]] = [
+            functools.partial(orders.cancel_order, order.order_id),
+            functools.partial(orders.ship_order, order.order_id),
+        ]
+        if n % 2:
+            calls.reverse()
+        results = run_together(*calls)
+        won = [r for r in results if isinstance(r, Order)]
+        lost = [r for r in results if isinstance(r, InvalidTransition)]
+        assert (len(won), len(lost)) == (1, 1), results
+        final = orders.get_order(order.order_id, consistent=True).order
+        assert final.status == won[0].status == lost[0].status
+        assert lost[0].action == ("ship" if final.status == CANCELLED else "cancel")
+        winners.append(final.status)
+    shipped = winners.count(SHIPPED)
+    a, b = stored("a"), stored("b")
+    assert (a.stock, a.units_sold) == (10 - shipped, shipped)
+    assert (b.stock, b.units_sold) == (10 - 2 * shipped, 2 * shipped)
+    activity = customers.customer_activity("c1")
+    assert (activity.orders_placed, activity.orders_cancelled) == (rounds, rounds - shipped)
+    assert activity.items_bought == 3 * shipped
+
+
+@pytest.mark.requires("transactions")
+def test_cancels_racing_new_orders_restock_exactly(table_factory: Factory) -> None:
+    table_factory(shop)
+    catalog.import_products([product("hot", stock=20), product("mild", stock=50)])
+    customers.register_customer("Ada", "ada@example.com", customer_id="c1")
+    early = [orders.place_order("c1", {"hot": 2, "mild": 1}, token=f"early-{n}") for n in range(4)]
+    assert stored("hot").stock == 12
+    # 12 left: the six new orders of 2 fit whether or not a cancel has restocked yet.
+    calls: list[Callable[[], object]] = [
+        *(lambda o=o: orders.cancel_order(o.order_id) for o in early),
+        *(
+            lambda n=n: orders.place_order("c1", {"hot": 2, "mild": 3}, token=f"new-{n}")
+            for n in range(6)
+        ),
+    ]
+    results = run_together(*calls)
+    assert all(isinstance(r, Order) for r in results), results
+    assert [r.status for r in results if isinstance(r, Order)] == [CANCELLED] * 4 + [PLACED] * 6
+    hot, mild = stored("hot"), stored("mild")
+    assert (hot.stock, hot.units_sold) == (20 - 12, 12)
+    assert (mild.stock, mild.units_sold) == (50 - 18, 18)
+    activity = customers.customer_activity("c1")
+    assert (activity.orders_placed, activity.orders_cancelled) == (10, 4)
+    assert (activity.items_bought, activity.spent_cents) == (6 * 5, 6 * 5 * 500)
+    pair = CoPurchase.get(sku="hot", other_sku="mild", consistent=True)
+    assert pair is not None
+    assert pair.orders == 6
 
 
 @pytest.mark.requires("transactions")
@@ -338,18 +547,46 @@ def test_history_pages_through_cursors_newest_first(store: Table) -> None:
         orders.place_order("c1", {"b": 1}, token=f"t{n}", at=T0 + timedelta(hours=n)).order_id
         for n in range(7)
     ]
+    sizes: list[int] = []
     seen: list[str] = []
     cursor: str | None = None
-    pages = 0
     while True:
         page = orders.order_history("c1", limit=3, cursor=cursor)
+        sizes.append(len(page.items))
         seen.extend(o.order_id for o in page.items)
-        pages += 1
         cursor = page.cursor
-        if cursor is None or not page.items:
+        if cursor is None:
             break
+        assert len(sizes) < 10, "the cursor does not advance"
     assert seen == list(reversed(placed))
-    assert pages >= 3
+    assert sizes == [3, 3, 1]
+
+
+@pytest.mark.requires("transactions")
+def test_history_cursors_resume_by_key_while_orders_arrive(store: Table) -> None:
+    """Orders placed between pages neither shift the pages (no gap, no repeat) nor are
+    skipped when they sort after the cursor."""
+    customers.register_customer("Bob", "bob@example.com", customer_id="c2")
+    placed = [
+        orders.place_order("c1", {"b": 1}, token=f"t{n}", at=T0 + timedelta(hours=n)).order_id
+        for n in range(6)
+    ]
+    first = orders.order_history("c1", limit=2)
+    assert first.cursor is not None
+    newer = orders.place_order("c1", {"b": 1}, token="newer", at=T0 + timedelta(days=9))
+    older = orders.place_order("c1", {"b": 1}, token="older", at=T0 - timedelta(days=9))
+    seen = [o.order_id for o in first.items]
+    cursor: str | None = first.cursor
+    while cursor is not None:
+        page = orders.order_history("c1", limit=2, cursor=cursor)
+        seen.extend(o.order_id for o in page.items)
+        cursor = page.cursor
+    assert seen == [*reversed(placed), older.order_id]
+    assert newer.order_id not in seen
+    assert len(seen) == len(set(seen))
+    # A cursor is bound to its query: another customer's history refuses it.
+    with pytest.raises(InvalidCursor):
+        orders.order_history("c2", limit=2, cursor=first.cursor)
 
 
 @pytest.mark.requires("transactions")
@@ -363,6 +600,19 @@ def test_orders_by_status_in_a_date_range(store: Table) -> None:
         PLACED, since=T0 + timedelta(days=1), until=T0 + timedelta(days=3, hours=1)
     )
     assert [o.order_id for o in found] == [placed[3].order_id, placed[1].order_id]
+    # Both ends of the range are included, to the microsecond, and pages follow the cursor.
+    exact = orders.orders_by_status(PLACED, since=T0, until=T0 + timedelta(days=4), limit=2)
+    assert [o.order_id for o in exact] == [placed[4].order_id, placed[3].order_id]
+    rest = orders.orders_by_status(
+        PLACED, since=T0, until=T0 + timedelta(days=4), limit=2, cursor=exact.cursor
+    )
+    assert [o.order_id for o in rest] == [placed[1].order_id, placed[0].order_id]
+    shipped = orders.orders_by_status(SHIPPED, since=T0, until=T0 + timedelta(days=4))
+    assert [o.order_id for o in shipped] == [placed[2].order_id]
+    outside = orders.orders_by_status(
+        PLACED, since=T0 + timedelta(microseconds=1), until=T0 + timedelta(days=4, microseconds=-1)
+    )
+    assert [o.order_id for o in outside] == [placed[3].order_id, placed[1].order_id]
     request = orders.status_query(PLACED, T0, T0).compile()
     assert request["IndexName"] == "GSI2"
     assert request["ScanIndexForward"] is False
@@ -383,6 +633,10 @@ def test_reviews_newest_first_and_counted(store: Table) -> None:
     assert customers.customer_activity("c1").reviews_written == 6
     with pytest.raises(UnknownProduct):
         catalog.write_review("nope", "c1", rating=5, title="?")
+    with pytest.raises(UnknownCustomer):
+        catalog.write_review("a", "ghost", rating=5, title="?")
+    assert stored("a").rating_count == 5
+    assert CustomerActivity.get(customer_id="ghost", consistent=True) is None
     with pytest.raises(ValueError, match="1 to 5"):
         catalog.write_review("a", "c1", rating=6, title="!")
 

@@ -15,8 +15,11 @@ from rich.console import Console
 from dynaorm import Table
 from dynaorm.cli import main as cli
 from examples.ecommerce import catalog, demo
+from examples.ecommerce import orders as ecommerce_orders
 from examples.ecommerce.models import (
     CANCELLED,
+    PLACED,
+    SHIPPED,
     CoPurchase,
     CustomerActivity,
     Order,
@@ -40,6 +43,9 @@ def assert_consistent() -> None:
     sold: Counter[str] = Counter()
     together: Counter[tuple[str, str]] = Counter()
     placed: Counter[str] = Counter()
+    cancelled: Counter[str] = Counter()
+    bought: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
     by_order: dict[str, list[OrderItem]] = {}
     for item in OrderItem.scan():
         by_order.setdefault(item.order_id, []).append(item)
@@ -47,11 +53,23 @@ def assert_consistent() -> None:
         order = orders[order_id]
         placed[order.customer_id] += 1
         assert order.item_count == sum(i.qty for i in items)
+        assert order.total_cents == sum(i.qty * i.unit_price_cents for i in items)
         if order.status == CANCELLED:
+            cancelled[order.customer_id] += 1
             continue
+        bought[order.customer_id] += int(order.item_count)
+        spent[order.customer_id] += int(order.total_cents)
         for item in items:
             sold[item.sku] += int(item.qty)
         together.update(itertools.permutations(sorted(i.sku for i in items), 2))
+    ever = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    for status in (PLACED, SHIPPED, CANCELLED):
+        indexed = [o.order_id for o in ecommerce_orders.status_query(status, *ever)]
+        assert sorted(indexed) == sorted(o for o, x in orders.items() if x.status == status)
+    for customer_id in {o.customer_id for o in orders.values()}:
+        history = [o.order_id for o in ecommerce_orders.history_query(customer_id)]
+        assert len(history) == len(set(history))
+        assert set(history) == {o for o, x in orders.items() if x.customer_id == customer_id}
     products = list(Product.scan())
     for product in products:
         assert product.stock >= 0
@@ -67,8 +85,12 @@ def assert_consistent() -> None:
         assert {p.sku for p in ranked} == {p.sku for p in expected}
     counters = {(c.sku, c.other_sku): c.orders for c in CoPurchase.scan() if c.orders}
     assert counters == dict(together)
-    activity = {a.customer_id: a.orders_placed for a in CustomerActivity.scan()}
-    assert {c: n for c, n in activity.items() if n} == dict(placed)
+    activity = {
+        a.customer_id: (a.orders_placed, a.orders_cancelled, a.items_bought, a.spent_cents)
+        for a in CustomerActivity.scan()
+        if a.orders_placed
+    }
+    assert activity == {c: (n, cancelled[c], bought[c], spent[c]) for c, n in placed.items()}
 
 
 def test_schema_command_shows_every_entity_and_template(
@@ -98,6 +120,7 @@ def test_the_demo_runs_end_to_end_with_small_counts(table_factory: Factory) -> N
     for expected in (
         "refused: email 'grace@example.com' is already registered",
         "(the same one)",
+        "refused: order token 'cart-demo-1' already placed order",
         "is out of stock",
         "cannot cancel order",
         "in the SHIPPED index partition: True; still in PLACED: False",

@@ -16,8 +16,16 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from dynaorm import BatchProgress, BatchWriteResult, Page, Query, TransactionCanceled
-from examples.ecommerce.errors import UnknownProduct
-from examples.ecommerce.models import CoPurchase, CustomerActivity, Product, Review, shop
+from examples.ecommerce._contention import LostRace, retry_lost_races
+from examples.ecommerce.errors import UnknownCustomer, UnknownProduct
+from examples.ecommerce.models import (
+    CoPurchase,
+    Customer,
+    CustomerActivity,
+    Product,
+    Review,
+    shop,
+)
 
 __all__ = [
     "best_sellers",
@@ -102,7 +110,9 @@ def write_review(
 
     Raises:
         UnknownProduct: No product has ``sku``.
+        UnknownCustomer: No customer has ``customer_id``.
         ValueError: ``rating`` is not 1 to 5.
+        TooBusy: Concurrent orders of the product kept conflicting with the review.
     """
     if isinstance(rating, bool) or rating not in range(1, 6):
         raise ValueError(f"a rating is 1 to 5, got {rating!r}")
@@ -114,24 +124,34 @@ def write_review(
         body=body,
         reviewed_at=at or datetime.now(UTC),
     )
-    try:
-        with shop.transaction() as tx:
-            tx.put(review, condition=Review.rating.does_not_exist())
-            tx.update(
-                Product.key(sku=sku),
-                Product.rating_count.add(1),
-                Product.rating_total.add(rating),
-                condition=Product.name.exists(),
-            )
-            tx.update(
-                CustomerActivity.key(customer_id=customer_id),
-                CustomerActivity.reviews_written.add(1),
-            )
-    except TransactionCanceled as exc:
-        if exc.reasons[1].code == "ConditionalCheckFailed":
-            raise UnknownProduct(sku) from exc
-        raise
-    return review
+
+    def attempt() -> Review:
+        try:
+            with shop.transaction() as tx:
+                tx.put(review, condition=Review.rating.does_not_exist())
+                tx.update(
+                    Product.key(sku=sku),
+                    Product.rating_count.add(1),
+                    Product.rating_total.add(rating),
+                    condition=Product.name.exists(),
+                )
+                tx.check(Customer.key(customer_id=customer_id), Customer.name.exists())
+                tx.update(
+                    CustomerActivity.key(customer_id=customer_id),
+                    CustomerActivity.reviews_written.add(1),
+                )
+        except TransactionCanceled as exc:
+            failed = {r.key.entity for r in exc.reasons if r.code == "ConditionalCheckFailed"}
+            if Product in failed:
+                raise UnknownProduct(sku) from exc
+            if Customer in failed:
+                raise UnknownCustomer(customer_id) from exc
+            if any(r.code == "TransactionConflict" for r in exc.reasons):
+                raise LostRace from exc  # an order of the product was in flight: try again
+            raise
+        return review
+
+    return retry_lost_races(f"reviewing {sku!r}", attempt)
 
 
 def reviews_query(sku: str) -> Query[Review]:

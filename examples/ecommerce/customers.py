@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import attrs
 
 from dynaorm import TransactionCanceled
+from examples.ecommerce._contention import LostRace, retry_lost_races
 from examples.ecommerce.errors import EmailTaken, UnknownCustomer
 from examples.ecommerce.models import Address, Customer, CustomerActivity, EmailClaim, shop
 
@@ -51,6 +52,7 @@ def register_customer(
 
     Raises:
         EmailTaken: Another customer registered ``email``.
+        TooBusy: Concurrent registrations of the same address kept conflicting.
         dynaorm.ValidationError: The email contains the key delimiter ``#``.
 
     Example:
@@ -66,19 +68,25 @@ def register_customer(
         email=address,
         joined_at=at or datetime.now(UTC),
     )
-    try:
-        with shop.transaction() as tx:
-            tx.put(customer)  # versioned: written as version 1 under attribute_not_exists
-            tx.put(
-                EmailClaim(email=address, customer_id=customer.customer_id),
-                condition=EmailClaim.customer_id.does_not_exist(),
-            )
-    except TransactionCanceled as exc:
-        claim = exc.reasons[1]
-        if claim.failed and claim.code == "ConditionalCheckFailed":
-            raise EmailTaken(address) from exc
-        raise
-    return customer
+
+    def attempt() -> Customer:
+        try:
+            with shop.transaction() as tx:
+                tx.put(customer)  # versioned: written as version 1 under attribute_not_exists
+                tx.put(
+                    EmailClaim(email=address, customer_id=customer.customer_id),
+                    condition=EmailClaim.customer_id.does_not_exist(),
+                )
+        except TransactionCanceled as exc:
+            claim = exc.reasons[1]
+            if claim.code == "ConditionalCheckFailed":
+                raise EmailTaken(address) from exc
+            if any(r.code == "TransactionConflict" for r in exc.reasons):
+                raise LostRace from exc  # a concurrent registration in flight: try again
+            raise
+        return customer
+
+    return retry_lost_races(f"registering {address!r}", attempt)
 
 
 def add_address(

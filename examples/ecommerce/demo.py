@@ -24,7 +24,13 @@ import dynaorm
 from dynaorm import Query
 from dynaorm.local import LocalDynamoDB
 from examples.ecommerce import catalog, customers, orders
-from examples.ecommerce.errors import EmailTaken, InvalidTransition, OutOfStock
+from examples.ecommerce.errors import (
+    EmailTaken,
+    InvalidTransition,
+    OutOfStock,
+    TokenReused,
+    UnknownProduct,
+)
 from examples.ecommerce.models import PLACED, SHIPPED, Product, shop
 from examples.ecommerce.seed import (
     CATEGORIES,
@@ -79,6 +85,14 @@ def _show_request(console: Console, title: str, request: dict[str, Any]) -> None
 # -- the transactional tour ---------------------------------------------------------------------
 
 
+def _stock(sku: str) -> int:
+    """The product's stock as stored now."""
+    product = Product.get(sku=sku, consistent=True)
+    if product is None:
+        raise UnknownProduct(sku)
+    return int(product.stock)
+
+
 def _tour(console: Console, skus: Sequence[str]) -> str:
     """Run the write services once each; returns the demo customer's id."""
     console.rule("Write services (each a transaction or a conditional update)")
@@ -96,33 +110,28 @@ def _tour(console: Console, skus: Sequence[str]) -> str:
     details = orders.get_order(order.order_id)
     lines = ", ".join(f"{i.qty} x {i.name}" for i in details.items)
     console.print(f"placed order {order.order_id}: {lines}, total {_money(order.total_cents)}")
-    stock = Product.get(sku=first, consistent=True)
+    stock = _stock(first)
     again = orders.place_order(grace.customer_id, {first: 2, second: 1}, token="cart-demo-1")
-    after = Product.get(sku=first, consistent=True)
-    assert stock is not None
-    assert after is not None
     console.print(
         f"same token again -> order {again.order_id} (the same one); "
-        f"stock of {first} {stock.stock} -> {after.stock} (unchanged)"
+        f"stock of {first} {stock} -> {_stock(first)} (unchanged)"
     )
-    scarce = Product.get(sku=third, consistent=True)
-    assert scarce is not None
     try:
-        orders.place_order(
-            grace.customer_id, {second: 1, third: int(scarce.stock) + 1}, token="cart-demo-2"
-        )
+        orders.place_order(grace.customer_id, {first: 3}, token="cart-demo-1")
+    except TokenReused as exc:
+        console.print(f"[yellow]refused:[/yellow] {exc}")
+    scarce = _stock(third)
+    try:
+        orders.place_order(grace.customer_id, {second: 1, third: scarce + 1}, token="cart-demo-2")
     except OutOfStock as exc:
         console.print(f"[yellow]refused:[/yellow] {exc}")
 
     extra = orders.place_order(grace.customer_id, {second: 1, third: 3}, token="cart-demo-3")
-    ordered = Product.get(sku=third, consistent=True)
+    ordered = _stock(third)
     orders.cancel_order(extra.order_id)
-    restocked = Product.get(sku=third, consistent=True)
-    assert ordered is not None
-    assert restocked is not None
     console.print(
-        f"placed and cancelled order {extra.order_id}: stock of {third} {scarce.stock} -> "
-        f"{ordered.stock} -> {restocked.stock}"
+        f"placed and cancelled order {extra.order_id}: stock of {third} {scarce} -> "
+        f"{ordered} -> {_stock(third)}"
     )
     try:
         orders.cancel_order(extra.order_id)

@@ -8,6 +8,7 @@
     ├── OutOfStock            a line asks for more than the product has in stock
     ├── UnknownCustomer       no customer with that id (LookupError)
     ├── InvalidOrder          an order request without lines, a bad quantity, ... (ValueError)
+    │   └── TokenReused       the order token already placed an order with other lines
     ├── OrderNotFound         no order with that id (LookupError)
     ├── InvalidTransition     the order's status does not allow the change (cancel, ship)
     └── TooBusy               optimistic retries ran out under heavy contention
@@ -24,6 +25,7 @@ __all__ = [
     "OrderNotFound",
     "OutOfStock",
     "ShopError",
+    "TokenReused",
     "TooBusy",
     "UnknownCustomer",
     "UnknownProduct",
@@ -118,6 +120,27 @@ class TooBusy(ShopError):
 
 class InvalidOrder(ShopError, ValueError):
     """The order request itself is wrong (no lines, a bad quantity, too many lines)."""
+
+
+class TokenReused(InvalidOrder):
+    """The order token already placed an order, with other lines or for another customer.
+
+    A token identifies one placement request: repeating the request returns its order, but a
+    different request under the same token is refused rather than answered with an order
+    that is not what was asked for.
+
+    Attributes:
+        token: The token.
+        order_id: The order it placed.
+    """
+
+    def __init__(self, token: str, order_id: str, why: str) -> None:
+        super().__init__(
+            f"order token {token!r} already placed order {order_id!r} {why}; "
+            "use a new token for a new order"
+        )
+        self.token = token
+        self.order_id = order_id
 
 
 class UnknownCustomer(ShopError, LookupError):

@@ -21,6 +21,9 @@ One physical table, ``PK``/``SK``, and two overloaded global indexes::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from dynaorm import Entity, Index, Key, Table, VersionAttribute
@@ -178,6 +181,29 @@ class Order(Entity, table=shop):
     by_customer = Key(index="GSI1", pk="CUSTOMER#{customer_id}", sk="ORDER#{placed_at}#{order_id}")
     by_status = Key(index="GSI2", pk="STATUS#{status}", sk="ORDER#{placed_at}#{order_id}")
 
+    @classmethod
+    def priced(
+        cls,
+        order_id: str,
+        customer_id: str,
+        lines: Mapping[str, int],
+        products: Mapping[str, Product],
+        *,
+        placed_at: datetime,
+        token: str,
+        status: str = PLACED,
+    ) -> Order:
+        """A new order for ``lines`` (``{sku: qty}``), priced from ``products``."""
+        return cls(
+            order_id=order_id,
+            customer_id=customer_id,
+            status=status,
+            placed_at=placed_at,
+            total_cents=sum(int(products[sku].price_cents) * qty for sku, qty in lines.items()),
+            item_count=sum(lines.values()),
+            token=token,
+        )
+
 
 class OrderItem(Entity, table=shop):
     """One line of an order, priced when the order was placed."""
@@ -188,6 +214,17 @@ class OrderItem(Entity, table=shop):
     qty = NumberAttribute()
     unit_price_cents = NumberAttribute()
     primary = Key(pk="ORDER#{order_id}", sk="ITEM#{sku}")
+
+    @classmethod
+    def of(cls, order_id: str, product: Product, qty: int) -> OrderItem:
+        """The line of order ``order_id`` for ``qty`` of ``product``, at its current price."""
+        return cls(
+            order_id=order_id,
+            sku=product.sku,
+            name=product.name,
+            qty=qty,
+            unit_price_cents=product.price_cents,
+        )
 
 
 class OrderToken(Entity, table=shop):

@@ -22,6 +22,7 @@ from examples.ecommerce.errors import (
     InvalidTransition,
     OrderNotFound,
     OutOfStock,
+    TokenReused,
     UnknownCustomer,
 )
 from examples.ecommerce.models import (
@@ -107,21 +108,24 @@ def _count_activity(
         tx.update(CoPurchase.key(sku=sku, other_sku=other), CoPurchase.orders.add(sign))
 
 
-def _existing(token: str, customer_id: str) -> Order | None:
-    """The order placed with ``token``, if any.
+def _existing(token: str, customer_id: str, quantities: Mapping[str, int]) -> Order | None:
+    """The order placed with ``token``, if any, once it is known to be this very request.
 
     Raises:
-        InvalidOrder: Another customer's order used the token.
+        TokenReused: The token placed another customer's order, or one with other lines.
+        OrderNotFound: The token's order is gone.
     """
     claim = OrderToken.get(token=token, consistent=True)
     if claim is None:
         return None
     if claim.customer_id != customer_id:
-        raise InvalidOrder(f"order token {token!r} belongs to another customer's order")
-    order = Order.get(order_id=claim.order_id, consistent=True)
-    if order is None:  # written together with the claim, so this means it was removed since
-        raise OrderNotFound(claim.order_id)
-    return order
+        raise TokenReused(token, claim.order_id, "for another customer")
+    # Written together with the claim: OrderNotFound here means it was removed since.
+    details = get_order(claim.order_id, consistent=True)
+    placed = {item.sku: int(item.qty) for item in details.items}
+    if placed != dict(quantities):
+        raise TokenReused(token, claim.order_id, f"with other lines ({placed})")
+    return details.order
 
 
 def place_order(
@@ -143,8 +147,8 @@ def place_order(
         customer_id: Who orders; the customer must exist.
         lines: ``OrderLine`` objects or a ``{sku: qty}`` mapping (a sku given twice adds up).
         token: The client's idempotency token (e.g. its cart id): the first placement with a
-            token places the order, every later one returns that order and writes nothing
-            (its lines are not compared: the token identifies the request).
+            token places the order; a later one with the same customer and lines returns
+            that order and writes nothing (``at`` is not compared).
         at: The order time (default: now).
 
     Returns:
@@ -154,8 +158,9 @@ def place_order(
         OutOfStock: A line asks for more than the product has; nothing was written.
         UnknownProduct: A line names no product.
         UnknownCustomer: No customer has ``customer_id``.
-        InvalidOrder: No lines, a quantity that is not a positive integer, too many lines, or
-            ``token`` was used by another customer.
+        InvalidOrder: No lines, a quantity that is not a positive integer, or too many lines.
+        TokenReused: ``token`` already placed an order for another customer or with other
+            lines (a subclass of ``InvalidOrder``).
         TooBusy: Competing orders kept winning the race for the same products.
 
     Example:
@@ -164,7 +169,7 @@ def place_order(
         True
     """
     quantities = _normalise(lines)
-    existing = _existing(token, customer_id)
+    existing = _existing(token, customer_id, quantities)
     if existing is not None:
         return existing
     placed_at = _now(at)
@@ -175,19 +180,12 @@ def place_order(
         short = [sku for sku, qty in quantities.items() if products[sku].stock < qty]
         if short:
             # A concurrent placement with this token may be what took the stock.
-            existing = _existing(token, customer_id)
+            existing = _existing(token, customer_id, quantities)
             if existing is not None:
                 return existing
             raise OutOfStock(short[0], quantities[short[0]], int(products[short[0]].stock))
-        total = sum(int(products[s].price_cents) * q for s, q in quantities.items())
-        order = Order(
-            order_id=order_id,
-            customer_id=customer_id,
-            status=PLACED,
-            placed_at=placed_at,
-            total_cents=total,
-            item_count=sum(quantities.values()),
-            token=token,
+        order = Order.priced(
+            order_id, customer_id, quantities, products, placed_at=placed_at, token=token
         )
         try:
             with shop.transaction() as tx:
@@ -201,21 +199,13 @@ def place_order(
                     )
                 tx.put(order)
                 for sku, qty in quantities.items():
-                    tx.put(
-                        OrderItem(
-                            order_id=order_id,
-                            sku=sku,
-                            name=products[sku].name,
-                            qty=qty,
-                            unit_price_cents=products[sku].price_cents,
-                        )
-                    )
+                    tx.put(OrderItem.of(order_id, products[sku], qty))
                 tx.put(
                     OrderToken(token=token, customer_id=customer_id, order_id=order_id),
                     condition=OrderToken.order_id.does_not_exist(),
                 )
                 tx.check(Customer.key(customer_id=customer_id), Customer.name.exists())
-                _count_activity(tx, customer_id, quantities, total, sign=1)
+                _count_activity(tx, customer_id, quantities, int(order.total_cents), sign=1)
         except TransactionCanceled as exc:
             return _placement_failed(exc, token, customer_id, quantities)
         return order
@@ -231,7 +221,7 @@ def _placement_failed(
     meanwhile, or a lost race (retry from a fresh read)."""
     failed = {reason.key.entity: reason for reason in exc.reasons if reason.failed}
     if OrderToken in failed:
-        existing = _existing(token, customer_id)
+        existing = _existing(token, customer_id, quantities)
         if existing is not None:
             return existing
     if Customer in failed:

@@ -185,6 +185,7 @@ class _History:
     reviews: int = 0
 
     def counter(self, customer_id: str) -> CustomerActivity:
+        """The customer's simulated activity counters, created at zero on first use."""
         if customer_id not in self.activity:
             self.activity[customer_id] = CustomerActivity(customer_id=customer_id)
         return self.activity[customer_id]
@@ -221,17 +222,17 @@ def _one_order(
 ) -> None:
     products = history.products
     order_id = f"h{n:05d}"
-    total = sum(int(products[s].price_cents) * q for s, q in lines.items())
-    order = Order(
-        order_id=order_id,
-        customer_id=customer_id,
-        status=status,
+    order = Order.priced(
+        order_id,
+        customer_id,
+        lines,
+        products,
         placed_at=placed_at,
-        total_cents=total,
-        item_count=sum(lines.values()),
         token=f"seed-{order_id}",
-        version=1 if status == PLACED else 2,
+        status=status,
     )
+    order.version = 1 if status == PLACED else 2
+    total = int(order.total_cents)
     later = min(now, placed_at + timedelta(hours=rng.uniform(2, 72)))
     if status == SHIPPED:
         order.shipped_at = later
@@ -242,16 +243,7 @@ def _one_order(
     activity = history.counter(customer_id)
     activity.orders_placed += 1
     for sku, qty in lines.items():
-        product = products[sku]
-        history.writes.append(
-            OrderItem(
-                order_id=order_id,
-                sku=sku,
-                name=product.name,
-                qty=qty,
-                unit_price_cents=product.price_cents,
-            )
-        )
+        history.writes.append(OrderItem.of(order_id, products[sku], qty))
         history.items += 1
     if status == CANCELLED:  # placed and taken back: nothing sold, nothing counted
         activity.orders_cancelled += 1
