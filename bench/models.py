@@ -91,11 +91,11 @@ def make_order(n: int = 1) -> Order:
     return Order(**order_values(n))
 
 
-def make_pynamo_order(n: int = 1) -> PynamoOrder:
+def make_pynamo_order(n: int = 1, model: type[PynamoOrder] = PynamoOrder) -> PynamoOrder:
     values = order_values(n)
     placed = Order.__keys__["by_status"].sk
     assert placed is not None
-    return PynamoOrder(
+    return model(
         PK=f"CUSTOMER#{values['customer_id']}",
         SK=f"ORDER#{values['order_id']}",
         GSI1PK=f"STATUS#{values['status']}",
@@ -105,3 +105,17 @@ def make_pynamo_order(n: int = 1) -> PynamoOrder:
         _type="Order",
         **values,
     )
+
+
+def pynamo_model(endpoint: str) -> type[PynamoOrder]:
+    """``PynamoOrder`` talking to ``endpoint`` (PynamoDB keeps the host on the class)."""
+
+    class Meta:
+        table_name = "bench"
+        host = endpoint
+        region = "us-east-1"
+        aws_access_key_id = "bench"
+        aws_secret_access_key = "bench"
+        max_pool_connections = 8
+
+    return type("ServerPynamoOrder", (PynamoOrder,), {"Meta": Meta, "_connection": None})

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pynamodb.attributes import Attribute, AttributeContainer, AttributeContainerMeta
+from pynamodb.attributes import (
+    Attribute,
+    AttributeContainer,
+    AttributeContainerMeta,
+    ListAttribute,
+    MapAttribute,
+)
 from pynamodb.attributes import VersionAttribute as _PynamoVersion
+from pynamodb.exceptions import AttributeNullError
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._entity_keys import BoundKey, ItemKey, Key, bind_key
@@ -223,8 +230,9 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
         item[self.__table__.type_attribute] = {"S": self.__type_name__}
+        # attribute_values holds what the descriptors return, by Python name.
+        values = self.attribute_values
         for key in self.__keys__.values():
-            values = self._values_for(key)
             if key.index is not None and not key.is_complete(values):
                 continue
             for attribute, text in key.build(values).items():
@@ -248,9 +256,66 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 type_name=stored,
                 item=item,
             )
-        instance = cls(_user_instantiated=False)
+        if cls.__init__ is Entity.__init__:
+            # _container_deserialize sets every attribute (defaults included) afresh, so the
+            # constructor's own pass over the attributes would only be repeated.
+            instance = cls.__new__(cls)
+        else:
+            instance = cls(_user_instantiated=False)
         instance._container_deserialize(dict(item))
         return instance
+
+    def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """The attributes in DynamoDB's typed form, as PynamoDB's own method gives them, minus
+        its per-attribute lookups (every write encodes through here)."""
+        steps = _encode_plan(type(self))
+        if steps is None:
+            return super()._container_serialize(null_check)
+        out: dict[str, dict[str, Any]] = {}
+        stored = self.attribute_values
+        for name, physical, attribute, slot, container, nullable in steps:
+            value = stored.get(slot) if slot is not None else getattr(self, name)
+            try:
+                if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
+                    raise ValueError(f"Attribute '{name}' is not correctly typed")
+                if value is None:
+                    serialized = None
+                elif container:
+                    serialized = attribute.serialize(value, null_check=null_check)  # type: ignore[call-arg]
+                else:
+                    serialized = attribute.serialize(value)
+            except AttributeNullError as exc:
+                exc.prepend_path(name)
+                raise
+            if serialized is None:
+                if null_check and not nullable:
+                    raise AttributeNullError(name)
+                continue
+            out[physical] = {attribute.attr_type: serialized}
+        return out
+
+    def _container_deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
+        """Set the attributes from a raw item, as PynamoDB's own method does, minus its
+        per-attribute lookups (every read decodes through here)."""
+        plan = _decode_plan(type(self))
+        if plan is None:
+            super()._container_deserialize(attribute_values)
+            return
+        defaults, steps = plan
+        values: dict[str, Any] = {}
+        self.attribute_values = values
+        for name, default in defaults:
+            value = default() if callable(default) else default
+            if value is not None:
+                setattr(self, name, value)
+        for name, physical, attribute, slot in steps:
+            raw = attribute_values.get(physical)
+            if raw and "NULL" not in raw:
+                value = attribute.deserialize(attribute.get_value(raw))
+                if slot is None:
+                    setattr(self, name, value)
+                else:
+                    values[slot] = value
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -421,6 +486,74 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 "and holds only some attributes; writing it would lose the others. Read it in "
                 "full (e.g. get()) before saving or updating it."
             )
+
+
+# Per attribute: Python name, stored name, the attribute, and the attribute_values key its
+# descriptor stores under (None when the attribute's class has a __set__ of its own).
+_DecodeStep = tuple[str, str, Attribute[Any], str | None]
+_DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
+
+
+# Per attribute: Python name, stored name, the attribute, the attribute_values key its
+# descriptor reads (None when its class has a __get__ of its own), whether it serializes with
+# null_check (lists and maps), and whether it may be null.
+_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool]
+
+
+def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
+    """How to encode instances of ``cls`` (worked out once per class); ``None`` when
+    PynamoDB's own encoding must run (entities with a discriminator attribute)."""
+    cached: tuple[_EncodeStep, ...] | bool | None = cls.__dict__.get("_dynaorm_encode_plan", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    plan: tuple[_EncodeStep, ...] | None = None
+    if not getattr(cls, "_discriminator", None):
+        renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
+        plan = tuple(
+            (
+                name,
+                a.attr_name,
+                a,
+                renamed.get(a.attr_name, a.attr_name)
+                if type(a).__get__ is Attribute.__get__
+                else None,
+                isinstance(a, ListAttribute | MapAttribute),
+                bool(a.null),
+            )
+            for name, a in cls.get_attributes().items()
+        )
+    type.__setattr__(cls, "_dynaorm_encode_plan", plan)
+    return plan
+
+
+def _decode_plan(cls: type[Entity]) -> _DecodePlan | None:
+    """How to decode items of ``cls`` (worked out once per class); ``None`` when PynamoDB's
+    own decoding must run (entities with a discriminator attribute)."""
+    cached: _DecodePlan | bool | None = cls.__dict__.get("_dynaorm_decode_plan", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    plan: _DecodePlan | None = None
+    if not getattr(cls, "_discriminator", None):
+        attributes = cls.get_attributes()
+        # What _set_defaults(_user_instantiated=False) sets, in the same order.
+        defaults = tuple(
+            (name, a.default) for name, a in attributes.items() if a.default is not None
+        )
+        renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
+        steps = tuple(
+            (
+                name,
+                a.attr_name,
+                a,
+                renamed.get(a.attr_name, a.attr_name)
+                if type(a).__set__ is Attribute.__set__
+                else None,
+            )
+            for name, a in attributes.items()
+        )
+        plan = (defaults, steps)
+    type.__setattr__(cls, "_dynaorm_decode_plan", plan)
+    return plan
 
 
 def _canonical(value: Any) -> Any:

@@ -1,0 +1,115 @@
+"""The benchmark code runs (``make bench``): client-side parts and the report writers.
+
+Only the pure parts run here, for a few iterations, so the bench cannot rot; nothing is
+asserted about timings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+
+bench_main = pytest.importorskip("bench.__main__")
+from bench import overhead, report, throughput  # noqa: E402
+from bench.events import Event, event_item  # noqa: E402
+from bench.timing import Timing, interleaved  # noqa: E402
+
+
+def test_interleaved_times_every_variant() -> None:
+    calls = {"a": 0, "b": 0}
+
+    def bump(name: str) -> None:
+        calls[name] += 1
+
+    timing = interleaved(
+        {"a": lambda: bump("a"), "b": lambda: bump("b")}, ops=3, rounds=2, warmup=1
+    )
+    assert calls == {"a": 7, "b": 7}
+    assert len(timing.rounds["a"]) == 2
+    assert timing.ratio("a", "a") == 1.0
+
+
+def test_serialization_runs() -> None:
+    results = overhead.measure_serialization(ops=2, rounds=1)
+    assert set(results) == {"serialize", "deserialize"}
+
+
+def test_event_items_match_the_entity() -> None:
+    entity = Event(stream="s1", seq=7, kind="click", payload="x" * 100)
+    assert event_item("s1", 7) == entity.to_item()
+
+
+def _fake_results() -> dict[str, object]:
+    timing = Timing(
+        {
+            "dynaorm": (1.0, 1.1),
+            "botocore": (1.0, 1.0),
+            "botocore_novalidate": (0.8, 0.8),
+            "pynamodb": (1.0, 1.0),
+        }
+    )
+    server = {
+        "sizes": attrs.asdict(throughput.QUICK),
+        "seconds": 1.0,
+        "batch": {
+            "put_loop": 100.0,
+            "batch_write_1": 800.0,
+            "batch_write_4": 1300.0,
+            "pynamodb": 600.0,
+            "boto3": 900.0,
+        },
+        "query": {"dynaorm": 1000.0, "botocore": 1010.0},
+        "scan": {"segments_1": 1000.0, "segments_2": 1500.0, "segments_4": 1800.0},
+    }
+    return {
+        "client": dict.fromkeys(("put", "get", "update", "query_page", "batch_write"), timing),
+        "serialization": {"serialize": timing, "deserialize": timing},
+        "parts": Timing(
+            dict.fromkeys(
+                ("key", "encode", "decode", "update_plan", "pynamodb_serializer"), (1e-6, 2e-6)
+            )
+        ),
+        "servers": {"embedded": server, "dynalite": server},
+        "memory": {
+            "items": 1000,
+            "peak_before_mb": 40.0,
+            "peak_after_mb": 44.0,
+            "growth_mb": 4.0,
+            "server": "dynalite",
+        },
+    }
+
+
+def test_writers(tmp_path: Path) -> None:
+    results = _fake_results()
+    flat = report.ratios(results)
+    assert flat["batch_write_vs_put_loop"] == 13.0
+    assert flat["dynalite_scan_4_vs_1"] == 1.8
+    assert flat["iter_100k_rss_mb"] == 4.0
+    assert report.meets("put_vs_botocore", 1.04) is True
+    assert report.meets("dynalite_batch_write_vs_pynamodb", 1.2) is False
+    assert report.meets("scan_4_vs_1", 3.0) is None
+    json_path, md_path = tmp_path / "results.json", tmp_path / "benchmarks.md"
+    report.write_json(json_path, flat)
+    assert json.loads(json_path.read_text()) == flat
+    report.write_markdown(
+        md_path, results, flat, info=report.machine(), method="method", notes="notes"
+    )
+    text = md_path.read_text()
+    assert "| `put_vs_botocore` | 1.05 |" in text
+    assert "met" in text
+    assert str(Path.cwd()) not in text
+
+
+def test_quick_main_without_servers(tmp_path: Path) -> None:
+    json_path, md_path = tmp_path / "r.json", tmp_path / "b.md"
+    argv = ["--quick", "--no-servers", "--ops", "2", "--json", str(json_path)]
+    argv += ["--markdown", str(md_path)]
+    assert bench_main.main(argv) == 0
+    flat = json.loads(json_path.read_text())
+    for op in ("put", "get", "update", "query_page", "batch_write"):
+        assert f"{op}_vs_botocore" in flat
+    assert md_path.read_text().startswith("# Benchmarks")
