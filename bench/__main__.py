@@ -44,6 +44,8 @@ iterates a large query and reports its peak resident set size (VmHWM) before and
 """
 
 NOTES = """
+- The embedded server runs as `dynaorm local` in a process of its own (in the benchmark's
+  process it would share the interpreter lock with the client being measured).
 - The embedded server (moto under werkzeug) answers one request at a time and spends far more
   time per item than the client does, so on it ratios of client-side features (batching,
   parallel segments) are bounded by the server: a `BatchWriteItem` of 25 items is one request

@@ -270,12 +270,7 @@ def explain(results: Mapping[str, Any]) -> list[str]:
             "parallel requests only queue. Against PynamoDB, dynaorm's requests also ask for "
             "`ReturnConsumedCapacity` (reported in `batch.result`), which these servers "
             "compute per item, and each item is encoded and validated on the client (see "
-            "serialize above)"
-            + (
-                ", under the same interpreter lock as the server, which runs in this process."
-                if name == "embedded"
-                else "."
-            )
+            "serialize above)."
         )
         if per_item > 0:
             paging = (

@@ -6,11 +6,10 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-from dynaorm.local import LocalDynamoDB
 
 DYNALITE = Path(".dynalite/node_modules/.bin/dynalite")
 
@@ -26,11 +25,37 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def embedded() -> Iterator[str]:
-    """The embedded moto server, in this process."""
-    with LocalDynamoDB() as server:
-        yield server.endpoint_url
+    """The embedded moto server, run by ``dynaorm local`` in a process of its own.
+
+    In this process it would share the interpreter lock with the client being measured, so
+    every microsecond of client work would also stall the server; a separate process is how
+    an application meets a real server.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynaorm.cli", "local", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip()
+        if not endpoint.startswith("http"):
+            raise RuntimeError(f"dynaorm local did not start (exit status {process.poll()})")
+        yield endpoint
+    finally:
+        _stop(process)
 
 
 @contextlib.contextmanager
@@ -56,9 +81,4 @@ def dynalite() -> Iterator[str]:
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)

@@ -28,7 +28,6 @@ from dynaorm._limits import BATCH_WRITE_LIMIT
 from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
 from dynaorm._timestamps import now, stamp_for_save
-from dynaorm._writes import validate_item
 
 __all__ = ["BatchWriteResult", "BatchWriter"]
 
@@ -161,8 +160,7 @@ class BatchWriter:
         self._check_unversioned(cls, unconditional, "put")
         restore = _nothing if unconditional else stamp_for_save(entity, now())
         try:
-            item = entity.to_item()
-            validate_item(cls, item)
+            item = entity.to_item()  # validated (keys, values, size) by to_item
         except BaseException:
             restore()
             raise

@@ -39,7 +39,6 @@ from dynaorm._table import Table
 from dynaorm._timestamps import now, stamp_for_save
 from dynaorm._transaction_parts import TransactionAction, canceled
 from dynaorm._updates import plan_update
-from dynaorm._writes import validate_item
 
 __all__ = ["Transaction"]
 
@@ -144,11 +143,10 @@ class Transaction:
         if new_version is not None:
             entity._set_version(new_version)
         try:
-            item = entity.to_item()
+            item = entity.to_item()  # validated (keys, values, size) by to_item
         finally:
             entity._set_version(expected)
             restore()
-        validate_item(cls, item)
         request: dict[str, Any] = {"TableName": self.table.name, "Item": item}
         _condition(request, key.entity, conjoin(version_condition, condition))
         self._add("Put", key, entity, request, expected, new_version, stamped)
