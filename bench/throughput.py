@@ -155,6 +155,10 @@ def query_paging(endpoint: str, sizes: Sizes, client: Any) -> dict[str, float]:
         count = sum(1 for _ in query)
         assert count == sizes.query, count
 
+    def read_ahead_pass() -> None:
+        count = sum(1 for _ in query.read_ahead())
+        assert count == sizes.query, count
+
     def botocore_pass() -> None:
         count, page = 0, dict(request)
         while True:
@@ -165,14 +169,21 @@ def query_paging(endpoint: str, sizes: Sizes, client: Any) -> dict[str, float]:
             page = {**request, "ExclusiveStartKey": response["LastEvaluatedKey"]}
         assert count == sizes.query, count
 
-    seconds = {"dynaorm": 0.0, "botocore": 0.0}
-    passes = (("dynaorm", dynaorm_pass), ("botocore", botocore_pass))
+    seconds = {"dynaorm": 0.0, "read_ahead": 0.0, "botocore": 0.0}
+    passes = (
+        ("dynaorm", dynaorm_pass),
+        ("read_ahead", read_ahead_pass),
+        ("botocore", botocore_pass),
+    )
     for name, fn in (*passes, *reversed(passes)):
         start = time.perf_counter()
         fn()
         seconds[name] += time.perf_counter() - start
     rates = {name: 2 * sizes.query / s for name, s in seconds.items()}
-    _log(f"query paging: {rates['dynaorm']:,.0f} vs botocore {rates['botocore']:,.0f} items/s")
+    _log(
+        f"query paging: {rates['dynaorm']:,.0f} (read ahead {rates['read_ahead']:,.0f}) "
+        f"vs botocore {rates['botocore']:,.0f} items/s"
+    )
     return rates
 
 

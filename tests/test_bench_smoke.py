@@ -61,7 +61,7 @@ def _fake_results() -> dict[str, object]:
             "pynamodb": 600.0,
             "boto3": 900.0,
         },
-        "query": {"dynaorm": 1000.0, "botocore": 1010.0},
+        "query": {"dynaorm": 1000.0, "read_ahead": 1005.0, "botocore": 1010.0},
         "scan": {"segments_1": 1000.0, "segments_2": 1500.0, "segments_4": 1800.0},
     }
     return {
