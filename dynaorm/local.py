@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from dynaorm._errors import ConfigurationError
+from dynaorm._local_items import install as install_item_constructor
 
 __all__ = ["LocalDynamoDB"]
 
@@ -86,6 +87,7 @@ class LocalDynamoDB:
         access_log = logging.getLogger("werkzeug")
         if access_log.level == logging.NOTSET:
             access_log.setLevel(logging.WARNING)
+        install_item_constructor()  # same size check, linear instead of quadratic
         # moto keeps its tables in plain dicts without locks; serving requests one at a time
         # gives the atomic conditional writes and transactions DynamoDB guarantees.
         app = _Serialized(DomainDispatcherApplication(create_backend_app))

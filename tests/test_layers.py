@@ -39,6 +39,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_updates": 55,
     "_entity_writes": 55,
     "_entity": 60,
+    "_local_items": 75,
     "local": 80,
     "testing": 90,
     # Helpers of the command line only.
@@ -145,7 +146,7 @@ def test_the_checker_sees_imports() -> None:
     # _table imports _entity only for annotations.
     assert "_entity" not in imports("_table")
     # local imports moto lazily, and nothing above itself.
-    assert imports("local") == {"_errors"}
+    assert imports("local") == {"_errors", "_local_items"}
 
 
 SAMPLE = """
