@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from pynamodb.attributes import Attribute
+from pynamodb.constants import LIST, MAP
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value, _ListAppend
 from pynamodb.expressions.update import Action, RemoveAction, SetAction
@@ -21,13 +22,24 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import operand_values, path_head
 from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, value_size
+from dynaorm._timestamps import timestamp_attributes
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
+    from dynaorm._entity_keys import BoundKey
 
-__all__ = ["Change", "analyse_actions", "check_condition_values", "plain_values"]
+__all__ = [
+    "Change",
+    "UpdateProfile",
+    "analyse_actions",
+    "check_condition_values",
+    "plain_values",
+    "typed_value",
+    "update_profile",
+]
 
 ChangeKind = Literal["plain", "removed", "expression"]
+_NESTED = (LIST, MAP)
 
 
 @attrs.frozen
@@ -49,25 +61,74 @@ class Change:
     value: Any = None
 
 
+@attrs.frozen
+class UpdateProfile:
+    """What an update of an entity needs to know about its class, worked out once per class
+    (the attributes, keys and table of an entity do not change once it is defined).
+
+    Attributes:
+        declared: Physical name -> (Python name, attribute) of every declared attribute.
+        template_fields: Python names of the attributes any key template uses.
+        reserved: Attribute names dynaorm maintains (the table's keys and entity type).
+        index_keys: The entity's index keys, in declaration order.
+        created: Created-timestamp attributes, by Python name.
+        updated: Updated-timestamp attributes, by Python name.
+    """
+
+    declared: Mapping[str, tuple[str, Attribute[Any]]]
+    template_fields: frozenset[str]
+    reserved: frozenset[str]
+    index_keys: tuple[BoundKey, ...]
+    created: Mapping[str, Attribute[Any]]
+    updated: Mapping[str, Attribute[Any]]
+
+
+def update_profile(entity: type[Entity]) -> UpdateProfile:
+    """The :class:`UpdateProfile` of ``entity`` (computed on first use, then kept)."""
+    profile: UpdateProfile | None = entity.__dict__.get("_dynaorm_update_profile")
+    if profile is None:
+        keys = entity.__keys__.values()
+        profile = UpdateProfile(
+            {a.attr_name: (n, a) for n, a in entity.get_attributes().items()},
+            frozenset(f for key in keys for f in key.fields),
+            entity.__table__.reserved_attributes,
+            tuple(key for key in keys if key.index is not None),
+            *timestamp_attributes(entity),
+        )
+        type.__setattr__(entity, "_dynaorm_update_profile", profile)
+    return profile
+
+
+def typed_value(attribute: Attribute[Any], value: Any) -> dict[str, Any]:
+    """``Value(value, attribute=attribute).value``: a plain value as ``attribute`` stores it."""
+    if value is not None and not isinstance(value, dict) and attribute.attr_type not in _NESTED:
+        return {attribute.attr_type: attribute.serialize(value)}  # what Value does for these
+    typed: dict[str, Any] = Value(value, attribute=attribute).value
+    return typed
+
+
 def _describe(action: Action) -> str:
     return type(action).__name__.removesuffix("Action").upper()
 
 
-def _refuse(entity: type[Entity], name: str, python: str | None, action: Action) -> None:
-    table = entity.__table__
-    who = f"{entity.__qualname__}.{python or name}"
-    if name in table.reserved_attributes:
+def _refuse(
+    entity: type[Entity], reserved: frozenset[str], name: str, python: str | None, action: Action
+) -> None:
+    if name in reserved:
         raise ValidationError(
             f"{entity.__qualname__}: the update {_describe(action)}s {name!r}, which dynaorm "
             "maintains (a key attribute or the entity type); change the attributes its key "
             "templates use instead"
         )
-    if python is not None and python == entity.__version_attribute__:
+    if python is None:
+        return
+    who = f"{entity.__qualname__}.{python}"
+    if python == entity.__version_attribute__:
         raise ValidationError(
             f"{who} is the version attribute; dynaorm increments it on every write, so leave "
             "it out of the update"
         )
-    if python is not None and python in entity.__primary__.fields:
+    if python in entity.__primary__.fields:
         raise ValidationError(
             f"{who} is part of the primary key ({entity.__primary__.describe()}); an update "
             "cannot move an item to another key. Delete the item and put the changed one in a "
@@ -118,8 +179,9 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         ValidationError: An action targets an attribute dynaorm maintains or a primary-key
             field; a value is not one DynamoDB can store; the values set already exceed 400 KB.
     """
-    declared = {a.attr_name: (n, a) for n, a in entity.get_attributes().items()}
-    template_fields = {f for key in entity.__keys__.values() for f in key.fields}
+    profile = update_profile(entity)
+    declared = profile.declared
+    template_fields = profile.template_fields
     changes: dict[str, Change] = {}
     landing = 0
     for action in actions:
@@ -132,7 +194,7 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         assert isinstance(path, Path)
         name, nested = path_head(path)
         python, attribute = declared.get(name, (None, None))
-        _refuse(entity, name, python, action)
+        _refuse(entity, profile.reserved, name, python, action)
         who = f"{entity.__qualname__}.{python or name}"
         for argument in action.values[1:]:
             for value in operand_values(argument):

@@ -308,10 +308,13 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             value = default() if callable(default) else default
             if value is not None:
                 setattr(self, name, value)
-        for name, physical, attribute, slot in steps:
+        for name, physical, attribute, slot, attr_type, identity in steps:
             raw = attribute_values.get(physical)
             if raw and "NULL" not in raw:
-                value = attribute.deserialize(attribute.get_value(raw))
+                # attribute.get_value(raw) inlined (it raises for a value of another type).
+                value = raw[attr_type] if attr_type in raw else attribute.get_value(raw)
+                if not identity:
+                    value = attribute.deserialize(value)
                 if slot is None:
                     setattr(self, name, value)
                 else:
@@ -488,9 +491,11 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             )
 
 
-# Per attribute: Python name, stored name, the attribute, and the attribute_values key its
-# descriptor stores under (None when the attribute's class has a __set__ of its own).
-_DecodeStep = tuple[str, str, Attribute[Any], str | None]
+# Per attribute: Python name, stored name, the attribute, the attribute_values key its
+# descriptor stores under (None when the attribute's class has a __set__ of its own), its
+# DynamoDB type (None when its class has a get_value of its own), and whether its deserialize
+# returns the stored value as it is.
+_DecodeStep = tuple[str, str, Attribute[Any], str | None, str | None, bool]
 _DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
 
 
@@ -548,6 +553,8 @@ def _decode_plan(cls: type[Entity]) -> _DecodePlan | None:
                 renamed.get(a.attr_name, a.attr_name)
                 if type(a).__set__ is Attribute.__set__
                 else None,
+                a.attr_type if type(a).get_value is Attribute.get_value else None,
+                type(a).deserialize is Attribute.deserialize,
             )
             for name, a in attributes.items()
         )

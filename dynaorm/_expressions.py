@@ -33,6 +33,8 @@ from dynaorm._errors import ValidationError
 
 __all__ = [
     "ExpressionBuilder",
+    "NameAction",
+    "NameCondition",
     "attribute_missing",
     "conjoin",
     "key_condition",
@@ -53,6 +55,38 @@ _CLAUSES: tuple[tuple[str, type[Action]], ...] = (
     ("ADD", AddAction),
     ("DELETE", DeleteAction),
 )
+
+
+class NameAction:
+    """A SET or REMOVE of one top-level attribute by name, for the actions an update adds
+    itself (entity type, key fields, index keys), compiled as ``Path([name]).set(value)``,
+    ``Path([name]).remove()`` (``value`` None) or, with ``if_missing``,
+    ``attribute.set(attribute | value)`` (``name`` the attribute's own, taken whole) would be,
+    without building those objects. ``value`` is typed, e.g. ``{"S": "x"}``."""
+
+    __slots__ = ("if_missing", "name", "value")
+
+    def __init__(
+        self, name: str, value: Mapping[str, Any] | None = None, *, if_missing: bool = False
+    ) -> None:
+        self.name, self.value, self.if_missing = name, value, if_missing
+
+    def __repr__(self) -> str:
+        return f"NameAction({self.name!r}, {self.value!r}, if_missing={self.if_missing})"
+
+
+class NameCondition:
+    """``attribute == value`` (typed) or, with ``value`` None, ``attribute.does_not_exist()``
+    for a top-level attribute by its own name, compiled (by :meth:`ExpressionBuilder.conditions`)
+    as those PynamoDB conditions would be, without building them."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: Mapping[str, Any] | None) -> None:
+        self.name, self.value = name, value
+
+    def __repr__(self) -> str:
+        return f"NameCondition({self.name!r}, {self.value!r})"
 
 
 def path_of(target: Attribute[Any] | Path | str | Sequence[str]) -> Path:
@@ -142,21 +176,45 @@ class ExpressionBuilder:
         self._values.append((value, placeholder))
         return placeholder
 
+    def _segment(self, segment: str, path: list[str]) -> str:
+        """One path segment given as text: its name placeholdered, trailing indexes kept."""
+        if segment[-1:] not in ("]", ""):
+            return self.name(segment)  # no trailing index: the segment is the name
+        match = _TRAILING_INDEXES.match(segment)
+        assert match is not None
+        name, indexes = match.group(1), match.group(2)
+        if not name:
+            raise ValidationError(f"empty attribute name in document path {path!r}")
+        return self.name(name) + indexes
+
+    def _name_action(self, action: NameAction) -> str:
+        # if_missing names are an attribute's own; the others are segments of a Path([name]).
+        name = (
+            self.name(action.name)
+            if action.if_missing
+            else self._segment(action.name, [action.name])
+        )
+        if action.value is None:
+            return name
+        if action.if_missing:
+            return f"{name} = if_not_exists ({name}, {self.value(action.value)})"
+        return f"{name} = {self.value(action.value)}"
+
     def path(self, path: Path) -> str:
         """Compile a document path: each name placeholdered, list indexes kept."""
-        exact = list(path.attribute.attr_path) if path.attribute is not None else []
+        attribute = path.attribute
+        exact: Sequence[str] = attribute.attr_path if attribute is not None else ()
+        segments: list[str] = path.path
         out = []
-        for position, segment in enumerate(path.path):
+        for position, segment in enumerate(segments):
             known = exact[position] if position < len(exact) else None
             if known is not None and segment.startswith(known):
                 name, indexes = known, segment[len(known) :]
+                if not name:
+                    raise ValidationError(f"empty attribute name in document path {segments!r}")
+                out.append(self.name(name) + indexes)
             else:
-                match = _TRAILING_INDEXES.match(segment)
-                assert match is not None
-                name, indexes = match.group(1), match.group(2)
-            if not name:
-                raise ValidationError(f"empty attribute name in document path {path.path!r}")
-            out.append(self.name(name) + indexes)
+                out.append(self._segment(segment, segments))
         return ".".join(out)
 
     # -- expressions -----------------------------------------------------------------------
@@ -187,11 +245,39 @@ class ExpressionBuilder:
         parts = [self._operand(v) for v in condition.values]
         return condition.format_string.format(*parts, operator=condition.operator)
 
-    def update(self, actions: Iterable[Action]) -> str:
+    def conditions(self, parts: Iterable[Condition | NameCondition | None]) -> str | None:
+        """Compile the parts that are not ``None`` ANDed together (``None`` when none is):
+        the text, placeholders and errors of ``condition(conjoin(*parts))``."""
+        present = [part for part in parts if part is not None]
+        unchecked: list[object] = list(present)  # the caller's condition may be anything
+        for position, part in enumerate(unchecked[1:], 1):
+            if not isinstance(part, Condition | NameCondition):  # what conjoin's & raises:
+                left = unchecked[0] if position == 1 else None
+                what = "And" if left is None else type(left).__name__
+                if isinstance(left, NameCondition):
+                    what = "NotExists" if left.value is None else "Comparison"
+                raise TypeError(
+                    f"unsupported operand type(s) for &: '{what}' and '{type(part).__name__}'"
+                )
+        text: str | None = None
+        for part in present:
+            if not isinstance(part, NameCondition):
+                compiled = self.condition(part)
+            elif part.value is None:
+                compiled = f"attribute_not_exists ({self.name(part.name)})"
+            else:
+                compiled = f"{self.name(part.name)} = {self.value(part.value)}"
+            text = compiled if text is None else f"({text} AND {compiled})"
+        return text
+
+    def update(self, actions: Iterable[Action | NameAction]) -> str:
         """Compile update actions, grouped into SET/REMOVE/ADD/DELETE clauses in that order."""
-        grouped: dict[str, list[Action]] = {keyword: [] for keyword, _ in _CLAUSES}
+        grouped: dict[str, list[Action | NameAction]] = {keyword: [] for keyword, _ in _CLAUSES}
         for action in actions:
-            keyword = next((k for k, cls in _CLAUSES if isinstance(action, cls)), None)
+            if isinstance(action, NameAction):
+                keyword: str | None = "REMOVE" if action.value is None else "SET"
+            else:
+                keyword = next((k for k, cls in _CLAUSES if isinstance(action, cls)), None)
             if keyword is None:
                 raise TypeError(
                     f"expected an update action such as Order.total.set(5), got {action!r}"
@@ -201,7 +287,10 @@ class ExpressionBuilder:
         for keyword, members in grouped.items():
             if members:
                 compiled = [
-                    a.format_string.format(*[self._operand(v) for v in a.values]) for a in members
+                    self._name_action(a)
+                    if isinstance(a, NameAction)
+                    else a.format_string.format(*[self._operand(v) for v in a.values])
+                    for a in members
                 ]
                 clauses.append(f"{keyword} {', '.join(compiled)}")
         return " ".join(clauses)

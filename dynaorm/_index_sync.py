@@ -20,13 +20,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.operand import _Operand
 
-from dynaorm._changes import Change
+from dynaorm._changes import Change, typed_value, update_profile
 from dynaorm._entity_keys import BoundKey
 from dynaorm._errors import ValidationError
+from dynaorm._expressions import NameAction, NameCondition
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -45,9 +46,9 @@ class IndexSync:
             condition covers them).
     """
 
-    actions: tuple[Action, ...] = ()
+    actions: tuple[NameAction, ...] = ()
     guards: Mapping[str, Any] = attrs.field(factory=dict)
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[Condition | NameCondition, ...] = ()
 
 
 def _where(key: BoundKey) -> str:
@@ -65,11 +66,11 @@ def _field_value(
     touched: list[str],
 ) -> tuple[Any, bool]:
     """The value of one template field, and whether it came from the instance."""
-    who = f"{entity.__qualname__}.{field}"
     change = changes.get(field)
     if change is not None:
         if change.kind == "plain":
             return change.value, False
+        who = f"{entity.__qualname__}.{field}"
         raise ValidationError(
             f"{who} is used by {_where(key)}, and the update changes it with an expression "
             "(ADD, arithmetic, if_not_exists, list_append or a nested path) whose result is "
@@ -81,6 +82,7 @@ def _field_value(
         return key_values[field], False
     if instance is not None:
         return getattr(instance, field), True
+    who = f"{entity.__qualname__}.{field}"
     raise ValidationError(
         f"{entity.__qualname__}: the update changes {', '.join(touched)}, used by "
         f"{_where(key)}, which also needs {field}; the update does not set {field} to a plain "
@@ -110,16 +112,14 @@ def sync_index_keys(
         ValidationError: A template field cannot be known before the write, or a key value is
             unusable (e.g. contains the template delimiter).
     """
-    actions: list[Action] = []
+    actions: list[NameAction] = []
     guards: dict[str, Any] = {}
-    for key in entity.__keys__.values():
-        if key.index is None:
-            continue
+    for key in update_profile(entity).index_keys:
         touched = [field for field in key.fields if field in changes]
         if not touched:
             continue
         if any(changes[field].kind == "removed" for field in touched):
-            actions.extend(Path([attribute]).remove() for attribute in key.written_attributes)
+            actions.extend(NameAction(attribute) for attribute in key.written_attributes)
             continue
         values: dict[str, Any] = {}
         for field in key.fields:
@@ -131,13 +131,18 @@ def sync_index_keys(
                 guards[field] = value
         if key.is_complete(values):
             for attribute, text in key.build(values).items():
-                actions.append(Path([attribute]).set({"S": text}))
+                actions.append(NameAction(attribute, {"S": text}))
         else:
-            actions.extend(Path([attribute]).remove() for attribute in key.written_attributes)
-    conditions: list[Condition] = []
+            actions.extend(NameAction(attribute) for attribute in key.written_attributes)
+    conditions: list[Condition | NameCondition] = []
     if guard:
         attributes = entity.get_attributes()
         for field, value in guards.items():
             declared = attributes[field]
-            conditions.append(declared.does_not_exist() if value is None else declared == value)
+            if value is None:
+                conditions.append(NameCondition(declared.attr_name, None))
+            elif isinstance(value, _Operand | Attribute):
+                conditions.append(declared == value)  # not a plain value: PynamoDB's way
+            else:
+                conditions.append(NameCondition(declared.attr_name, typed_value(declared, value)))
     return IndexSync(tuple(actions), guards if guard else {}, tuple(conditions))

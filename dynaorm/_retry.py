@@ -99,6 +99,8 @@ class Retrier:
         policy: The policy whose attempts, delays and deadline apply.
         what: Names the request in log messages, e.g. ``"BatchWriteItem on 'shop'"``.
         stop: When set (by another thread), no further retry starts and a sleep ends early.
+        started: The ``time.monotonic()`` the policy's deadline counts from (default: now);
+            a budget made after a first attempt failed passes the time from before it.
 
     Attributes:
         requests: Requests sent under this budget (every attempt).
@@ -112,7 +114,12 @@ class Retrier:
     """
 
     def __init__(
-        self, policy: RetryPolicy, what: str, *, stop: threading.Event | None = None
+        self,
+        policy: RetryPolicy,
+        what: str,
+        *,
+        stop: threading.Event | None = None,
+        started: float | None = None,
     ) -> None:
         self.policy = policy
         self.what = what
@@ -120,7 +127,7 @@ class Retrier:
         self.requests = 0
         self.retries = 0
         self.throttles = 0
-        self._delays = policy.delays()
+        self._delays = policy._delays(time.monotonic() if started is None else started)
 
     @property
     def stopped(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlparse
@@ -137,21 +138,37 @@ class Transport:
             DynaormError: The translated error once retries are exhausted or not allowed.
         """
         method = getattr(self.client, xform_name(operation))
-        if retrier is None:
-            retrier = Retrier(self.policy, operation)
+        # Most requests succeed at once, so a fresh retry budget is made only when one fails,
+        # its deadline counted from before the first attempt all the same.
+        started = time.monotonic() if retrier is None else 0.0
         while True:
-            retrier.requests += 1
+            if retrier is not None:
+                retrier.requests += 1
             try:
                 response: dict[str, Any] = method(**request)
                 return response
             except Exception as exc:
-                code = error_code(exc)
-                if code in THROTTLING_CODES:
-                    retrier.throttles += 1
-                retryable = (
-                    is_retryable(exc, idempotent=idempotent)
-                    or isinstance(exc, _NEVER_SENT)
-                    or (bool(code) and code in retry_codes)
-                )
-                if not retryable or not retrier.retry(code or type(exc).__name__):
+                if retrier is None:
+                    retrier = Retrier(self.policy, operation, started=started)
+                    retrier.requests += 1
+                if not self._may_retry(exc, idempotent, retrier, retry_codes):
                     raise translate(exc, operation) from exc
+
+    @staticmethod
+    def _may_retry(
+        exc: Exception,
+        idempotent: bool,
+        retrier: Retrier,
+        retry_codes: Collection[str],
+    ) -> bool:
+        """Count ``exc`` in ``retrier``; sleep and return True when the request may be sent
+        again, return False when it is to be given up."""
+        code = error_code(exc)
+        if code in THROTTLING_CODES:
+            retrier.throttles += 1
+        retryable = (
+            is_retryable(exc, idempotent=idempotent)
+            or isinstance(exc, _NEVER_SENT)
+            or (bool(code) and code in retry_codes)
+        )
+        return retryable and retrier.retry(code or type(exc).__name__)

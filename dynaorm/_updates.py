@@ -28,17 +28,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
+from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
+from pynamodb.expressions.operand import Path, _Operand
 from pynamodb.expressions.update import Action
 
-from dynaorm._changes import Change, analyse_actions, check_condition_values
+from dynaorm._changes import (
+    Change,
+    analyse_actions,
+    check_condition_values,
+    typed_value,
+    update_profile,
+)
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ConditionFailed, UnknownEntityType, ValidationError
-from dynaorm._expressions import ExpressionBuilder, conjoin
+from dynaorm._expressions import ExpressionBuilder, NameAction
 from dynaorm._index_sync import sync_index_keys
 from dynaorm._limits import check_text
-from dynaorm._timestamps import now, timestamp_attributes
+from dynaorm._timestamps import now
 from dynaorm._writes import condition_error, decode_attributes
 
 if TYPE_CHECKING:
@@ -126,11 +133,12 @@ def plan_update(
     versioning = _versioning(entity, key, instance)
     stamps = _timestamps(entity, changes, instance, when or now())
     key_values = _key_values(entity, key, instance)
-    attributes = entity.get_attributes()
     table = entity.__table__
     # An update may create the item: give it its entity type and primary-key fields.
-    owned: list[Action] = [Path([table.type_attribute]).set({"S": entity.__type_name__})]
-    owned += [attributes[n].set(attributes[n] | v) for n, v in key_values.items()]
+    owned: list[Action | NameAction] = [
+        NameAction(table.type_attribute, {"S": entity.__type_name__})
+    ]
+    owned += _fill_missing(entity.get_attributes(), key_values)
 
     by_python = {c.python: c for c in changes.values() if c.python is not None}
     by_python.update(stamps.plain)
@@ -149,9 +157,9 @@ def plan_update(
             [*actions, *versioning.actions, *stamps.actions, *owned, *sync.actions]
         ),
     }
-    combined = conjoin(versioning.condition, *sync.conditions, condition)
+    combined = builder.conditions([versioning.condition, *sync.conditions, condition])
     if combined is not None:
-        request["ConditionExpression"] = builder.condition(combined)
+        request["ConditionExpression"] = combined
         request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     request.update(builder.members())
     idempotent = (
@@ -169,6 +177,22 @@ def plan_update(
     )
 
 
+def _fill_missing(
+    attributes: Mapping[str, Attribute[Any]], values: Mapping[str, Any]
+) -> list[Action | NameAction]:
+    """``attribute.set(attribute | value)`` for each value: set where the item has none."""
+    out: list[Action | NameAction] = []
+    for name, value in values.items():
+        attribute = attributes[name]
+        if isinstance(value, _Operand | Attribute):
+            out.append(attribute.set(attribute | value))  # not a plain value: PynamoDB's way
+        else:
+            out.append(
+                NameAction(attribute.attr_name, typed_value(attribute, value), if_missing=True)
+            )
+    return out
+
+
 @attrs.frozen
 class _Extra:
     """Actions (and a condition) an update gets besides the caller's."""
@@ -180,12 +204,15 @@ class _Extra:
     plain: dict[str, Change] = attrs.field(factory=dict)
 
 
+_NOTHING = _Extra()  # shared: nothing ever changes an _Extra's members
+
+
 def _versioning(entity: type[Entity], key: ItemKey, instance: Entity | None) -> _Extra:
     """Through an instance: condition on its version and set the next one. By key: increment
     whatever is stored (``if_not_exists(version, 0) + 1``)."""
     name = entity.__version_attribute__
     if name is None:
-        return _Extra()
+        return _NOTHING
     attribute = entity.get_attributes()[name]
     touched = frozenset({attribute.attr_name})
     if instance is None:
@@ -205,7 +232,10 @@ def _timestamps(
 ) -> _Extra:
     """Updated timestamps set to ``when`` (plain values, so index keys can use them); created
     ones only where the item has none. Timestamps the caller sets are left to the caller."""
-    created, updated = timestamp_attributes(entity)
+    profile = update_profile(entity)
+    created, updated = profile.created, profile.updated
+    if not created and not updated:
+        return _NOTHING
     actions: list[Action] = []
     touched: set[str] = set()
     plain: dict[str, Change] = {}
