@@ -5,7 +5,6 @@ request, and no cursor ever yields another partition's items."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import (
     Entity,
@@ -51,22 +51,6 @@ class Other(Entity, table=fuzz):
 
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SERVER = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@contextlib.contextmanager
-def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send)."""
-    sent: list[str] = []
-
-    def count(event_name: str, **kwargs: Any) -> None:
-        sent.append(event_name.rsplit(".", 1)[-1])
-
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", count)
-    try:
-        yield sent
-    finally:
-        events.unregister("before-send.dynamodb", count)
 
 
 @pytest.fixture(scope="module")

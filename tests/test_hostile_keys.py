@@ -7,7 +7,6 @@ key or another partition's.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import fresh_table, requests_sent
 
 from dynaorm import Entity, Index, ItemKey, Key, Table, ValidationError
-from dynaorm.testing import unique_table_name
 
 hostile = Table("test-hostile-keys", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
 
@@ -93,31 +92,11 @@ def usable(value: str) -> bool:
     return bool(value) and "#" not in value
 
 
-@contextlib.contextmanager
-def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send)."""
-    sent: list[str] = []
-
-    def count(event_name: str, **kwargs: Any) -> None:
-        sent.append(event_name.rsplit(".", 1)[-1])
-
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", count)
-    try:
-        yield sent
-    finally:
-        events.unregister("before-send.dynamodb", count)
-
-
 @pytest.fixture(scope="module")
 def table(dynamodb_endpoint: str) -> Iterator[Table]:
     """One table for the module, so property tests with server round trips stay quick."""
-    with hostile.override(name=unique_table_name(hostile.name), endpoint_url=dynamodb_endpoint):
-        hostile.create(wait=True)
-        try:
-            yield hostile
-        finally:
-            hostile.delete(missing_ok=True, wait=False)
+    with fresh_table(hostile, dynamodb_endpoint) as made:
+        yield made
 
 
 def raw_get(table: Table, key: ItemKey) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     UnicodeAttribute,
 )
+from support import fresh_table, requests_sent
 
 from dynaorm import Entity, Key, ServiceError, Table, ValidationError, VersionAttribute
 from dynaorm._limits import ITEM_SIZE_LIMIT, TRANSACTION_ACTION_LIMIT, item_size
-from dynaorm.testing import unique_table_name
 
 limits = Table("test-hostile-limits")
 
@@ -55,22 +55,6 @@ NUMBERS = settings(max_examples=60, deadline=None, suppress_health_check=[Health
 
 
 @contextlib.contextmanager
-def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send)."""
-    sent: list[str] = []
-
-    def count(event_name: str, **kwargs: Any) -> None:
-        sent.append(event_name.rsplit(".", 1)[-1])
-
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", count)
-    try:
-        yield sent
-    finally:
-        events.unregister("before-send.dynamodb", count)
-
-
-@contextlib.contextmanager
 def request_sizes(table: Table, operation: str) -> Iterator[list[int]]:
     """How many items or keys each ``operation`` request of the table carries."""
     sizes: list[int] = []
@@ -89,12 +73,8 @@ def request_sizes(table: Table, operation: str) -> Iterator[list[int]]:
 
 @pytest.fixture(scope="module")
 def table(dynamodb_endpoint: str) -> Iterator[Table]:
-    with limits.override(name=unique_table_name(limits.name), endpoint_url=dynamodb_endpoint):
-        limits.create(wait=True)
-        try:
-            yield limits
-        finally:
-            limits.delete(missing_ok=True, wait=False)
+    with fresh_table(limits, dynamodb_endpoint) as made:
+        yield made
 
 
 # -- item size -------------------------------------------------------------------------------

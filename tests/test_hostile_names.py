@@ -4,7 +4,6 @@ a name, never as a document path or a placeholder; checked against the real serv
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,10 +20,10 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.expressions.operand import Path
+from support import fresh_table, requests_sent
 
 from dynaorm import ConditionFailed, Entity, Key, Table, ValidationError, size
 from dynaorm._expressions import ExpressionBuilder
-from dynaorm.testing import unique_table_name
 
 names = Table("test-hostile-names")
 
@@ -93,30 +92,10 @@ MAP_KEYS = [
 IDS = [t[0] for t in TEXT]
 
 
-@contextlib.contextmanager
-def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send)."""
-    sent: list[str] = []
-
-    def count(event_name: str, **kwargs: Any) -> None:
-        sent.append(event_name.rsplit(".", 1)[-1])
-
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", count)
-    try:
-        yield sent
-    finally:
-        events.unregister("before-send.dynamodb", count)
-
-
 @pytest.fixture(scope="module")
 def table(dynamodb_endpoint: str) -> Iterator[Table]:
-    with names.override(name=unique_table_name(names.name), endpoint_url=dynamodb_endpoint):
-        names.create(wait=True)
-        try:
-            yield names
-        finally:
-            names.delete(missing_ok=True, wait=False)
+    with fresh_table(names, dynamodb_endpoint) as made:
+        yield made
 
 
 def full(odd_id: str) -> Odd:

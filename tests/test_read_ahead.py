@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import fresh_table
 
 from dynaorm import Entity, Key, RetryPolicy, ServiceError, Table
 from dynaorm._fault_plan import canned_error
 from dynaorm._read_ahead import Requests
-from dynaorm.testing import unique_table_name
 
 ahead_table = Table("test-read-ahead")
 N = 300
@@ -32,17 +32,11 @@ def _cursor_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def readings(dynamodb_endpoint: str) -> Iterator[Table]:
-    with ahead_table.override(
-        name=unique_table_name(ahead_table.name), endpoint_url=dynamodb_endpoint
-    ):
-        ahead_table.create()
-        try:
-            with ahead_table.batch_write() as batch:
-                for seq in range(N):
-                    batch.put(Reading(sensor="s1", seq=seq, value=seq % 7))
-            yield ahead_table
-        finally:
-            ahead_table.delete(missing_ok=True, wait=False)
+    with fresh_table(ahead_table, dynamodb_endpoint) as table:
+        with table.batch_write() as batch:
+            for seq in range(N):
+                batch.put(Reading(sensor="s1", seq=seq, value=seq % 7))
+        yield table
 
 
 Capture = Callable[[], list[dict[str, Any]]]

@@ -1,0 +1,38 @@
+"""Helpers several test modules share (imported by name; the fixtures live in conftest)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from dynaorm import Table
+from dynaorm.testing import unique_table_name
+
+
+@contextlib.contextmanager
+def requests_sent(table: Table) -> Iterator[list[str]]:
+    """The operations the table's client sends while the block runs (botocore before-send)."""
+    sent: list[str] = []
+
+    def count(event_name: str, **kwargs: Any) -> None:
+        sent.append(event_name.rsplit(".", 1)[-1])
+
+    events = table.transport.client.meta.events
+    events.register("before-send.dynamodb", count)
+    try:
+        yield sent
+    finally:
+        events.unregister("before-send.dynamodb", count)
+
+
+@contextlib.contextmanager
+def fresh_table(table: Table, endpoint: str) -> Iterator[Table]:
+    """``table`` under a unique name on ``endpoint``, created for the block and deleted after
+    (for module-scoped fixtures, where ``table_factory`` cannot serve)."""
+    with table.override(name=unique_table_name(table.name), endpoint_url=endpoint):
+        table.create(wait=True)
+        try:
+            yield table
+        finally:
+            table.delete(missing_ok=True, wait=False)
