@@ -93,6 +93,8 @@ class Plan(Generic[T]):
         position_attributes: The key attributes that locate an item (a cursor holds them).
         digest: What cursors are bound to.
         partition: ``(attribute, text)`` a cursor's position must have (queries).
+        sort_range: ``(attribute, test)``: a cursor's sort-key text must pass ``test`` (queries
+            with a sort-key condition; every item they return does).
         page_size: ``Limit`` of every request, when set. Without it, a limited read asks
             for what it still wants: the first request for the items still wanted, later ones
             for as many as the filter's observed selectivity says it takes to find them
@@ -108,6 +110,7 @@ class Plan(Generic[T]):
     position_attributes: tuple[str, ...]
     digest: bytes
     partition: tuple[str, str] | None = None
+    sort_range: tuple[str, Callable[[str], bool]] | None = None
     page_size: int | None = None
     limiter: ReadRateLimiter | None = None
 
@@ -166,6 +169,10 @@ class Plan(Generic[T]):
             attribute, text = self.partition
             if position[attribute]["S"] != text:
                 raise InvalidCursor("the cursor belongs to another partition")
+        if self.sort_range is not None:
+            attribute, matches = self.sort_range
+            if not matches(position[attribute]["S"]):
+                raise InvalidCursor("the cursor's position is outside this query's sort-key range")
         return position
 
     def stream(

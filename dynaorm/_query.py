@@ -220,5 +220,8 @@ class Query(Reader[E], Generic[E]):
             position_attributes=positions,
             digest=request_digest(request, kind="query", entity=type_name),
             partition=(key.pk_attribute, partition),
+            sort_range=(key.sk_attribute, condition.matches)
+            if condition and key.sk_attribute
+            else None,
             page_size=self.request_limit,
         )

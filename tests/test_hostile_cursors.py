@@ -254,9 +254,8 @@ def read_forged(table: Table, position: dict[str, Any]) -> list[Row] | None:
     """Read ``base()`` after ``position``, signed with the real secret (as if it had leaked).
 
     Returns the rows, or ``None`` when the cursor was refused: by dynaorm before any request
-    (InvalidCursor), or, for a position inside the partition but outside the query's sort
-    range, by the server (DynamoDB and dynalite answer "The provided starting key does not
-    match the range key predicate"; moto reads on).
+    (InvalidCursor: another partition, or outside the query's sort-key range), or by the
+    server (a ValidationException, for a position dynaorm's checks let through).
     """
     query = base()
     forged = encode_cursor(SECRET, query._plan().digest, position)
@@ -297,6 +296,20 @@ def test_any_signed_sort_position_in_the_partition_reads_only_that_partition(
     if rows is not None:
         assert all(r.group == "a" for r in rows)
         assert [r.n for r in rows] == sorted(r.n for r in rows)
+
+
+def test_a_signed_position_outside_the_sort_range_is_refused_before_any_request(
+    table: Table,
+) -> None:
+    query = Row.query(group="a").range(Row.n >= 10).consistent()
+    digest = query._plan().digest
+    for sort_key in ("ROW#0003", "ROW#", "OTHER#0001", "ZZZ", "GROUP#a"):
+        forged = encode_cursor(SECRET, digest, {"PK": {"S": "GROUP#a"}, "SK": {"S": sort_key}})
+        with requests_sent(table) as sent, pytest.raises(InvalidCursor, match="sort-key range"):
+            query.after(forged).all()
+        assert sent == []
+    inside = encode_cursor(SECRET, digest, {"PK": {"S": "GROUP#a"}, "SK": {"S": "ROW#0012"}})
+    assert [r.n for r in query.after(inside).all()] == list(range(13, ROWS))
 
 
 # -- paging with real cursors ----------------------------------------------------------------
