@@ -19,6 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value, _ListAppend
 from pynamodb.expressions.update import Action, RemoveAction, SetAction
 
+from dynaorm._class_cache import per_class
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import operand_values, path_head
 from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, value_size
@@ -85,18 +86,18 @@ class UpdateProfile:
 
 def update_profile(entity: type[Entity]) -> UpdateProfile:
     """The :class:`UpdateProfile` of ``entity`` (computed on first use, then kept)."""
-    profile: UpdateProfile | None = entity.__dict__.get("_dynaorm_update_profile")
-    if profile is None:
-        keys = entity.__keys__.values()
-        profile = UpdateProfile(
-            {a.attr_name: (n, a) for n, a in entity.get_attributes().items()},
-            frozenset(f for key in keys for f in key.fields),
-            entity.__table__.reserved_attributes,
-            tuple(key for key in keys if key.index is not None),
-            *timestamp_attributes(entity),
-        )
-        type.__setattr__(entity, "_dynaorm_update_profile", profile)
-    return profile
+    return per_class(entity, "_dynaorm_update_profile", _build_profile)
+
+
+def _build_profile(entity: type[Entity]) -> UpdateProfile:
+    keys = entity.__keys__.values()
+    return UpdateProfile(
+        {a.attr_name: (n, a) for n, a in entity.get_attributes().items()},
+        frozenset(f for key in keys for f in key.fields),
+        entity.__table__.reserved_attributes,
+        tuple(key for key in keys if key.index is not None),
+        *timestamp_attributes(entity),
+    )
 
 
 def typed_value(attribute: Attribute[Any], value: Any) -> dict[str, Any]:

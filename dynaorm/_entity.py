@@ -16,6 +16,7 @@ from pynamodb.attributes import VersionAttribute as _PynamoVersion
 from pynamodb.exceptions import AttributeNullError
 from pynamodb.expressions.condition import Condition
 
+from dynaorm._class_cache import per_class
 from dynaorm._entity_keys import BoundKey, ItemKey, Key, bind_key
 from dynaorm._entity_writes import EntityWrites
 from dynaorm._errors import (
@@ -508,9 +509,10 @@ _EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool]
 def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
     """How to encode instances of ``cls`` (worked out once per class); ``None`` when
     PynamoDB's own encoding must run (entities with a discriminator attribute)."""
-    cached: tuple[_EncodeStep, ...] | bool | None = cls.__dict__.get("_dynaorm_encode_plan", False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
+    return per_class(cls, "_dynaorm_encode_plan", _build_encode_plan)
+
+
+def _build_encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
     plan: tuple[_EncodeStep, ...] | None = None
     if not getattr(cls, "_discriminator", None):
         renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
@@ -527,16 +529,16 @@ def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
             )
             for name, a in cls.get_attributes().items()
         )
-    type.__setattr__(cls, "_dynaorm_encode_plan", plan)
     return plan
 
 
 def _decode_plan(cls: type[Entity]) -> _DecodePlan | None:
     """How to decode items of ``cls`` (worked out once per class); ``None`` when PynamoDB's
     own decoding must run (entities with a discriminator attribute)."""
-    cached: _DecodePlan | bool | None = cls.__dict__.get("_dynaorm_decode_plan", False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
+    return per_class(cls, "_dynaorm_decode_plan", _build_decode_plan)
+
+
+def _build_decode_plan(cls: type[Entity]) -> _DecodePlan | None:
     plan: _DecodePlan | None = None
     if not getattr(cls, "_discriminator", None):
         attributes = cls.get_attributes()
@@ -559,7 +561,6 @@ def _decode_plan(cls: type[Entity]) -> _DecodePlan | None:
             for name, a in attributes.items()
         )
         plan = (defaults, steps)
-    type.__setattr__(cls, "_dynaorm_decode_plan", plan)
     return plan
 
 

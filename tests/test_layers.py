@@ -25,6 +25,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_changes": 10,
     "_mutate": 10,
     "_timestamps": 10,
+    "_class_cache": 10,
     # Talking to the server.
     "_translate": 20,
     "_transport": 20,
