@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from contextlib import ExitStack
 
 import pytest
+from support import requests_sent
 
 from dynaorm import Table
 
@@ -17,19 +18,5 @@ def sent_requests() -> Iterator[Callable[[Table], list[str]]]:
     The hook is botocore's ``before-send`` event, so a request counts once it was about to go
     on the wire, whatever happened next. Hooks are removed when the test ends.
     """
-    cleanups: list[Callable[[], None]] = []
-
-    def record(table: Table) -> list[str]:
-        operations: list[str] = []
-
-        def handler(event_name: str, **kwargs: Any) -> None:
-            operations.append(event_name.rsplit(".", 1)[-1])
-
-        events = table.transport.client.meta.events
-        events.register("before-send.dynamodb", handler)
-        cleanups.append(lambda: events.unregister("before-send.dynamodb", handler))
-        return operations
-
-    yield record
-    for cleanup in cleanups:
-        cleanup()
+    with ExitStack() as stack:
+        yield lambda table: stack.enter_context(requests_sent(table))
