@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import write_all
 
 import dynaorm
 import dynaorm._cursor
@@ -31,12 +32,6 @@ class Other(Entity, table=cursor_table):
     group = UnicodeAttribute()
     n = NumberAttribute()
     primary = Key(pk="GROUP#{group}", sk="OTHER#{n:04d}")
-
-
-def write_all(table: Table, entities: Sequence[Entity]) -> None:
-    for start in range(0, len(entities), 25):
-        requests = [{"PutRequest": {"Item": e.to_item()}} for e in entities[start : start + 25]]
-        table.call("BatchWriteItem", {"RequestItems": {table.name: requests}}, idempotent=True)
 
 
 @pytest.fixture(autouse=True)

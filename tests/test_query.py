@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from support import write_all
 
 from dynaorm import Entity, Index, Key, Page, Query, Table, ValidationError
 from dynaorm.testing import unique_table_name
@@ -69,17 +70,6 @@ def event(seq: int, stream: str = "s1", kind: str = "k") -> Event:
         label="odd" if seq % 2 else "even",
         meta={"colour": "red" if seq % 3 else "blue", "n": seq},
     )
-
-
-def write_all(table: Table, entities: Sequence[Entity]) -> None:
-    """Raw BatchWriteItem in chunks of 25 (fast set-up; the batch API is tested elsewhere)."""
-    for start in range(0, len(entities), 25):
-        chunk = entities[start : start + 25]
-        requests = [{"PutRequest": {"Item": e.to_item()}} for e in chunk]
-        pending: dict[str, Any] = {table.name: requests}
-        while pending:
-            response = table.call("BatchWriteItem", {"RequestItems": pending}, idempotent=True)
-            pending = response.get("UnprocessedItems") or {}
 
 
 @pytest.fixture(autouse=True)

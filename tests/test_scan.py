@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import write_all
 
 from dynaorm import (
     Entity,
@@ -55,12 +56,6 @@ class Marker(Entity, table=scan_table):
 
 def colour(n: int) -> str:
     return ("red", "green", "blue")[n % 3]
-
-
-def write_all(table: Table, entities: Sequence[Entity]) -> None:
-    for start in range(0, len(entities), 25):
-        requests = [{"PutRequest": {"Item": e.to_item()}} for e in entities[start : start + 25]]
-        table.call("BatchWriteItem", {"RequestItems": {table.name: requests}}, idempotent=True)
 
 
 @pytest.fixture(autouse=True)
