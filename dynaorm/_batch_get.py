@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pynamodb.attributes import Attribute
@@ -27,6 +26,7 @@ from dynaorm._expressions import ExpressionBuilder
 from dynaorm._limits import BATCH_GET_LIMIT
 from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
+from dynaorm._threads import WorkerPool
 
 __all__ = ["batch_get", "item_keys", "projection"]
 
@@ -136,9 +136,7 @@ def batch_get(
         sent = sum(len(c) for c in chunks[: len(outcomes)])
         unsent = everything[sent:]
     else:
-        with ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="dynaorm-batch-get"
-        ) as executor:
+        with WorkerPool("batch-get", workers) as executor:
             futures = [executor.submit(_unless_stopped, stop, run, chunk) for chunk in chunks]
             results = [future.result() for future in futures]
         outcomes = [o for o in results if o is not None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +27,7 @@ from dynaorm._errors import BatchIncomplete, DynaormError, ValidationError
 from dynaorm._limits import BATCH_WRITE_LIMIT
 from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
+from dynaorm._threads import WorkerPool
 from dynaorm._timestamps import now, stamp_for_save
 
 __all__ = ["BatchWriteResult", "BatchWriter"]
@@ -108,7 +109,7 @@ class BatchWriter:
         self._buffer: dict[PhysicalKey, _Write] = {}
         self._inflight: dict[Future[Outcome[_Write]], list[_Write]] = {}
         self._owners: dict[PhysicalKey, Future[Outcome[_Write]]] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: WorkerPool | None = None
         self._stop = threading.Event()
         self._closed = False
         self._puts = 0
@@ -277,9 +278,7 @@ class BatchWriter:
             self._collect(list(done))
         self._raise_if_failed()
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self.workers, thread_name_prefix="dynaorm-batch-write"
-            )
+            self._executor = WorkerPool("batch-write", self.workers)
         future = self._executor.submit(self._run, chunk)
         self._inflight[future] = chunk
         for write in chunk:

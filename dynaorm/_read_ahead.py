@@ -9,8 +9,10 @@ iteration then runs at the pace of the slower of the two rather than their sum.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
+
+from dynaorm._threads import WorkerPool
 
 __all__ = ["Requests"]
 
@@ -31,9 +33,7 @@ class Requests:
 
     def __init__(self, send: Send, *, ahead: bool) -> None:
         self._send = send
-        self._pool = (
-            ThreadPoolExecutor(1, thread_name_prefix="dynaorm-read-ahead") if ahead else None
-        )
+        self._pool = WorkerPool("read-ahead", 1) if ahead else None
         self._request: dict[str, Any] | None = None
         self._future: Future[dict[str, Any]] | None = None
 

@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -33,6 +32,7 @@ from dynaorm._read_support import (
     type_filter,
 )
 from dynaorm._scan_runner import ScanCheckpoint, ScanPage, run_segments
+from dynaorm._threads import WorkerPool
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -315,7 +315,7 @@ class Scan(Reader[T], Generic[T]):
         starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
         todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
         workers = self.workers or len(plans)
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+        with WorkerPool("scan-count", min(workers, len(todo) or 1)) as pool:
             counts = list(pool.map(lambda i: plans[i].count(starts[i], None), todo))
         total = sum(counts)
         return total if self.max_items is None else min(total, self.max_items)

@@ -15,7 +15,6 @@ import json
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -23,6 +22,7 @@ import attrs
 from dynaorm._errors import InvalidCursor
 from dynaorm._paging import Page, Plan
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
+from dynaorm._threads import WorkerPool
 
 __all__ = ["ScanCheckpoint", "ScanPage", "run_segments"]
 
@@ -190,7 +190,7 @@ def run_segments(
         return
     channel: queue.Queue[_Message] = queue.Queue(maxsize=2 * max(1, min(workers, len(pending))))
     stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending))))
+    pool = WorkerPool("scan", min(workers, len(pending)))
     remaining = cap
     try:
         for i in pending:

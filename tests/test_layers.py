@@ -26,6 +26,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_mutate": 10,
     "_timestamps": 10,
     "_class_cache": 10,
+    "_threads": 10,
     # Talking to the server.
     "_translate": 20,
     "_transport": 20,
