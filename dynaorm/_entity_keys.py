@@ -216,7 +216,13 @@ def bind_key(
             table.pk,
             table.sk,
         )
-    index = table.index(key.index)
+    try:
+        index = table.index(key.index)
+    except ConfigurationError as exc:
+        templates = ", ".join(f"{p}={t!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t)
+        raise ConfigurationError(
+            f"{owner} (Key(index={key.index!r}, {templates})): {exc}"
+        ) from None
     if index.local:
         if key.pk is not None:
             raise ConfigurationError(

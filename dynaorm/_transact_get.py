@@ -13,6 +13,7 @@ from dynaorm._errors import TransactionCanceled, ValidationError
 from dynaorm._limits import TRANSACTION_ACTION_LIMIT
 from dynaorm._table import Table
 from dynaorm._transaction_parts import TransactionAction, canceled
+from dynaorm._translate import root_cause
 
 __all__ = ["transact_get"]
 
@@ -50,7 +51,7 @@ def transact_get(
             TransactionAction(index=i, kind="Get", key=k, target=k, request=item["Get"])
             for i, (k, item) in enumerate(zip(order, request["TransactItems"], strict=True))
         ]
-        raise canceled(table, "TransactGetItems", actions, exc) from exc
+        raise canceled(table, "TransactGetItems", actions, exc) from root_cause(exc)
     found: dict[PhysicalKey, dict[str, Any]] = {}
     for key, entry in zip(order, response.get("Responses", []), strict=False):
         if entry.get("Item"):

@@ -38,6 +38,7 @@ from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
 from dynaorm._timestamps import now, stamp_for_save
 from dynaorm._transaction_parts import TransactionAction, canceled
+from dynaorm._translate import root_cause
 from dynaorm._updates import plan_update
 
 __all__ = ["Transaction"]
@@ -314,7 +315,7 @@ class Transaction:
                     "earlier send's response was lost, a server that ignores tokens may have "
                     "applied it (check the stored items)"
                 )
-            raise error from exc
+            raise error from root_cause(exc)
         except (EndpointUnavailable, ServiceError) as exc:
             if retrier.requests > 1 or isinstance(exc, EndpointUnavailable):
                 exc.add_note(

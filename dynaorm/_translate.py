@@ -29,7 +29,7 @@ from dynaorm._errors import (
     TransactionCanceled,
 )
 
-__all__ = ["THROTTLING_CODES", "is_retryable", "translate"]
+__all__ = ["THROTTLING_CODES", "is_retryable", "root_cause", "translate"]
 
 THROTTLING_CODES = frozenset(
     {
@@ -116,6 +116,17 @@ def translate(exc: Exception, operation: str) -> DynaormError:
     if isinstance(exc, BotoCoreError):
         return ServiceError(f"{operation}: {exc}", operation=operation)
     raise exc
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The server's error behind a translated dynaorm error, for ``raise ... from`` it.
+
+    A write path that turns the translated :class:`~dynaorm.ConditionFailed` (or
+    :class:`~dynaorm.TransactionCanceled`) into a more precise error raises the new one from
+    this, so its ``__cause__`` is the botocore error, as every dynaorm error's is, rather than
+    the intermediate dynaorm error.
+    """
+    return exc.__cause__ if exc.__cause__ is not None else exc
 
 
 def _raw_item(response: Mapping[str, Any]) -> dict[str, Any] | None:

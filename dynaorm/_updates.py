@@ -46,6 +46,7 @@ from dynaorm._expressions import ExpressionBuilder, NameAction
 from dynaorm._index_sync import sync_index_keys
 from dynaorm._limits import check_text
 from dynaorm._timestamps import now
+from dynaorm._translate import root_cause
 from dynaorm._writes import condition_error, decode_attributes
 
 if TYPE_CHECKING:
@@ -320,7 +321,7 @@ def run_update(
             expected=plan.expected,
             versioned=plan.versioned,
             guards=plan.guards,
-        ) from exc
+        ) from root_cause(exc)
     raw: dict[str, Any] = response.get("Attributes") or {}
     if instance is not None:
         _reflect(instance, raw if wire == "ALL_NEW" else None)

@@ -17,10 +17,11 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm._changes import check_condition_values
 from dynaorm._entity_keys import ItemKey
-from dynaorm._errors import ConditionFailed, UnknownEntityType, VersionConflict
+from dynaorm._errors import ConditionFailed, DynaormError, UnknownEntityType, VersionConflict
 from dynaorm._expressions import ExpressionBuilder, conjoin
 from dynaorm._limits import ITEM_SIZE_LIMIT, check_item, check_value
 from dynaorm._timestamps import now, stamp_for_save
+from dynaorm._translate import root_cause
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -30,6 +31,7 @@ __all__ = [
     "decode_attributes",
     "delete_entity",
     "save_entity",
+    "stored_after_failure",
     "validate_item",
 ]
 
@@ -170,6 +172,51 @@ def decode_attributes(
     return out
 
 
+def stored_after_failure(
+    entity: type[Entity], key: ItemKey, exc: ConditionFailed
+) -> tuple[Any, str]:
+    """The stored item behind a failed condition, decoded, and how it was observed.
+
+    The server returns the stored item with the failure when it honours
+    ``ReturnValuesOnConditionCheckFailure`` and an item exists. When it returned none (no item,
+    or a server such as dynalite that ignores the parameter), one consistent GetItem finds out,
+    so that no error states what was not observed.
+
+    Returns:
+        ``(item, how)``: ``how`` is ``"returned"`` (sent back with the failure), ``"read"``
+        (a consistent read just after the failure; ``item`` is ``None`` when it found none) or
+        ``"unknown"`` (that read failed too; ``item`` is ``None``).
+    """
+    if exc.item:
+        return decode_item(entity, exc.item), "returned"
+    table = entity.__table__
+    request = {"TableName": table.name, "Key": key.to_request(), "ConsistentRead": True}
+    try:
+        response = table.call("GetItem", request, idempotent=True)
+    except DynaormError:
+        return None, "unknown"
+    return decode_item(entity, response.get("Item")), "read"
+
+
+def _describe_stored(stored: Any, how: str, version_name: str | None) -> str:
+    """What was seen of the stored item, worded by how it was seen (never more than that)."""
+    if how == "unknown":
+        return "the server did not return the stored item, and reading it failed"
+    if how == "returned":
+        seen, found = "the stored item has", "the stored item is on .item"
+    else:
+        seen, found = (
+            "a consistent read after the failure found",
+            "a consistent read after the failure found the stored item (on .item)",
+        )
+    if stored is None:
+        return "a consistent read after the failure found no stored item"
+    if version_name is None or isinstance(stored, dict):
+        return found
+    version = getattr(stored, version_name, None)
+    return f"{seen} {'no version' if version is None else f'version {version}'}"
+
+
 def condition_error(
     entity: type[Entity],
     key: ItemKey,
@@ -192,28 +239,26 @@ def condition_error(
 
     Returns:
         A :class:`~dynaorm.VersionConflict` when the stored version is not ``expected``,
-        otherwise a :class:`~dynaorm.ConditionFailed`.
+        otherwise a :class:`~dynaorm.ConditionFailed`. Raise it ``from root_cause(exc)`` so
+        its ``__cause__`` is the server's error.
     """
-    stored = decode_item(entity, exc.item)
+    stored, how = stored_after_failure(entity, key, exc)
     who = f"{entity.__qualname__} {dict(key.key)}"
-    name = entity.__version_attribute__
-    if versioned and name is not None:
+    name = entity.__version_attribute__ if versioned else None
+    seen = _describe_stored(stored, how, name)
+    if name is not None and how != "unknown":
         stored_version = getattr(stored, name, None) if stored is not None else None
         if stored_version != expected:
-            state = "is missing" if stored is None else f"has version {stored_version}"
             return VersionConflict(
-                f"{who}: expected version {expected}, but the stored item {state}; another "
-                "writer got there first. Re-read the item and retry (Entity.mutate or "
-                "retry_on_conflict do that)",
+                f"{who}: expected version {expected}, but {seen}; another writer got there "
+                "first. Re-read the item and retry (Entity.mutate or retry_on_conflict do that)",
                 expected=expected,
                 item=stored,
                 code=exc.code,
                 operation=exc.operation,
             )
-    reason = "the condition was false"
-    if stored is None:
-        reason += " (there is no stored item)"
-    elif guards and not isinstance(stored, dict):
+    reason = f"the condition was false ({seen})"
+    if guards and stored is not None and not isinstance(stored, dict):
         stale = [
             f"{n} is {getattr(stored, n)!r}, not {v!r}"
             for n, v in guards.items()
@@ -225,7 +270,7 @@ def condition_error(
                 "keys computed from this instance would be stale; refresh() it and retry"
             )
     return ConditionFailed(
-        f"{who}: {exc.operation or 'write'} not applied: {reason}. The stored item is on .item",
+        f"{who}: {exc.operation or 'write'} not applied: {reason}",
         item=stored,
         code=exc.code,
         operation=exc.operation,
@@ -238,7 +283,7 @@ def _send(
     try:
         instance.__table__.call(operation, request, idempotent=idem)
     except ConditionFailed as exc:
-        raise instance._condition_error(exc, expected) from exc
+        raise instance._condition_error(exc, expected) from root_cause(exc)
 
 
 def _conditioned(

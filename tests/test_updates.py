@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.expressions.operand import Path
-from write_models import STORED_ITEM_ON_FAILURE, Dims, T, Thing, lab, raw_item, sample
+from write_models import Dims, T, Thing, lab, raw_item, sample
 
 from dynaorm import (
     ConditionFailed,
@@ -217,7 +217,6 @@ def test_update_with_conditions_over_awkward_names(table_factory: Factory) -> No
     assert thing.count == 11
 
 
-@STORED_ITEM_ON_FAILURE
 def test_a_failed_update_condition_carries_the_stored_item(table_factory: Factory) -> None:
     table_factory(lab)
     sample().save()
@@ -396,7 +395,6 @@ def test_sparse_index_keys_follow_set_and_remove(table_factory: Factory) -> None
     assert_no_stale_index_keys(table)
 
 
-@STORED_ITEM_ON_FAILURE
 def test_an_unversioned_instance_never_writes_a_key_from_stale_values(
     table_factory: Factory,
 ) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pynamodb.expressions.condition import Condition
-from write_models import STORED_ITEM_ON_FAILURE, Note, T, Thing, lab, raw_item, sample
+from write_models import Note, T, Thing, lab, raw_item, sample
 
 from dynaorm import ConditionFailed, Table, size
 from dynaorm._expressions import ExpressionBuilder
@@ -123,7 +123,6 @@ def test_delete_with_conditions(table_factory: Factory) -> None:
     assert Thing.get(thing_id="t1", consistent=True) is None
 
 
-@STORED_ITEM_ON_FAILURE
 def test_a_failed_condition_carries_the_stored_item(table_factory: Factory) -> None:
     table_factory(lab)
     sample().save()
