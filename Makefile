@@ -11,7 +11,17 @@ install: $(STAMP)
 $(STAMP): pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+# The demo needs only the embedded server (the `local` extra), not the linters and type checkers;
+# pip's own progress is shown, since a first install takes a while.
+DEMO_STAMP := $(VENV)/.installed-local
+
+$(DEMO_STAMP): pyproject.toml setup.cfg
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "make demo: installing dynaorm with its embedded server into $(VENV) (first run only)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -e '.[local]'
+	touch $(DEMO_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check dynaorm tests examples
@@ -45,7 +55,7 @@ bench: $(STAMP)
 stress: $(STAMP)
 	timeout 900 $(BIN)/python -m pytest -m stress
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m examples.quickstart
 	$(BIN)/python -m examples.ecommerce
 

@@ -88,8 +88,16 @@ def main() -> None:
         )
         print("the customer's item collection:")
         for item in response["Items"]:
-            print("  ", shop.from_item(item))
+            print("  ", _describe(shop.from_item(item)))
         shop.delete()
+
+
+def _describe(entity: object) -> str:
+    """One line per item, with dates printed as dates."""
+    if isinstance(entity, Order):
+        placed = entity.placed_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"Order {entity.order_id}: {entity.status}, total {entity.total}, placed {placed}"
+    return repr(entity)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table as RichTable
 
 import dynaorm
@@ -54,13 +55,18 @@ def _when(moment: datetime | None) -> str:
 @contextmanager
 def _progress(console: Console) -> Iterator[Reporter]:
     """A rich progress display; yields a ``report(stage, done, total)`` callback."""
-    columns = (TextColumn("{task.description:>22}"), BarColumn(), MofNCompleteColumn())
+    columns = (
+        TextColumn("{task.description:>22}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} {task.fields[unit]}"),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
+                unit = "items read" if stage.startswith("reading") else "items written"
+                tasks[stage] = bar.add_task(stage, total=total, unit=unit)
             bar.update(tasks[stage], completed=done, total=total)
 
         yield report
@@ -282,7 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7, help="random seed of the sample data")
     args = parser.parse_args(argv)
-    console = Console()
+    # Sentences are not hard-wrapped when the output is a file or a pipe, only on a terminal.
+    console = Console(soft_wrap=not sys.stdout.isatty())
     started = time.perf_counter()
     with LocalDynamoDB() as server:
         dynaorm.configure(endpoint_url=server.endpoint_url, cursor_secret="ecommerce-demo")

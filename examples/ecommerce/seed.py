@@ -154,7 +154,7 @@ def seed_customers(
                     country="EU",
                 )
             )
-    _write_all("customers", entities, report)
+    _write_all("customer records", entities, report)
     return customers
 
 
