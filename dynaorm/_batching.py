@@ -199,9 +199,14 @@ class Meter:
                 )
 
     def forget(self, retrier: Retrier) -> None:
-        """Drop the bookkeeping of a finished request."""
+        """Count what ``retrier`` counted since the last report (a request interrupted before
+        its answer was read still counts), without a progress report, and drop its
+        bookkeeping."""
         with self.lock:
-            self._seen.pop(id(retrier), None)
+            requests, retries, throttles = self._seen.pop(id(retrier), (0, 0, 0))
+            self.requests += retrier.requests - requests
+            self.retries += retrier.retries - retries
+            self.throttles += retrier.throttles - throttles
 
 
 @attrs.define

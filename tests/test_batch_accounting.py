@@ -458,6 +458,7 @@ def test_ctrl_c_after_the_server_applied_a_request_is_unknown(
     if workers == 1:
         assert figures["unknown"] == 25 == figures["unknown_applied"]
         assert figures["applied"] == 50
+        assert batch.result.requests == 3  # the interrupted one counts
 
 
 # -- a server that stops answering ------------------------------------------------------------
