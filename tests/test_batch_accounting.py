@@ -354,8 +354,11 @@ def test_raising_progress_callback_propagates_with_the_accounting(
     writes = handed_writes(400, 40)
     fault_injector(table, seed=13, **MIX)
 
+    raised_at: list[int] = []
+
     def progress(report: BatchProgress) -> None:
         if report.requests >= 6:
+            raised_at.append(len(sent))
             raise Boom("callback")
 
     batch = table.batch_write(workers=workers, policy=PATIENT, progress=progress)
@@ -364,7 +367,7 @@ def test_raising_progress_callback_propagates_with_the_accounting(
         feed(batch, writes, handed)
     figures = check_accounting(table, handed, batch.result)
     assert figures["applied"] < len(handed) < len(writes)  # stopped early
-    assert len(sent) <= 6 + workers  # in flight when it raised, none retried
+    assert len(sent) - raised_at[0] <= 2 * workers  # those in flight, not retried
     with pytest.raises(Exception, match="finished"):
         batch.put(Row(n=1, payload="late"))
 
