@@ -58,6 +58,7 @@ class Entry(Generic[W]):
     """One write handed in, and its state (changed only by the :class:`Ledger`).
 
     Attributes:
+        number: Its place in the order writes were handed in.
         write: The write.
         state: Its :class:`State`.
         maybe: A request carrying it got no answer, so it may have been applied.
