@@ -29,7 +29,7 @@ from dynaorm._errors import (
     TransactionCanceled,
 )
 
-__all__ = ["THROTTLING_CODES", "is_retryable", "maybe_applied", "translate"]
+__all__ = ["THROTTLING_CODES", "is_retryable", "translate"]
 
 THROTTLING_CODES = frozenset(
     {
