@@ -14,6 +14,7 @@ from dynaorm._batching import (
     Outcome,
     PhysicalKey,
     ProgressCallback,
+    StopGate,
     check_entity_class,
     key_tuple,
     physical_key,
@@ -93,6 +94,7 @@ def batch_get(
     found: dict[PhysicalKey, dict[str, Any]] = {}
     found_lock = threading.Lock()
     stop = threading.Event()
+    gate = StopGate(stop)  # once stopped, no request of this batch is sent
 
     def build(chunk: list[ItemKey]) -> dict[str, Any]:
         spec = {"Keys": [k.to_request() for k in chunk], "ConsistentRead": consistent, **members}
@@ -118,6 +120,7 @@ def batch_get(
             retrier=retrier,
             meter=meter,
             noun="key",
+            gate=gate,
         )
         if outcome.left or outcome.error is not None:
             stop.set()
@@ -136,9 +139,7 @@ def batch_get(
         sent = sum(len(c) for c in chunks[: len(outcomes)])
         unsent = everything[sent:]
     else:
-        with WorkerPool("batch-get", workers) as executor:
-            futures = [executor.submit(_unless_stopped, stop, run, chunk) for chunk in chunks]
-            results = [future.result() for future in futures]
+        results = _run_all(workers, stop, run, chunks)
         outcomes = [o for o in results if o is not None]
         unsent = [k for chunk, o in zip(chunks, results, strict=True) if o is None for k in chunk]
     _raise_if_incomplete(table, policy, outcomes, unsent)
@@ -146,6 +147,29 @@ def batch_get(
         key.entity.from_item(found[key_tuple(key)]) if key_tuple(key) in found else None
         for key in requested
     ]
+
+
+def _run_all(
+    workers: int,
+    stop: threading.Event,
+    run: Callable[[list[ItemKey]], Outcome[ItemKey]],
+    chunks: list[list[ItemKey]],
+) -> list[Outcome[ItemKey] | None]:
+    """Run every chunk on a pool of ``workers``; ``None`` for a chunk never sent.
+
+    Whatever interrupts the wait (Ctrl-C, a raising progress callback), the queued chunks are
+    cancelled and the requests in flight stop retrying before it propagates, so at most one
+    attempt per worker goes out after it.
+    """
+    executor = WorkerPool("batch-get", workers)
+    try:
+        futures = [executor.submit(_unless_stopped, stop, run, chunk) for chunk in chunks]
+        return [future.result() for future in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _unless_stopped(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
 from typing import Any
@@ -13,7 +12,6 @@ import attrs
 from dynaorm._batching import (
     BatchWriteResult,
     Meter,
-    Outcome,
     PhysicalKey,
     ProgressCallback,
     check_entity_class,
@@ -29,6 +27,7 @@ from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
 from dynaorm._threads import WorkerPool
 from dynaorm._timestamps import now, stamp_for_save
+from dynaorm._write_ledger import Entry, Ledger
 
 __all__ = ["BatchWriteResult", "BatchWriter"]
 
@@ -63,15 +62,22 @@ class BatchWriter:
       (the later wins; counted in ``result.superseded``), so two writes of one key never go
       out in one request. With ``workers > 1``, a request holding a key waits until an
       earlier request holding the same key has finished, so the later write still wins.
-    * **If the block raises**, nothing more is sent: buffered writes are dropped, requests
-      already sent finish but their unprocessed items are not re-sent, and the exception
-      propagates. What was flushed before is written: ``batch.result`` counts it, and lists
-      every write that was not applied in ``result.unprocessed``.
+    * **Every write is accounted for**, however the batch ends: applied (``result.applied``
+      counts them), not applied (``result.unprocessed``), or of unknown outcome
+      (``result.unknown``: a request carrying it was sent and no answer came: a read timeout,
+      a broken connection, a server fault, or the batch was stopped while it was out), or
+      superseded (``result.superseded``).
+    * **If the block raises** (Ctrl-C included), or a ``progress`` callback raises, nothing
+      more is sent: buffered and queued writes are dropped (not applied), the requests in
+      flight finish their current attempt without retrying, and the original exception
+      propagates with a note summing up the accounting; ``batch.result`` lists every write
+      not applied or of unknown outcome.
     * **If the policy runs out**, nothing more is sent either, and :class:`~dynaorm.BatchIncomplete`
-      is raised (from ``put``/``delete`` or at the end of the block) with every write that
-      was not applied: the unprocessed items as entities (deletes as :class:`ItemKey`) and
-      whatever was still buffered. An error that retrying cannot fix (``TableNotFound``, a
-      ``ValidationException``) is raised as itself, with the same list in ``batch.result``.
+      is raised (from ``put``/``delete`` or at the end of the block) with the same accounting:
+      ``.unprocessed`` (not applied: entities, deletes as :class:`ItemKey`), ``.unknown``,
+      ``.applied`` (a count) and ``.result``. An error that retrying cannot fix
+      (``TableNotFound``, a ``ValidationException``) is raised as itself, the accounting in
+      ``batch.result``.
     * **Versioned entities** are refused with :class:`~dynaorm.ValidationError`:
       ``BatchWriteItem`` cannot carry the version condition, so a batch would silently undo
       a concurrent change. Write them with ``save()``/``delete()`` or in a transaction, or
@@ -106,16 +112,15 @@ class BatchWriter:
         self.workers = workers
         self.policy = policy or table.retry_policy
         self._meter = Meter("batch_write", progress)
-        self._buffer: dict[PhysicalKey, _Write] = {}
-        self._inflight: dict[Future[Outcome[_Write]], list[_Write]] = {}
-        self._owners: dict[PhysicalKey, Future[Outcome[_Write]]] = {}
+        # The one owner of every write's state; it shares the counters' lock.
+        self._ledger: Ledger[_Write] = Ledger(self._meter.lock)
+        self._buffer: dict[PhysicalKey, Entry[_Write]] = {}
+        self._inflight: dict[Future[None], list[Entry[_Write]]] = {}
+        self._owners: dict[PhysicalKey, Future[None]] = {}
         self._executor: WorkerPool | None = None
-        self._stop = threading.Event()
         self._closed = False
-        self._puts = 0
-        self._deletes = 0
-        self._superseded = 0
-        self._unprocessed: list[_Write] = []
+        # What ended the batch: an error to raise as itself, or (the policy ran out) the
+        # last error seen; set once, by the first failure.
         self._error: BaseException | None = None
         self._cause: DynaormError | None = None
 
@@ -123,19 +128,23 @@ class BatchWriter:
 
     @property
     def result(self) -> BatchWriteResult:
-        """What the batch did so far (a snapshot)."""
-        meter = self._meter
+        """What the batch did so far (a snapshot); after it ended, how every write ended."""
+        meter, ledger = self._meter, self._ledger
         with meter.lock:
+            not_applied, unknown = ledger.split()
             return BatchWriteResult(
-                puts=self._puts,
-                deletes=self._deletes,
+                puts=ledger.puts,
+                deletes=ledger.applied - ledger.puts,
                 requests=meter.requests,
                 retries=meter.retries,
                 throttles=meter.throttles,
                 unprocessed_returns=meter.returned,
                 consumed_capacity=meter.capacity,
-                superseded=self._superseded,
-                unprocessed=tuple(w.target for w in self._unprocessed),
+                superseded=ledger.superseded,
+                unprocessed=tuple(w.target for w in not_applied),
+                handed_in=ledger.handed_in,
+                applied=ledger.applied,
+                unknown=tuple(w.target for w in unknown),
             )
 
     def put(self, entity: Entity, *, unconditional: bool = False) -> None:
@@ -195,13 +204,21 @@ class BatchWriter:
         """Send everything buffered and wait until every request has finished.
 
         Raises:
-            BatchIncomplete: Some writes were still unprocessed when the policy ran out.
+            BatchIncomplete: Some writes were not applied (or may not have been) when the
+                policy ran out.
         """
         self._check_open()
-        while self._buffer:
-            self._send(self._take())
-        self._collect(list(self._inflight))
-        self._raise_if_failed()
+        try:
+            while self._buffer:
+                self._send(self._take())
+            self._collect(list(self._inflight))
+            self._raise_if_failed()
+            if self._ledger.open:  # cannot happen; the ledger says so if it ever does
+                self._fail(None)
+                self._raise_if_failed()
+        except BaseException as exc:
+            self._end(exc)
+            raise
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -215,12 +232,13 @@ class BatchWriter:
         try:
             if exc is None and not self._closed:
                 self.flush()
-            elif not self._closed:
-                self._abandon("the block raised")
+            elif exc is not None:
+                self._end(exc)
         finally:
             self._closed = True
+            self._ledger.halt()
             if self._executor is not None:
-                self._executor.shutdown(wait=True)
+                self._executor.shutdown(wait=True, cancel_futures=True)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -244,34 +262,34 @@ class BatchWriter:
 
     def _add(self, write: _Write) -> None:
         self._check_open()
-        with self._meter.lock:
-            if write.key in self._buffer:
-                self._superseded += 1
-            else:
-                self._meter.total += 1
-        self._buffer[write.key] = write
-        # Accepted first, so a BatchIncomplete raised now lists this write too.
-        self._collect([f for f in self._inflight if f.done()])
-        self._raise_if_failed()
-        if len(self._buffer) >= BATCH_WRITE_LIMIT:
-            self._send(self._take())
+        try:
+            with self._meter.lock:
+                replaced = self._buffer.get(write.key)
+                self._buffer[write.key] = self._ledger.add(write, replaces=replaced)
+                if replaced is None:
+                    self._meter.total += 1
+            # Accepted first, so a BatchIncomplete raised now accounts for this write too.
+            self._collect([f for f in self._inflight if f.done()])
+            self._raise_if_failed()
+            if len(self._buffer) >= BATCH_WRITE_LIMIT:
+                self._send(self._take())
+        except BaseException as exc:  # whatever it is (even Ctrl-C), the batch ends here
+            self._end(exc)
+            raise
 
-    def _take(self) -> list[_Write]:
+    def _take(self) -> list[Entry[_Write]]:
         keys = list(self._buffer)[:BATCH_WRITE_LIMIT]
         return [self._buffer.pop(key) for key in keys]
 
-    def _send(self, chunk: list[_Write]) -> None:
+    def _send(self, chunk: list[Entry[_Write]]) -> None:
+        # The chunk's entries are PENDING in the ledger until a request carrying them goes
+        # out, so whatever happens from here on, none can be lost from the accounting.
         if self.workers == 1:
-            try:
-                outcome = self._run(chunk)
-            except BaseException as exc:  # a progress callback raised, or worse
-                self._fail(exc)
-                outcome = Outcome(chunk)
-            self._settle(outcome)
+            self._run(chunk)
             self._raise_if_failed()
             return
         # A key still in flight must land before its later write is sent.
-        earlier = {self._owners[w.key] for w in chunk if w.key in self._owners}
+        earlier = {self._owners[e.write.key] for e in chunk if e.write.key in self._owners}
         self._collect(list(earlier))
         while len(self._inflight) >= self.workers:
             done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
@@ -281,79 +299,82 @@ class BatchWriter:
             self._executor = WorkerPool("batch-write", self.workers)
         future = self._executor.submit(self._run, chunk)
         self._inflight[future] = chunk
-        for write in chunk:
-            self._owners[write.key] = future
+        for entry in chunk:
+            self._owners[entry.write.key] = future
 
-    def _collect(self, futures: list[Future[Outcome[_Write]]]) -> None:
+    def _collect(self, futures: list[Future[None]]) -> None:
+        """Wait for ``futures`` and forget them (their outcome is in the ledger already)."""
+        wait(futures)
         for future in futures:
-            if future not in self._inflight:
-                continue
-            chunk = self._inflight.pop(future)
-            for write in chunk:
-                if self._owners.get(write.key) is future:
-                    del self._owners[write.key]
-            try:
-                outcome = future.result()
-            except BaseException as exc:  # a progress callback raised, or worse
-                self._fail(exc)
-                outcome = Outcome(chunk)
-            self._settle(outcome)
+            chunk = self._inflight.pop(future, [])
+            for entry in chunk:
+                if self._owners.get(entry.write.key) is future:
+                    del self._owners[entry.write.key]
 
-    def _settle(self, outcome: Outcome[_Write]) -> None:
-        if not outcome.left and outcome.error is None:
-            return
-        self._unprocessed.extend(outcome.left)
-        if outcome.error is not None and not outcome.gave_up:
-            self._fail(outcome.error)
-        else:
-            self._cause = self._cause or outcome.error
-            self._fail(None)
-
-    def _fail(self, error: BaseException | None) -> None:
-        self._stop.set()
-        if self._error is None and error is not None:
-            self._error = error
-        self._closed = True
+    def _fail(self, error: BaseException | None, cause: DynaormError | None = None) -> None:
+        """Record what ends the batch (the first failure wins) and halt the ledger."""
+        with self._meter.lock:
+            if not self._ledger.halted:
+                self._error = error
+                self._cause = cause
+            self._ledger.halt()
 
     def _raise_if_failed(self) -> None:
-        if not self._stop.is_set():
+        if not self._ledger.halted:
             return
-        self._closed = True
-        self._collect(list(self._inflight))
-        self._unprocessed.extend(self._buffer.values())
-        self._buffer.clear()
+        self._end(self._error)
         if self._error is not None:
             raise self._error
-        unprocessed = [w.target for w in self._unprocessed]
+        result = self.result
         raise BatchIncomplete(
-            f"batch_write on {self.table.name!r}: {len(unprocessed)} write(s) were not applied "
-            f"after the retry policy ran out ({self.policy.max_attempts} attempts per request); "
-            "nothing more was sent. They are in .unprocessed (entities, ItemKeys for deletes).",
-            unprocessed=unprocessed,
+            f"batch_write on {self.table.name!r}: {len(result.unprocessed)} write(s) were not "
+            f"applied and {len(result.unknown)} may or may not have been ({result.applied} "
+            f"applied) when the retry policy ran out ({self.policy.max_attempts} attempts per "
+            "request); nothing more was sent. They are in .unprocessed and .unknown (entities, "
+            "ItemKeys for deletes).",
+            unprocessed=result.unprocessed,
+            unknown=result.unknown,
+            applied=result.applied,
+            result=result,
         ) from self._cause
 
-    def _abandon(self, why: str) -> None:
-        self._stop.set()
-        self._closed = True
-        dropped = len(self._buffer)
-        self._unprocessed.extend(self._buffer.values())
-        self._buffer.clear()
-        self._collect(list(self._inflight))
-        logger.warning(
-            "batch_write on %r: %s; %d buffered write(s) dropped, %d write(s) not applied in "
-            "all (see batch.result.unprocessed)",
-            self.table.name,
-            why,
-            dropped,
-            len(self._unprocessed),
-        )
+    def _end(self, exc: BaseException | None) -> None:
+        """End the batch now: send nothing more, cancel the queued requests and wait for
+        those in flight (none of them retries any more), so every write's state is final.
 
-    def _run(self, chunk: list[_Write]) -> Outcome[_Write]:
+        Args:
+            exc: The exception that ends it (``None`` when the policy ran out): it is logged,
+                and a note with the accounting is added to it.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._ledger.halt()
+        self._buffer.clear()  # the buffered writes stay PENDING in the ledger: not applied
+        if self._executor is not None:
+            # A second Ctrl-C here stops the wait; the writes still out are then "unknown".
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        if exc is None or isinstance(exc, BatchIncomplete):
+            return
+        result = self.result
+        summary = (
+            f"batch_write on {self.table.name!r} stopped by {type(exc).__name__}: "
+            f"{result.applied} write(s) applied, {len(result.unprocessed)} not applied "
+            f"(batch.result.unprocessed), {len(result.unknown)} of unknown outcome "
+            "(batch.result.unknown)"
+        )
+        logger.warning("%s", summary)
+        if summary not in getattr(exc, "__notes__", ()):
+            exc.add_note(summary)
+
+    def _run(self, chunk: list[Entry[_Write]]) -> None:
+        """Send one request and its re-sends (on a worker when ``workers > 1``); record in
+        the ledger how each write ended, and here what ended the batch, if anything did."""
         table = self.table
 
-        def build(writes: list[_Write]) -> dict[str, Any]:
+        def build(entries: list[Entry[_Write]]) -> dict[str, Any]:
             return {
-                "RequestItems": {table.name: [w.request for w in writes]},
+                "RequestItems": {table.name: [e.write.request for e in entries]},
                 "ReturnConsumedCapacity": "TOTAL",
             }
 
@@ -367,24 +388,23 @@ class BatchWriter:
                 for e in entries
             ]
 
-        def on_done(writes: list[_Write]) -> None:
-            puts = sum(1 for w in writes if w.is_put)
-            with self._meter.lock:
-                self._puts += puts
-                self._deletes += len(writes) - puts
-
-        retrier = Retrier(self.policy, f"BatchWriteItem on {table.name!r}", stop=self._stop)
-        outcome = send_until_done(
-            table,
-            "BatchWriteItem",
-            {w.key: w for w in chunk},
-            build=build,
-            receive=receive,
-            retrier=retrier,
-            meter=self._meter,
-            noun="item",
-            on_done=on_done,
-        )
-        if outcome.left or outcome.error is not None:
-            self._stop.set()  # the other requests in flight stop retrying at once
-        return outcome
+        retrier = Retrier(self.policy, f"BatchWriteItem on {table.name!r}", stop=self._ledger.stop)
+        try:
+            outcome = send_until_done(
+                table,
+                "BatchWriteItem",
+                {e.write.key: e for e in chunk},
+                build=build,
+                receive=receive,
+                retrier=retrier,
+                meter=self._meter,
+                noun="item",
+                gate=self._ledger,
+            )
+        except BaseException as exc:  # a progress callback raised, or Ctrl-C (one worker)
+            self._fail(exc)
+            return
+        if outcome.error is not None and not outcome.gave_up:
+            self._fail(outcome.error)
+        elif outcome.left or outcome.error is not None:
+            self._fail(None, outcome.error)  # the other requests stop retrying at once

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 
 from dynaorm._errors import DynaormError, ValidationError
 from dynaorm._retry import Retrier
-from dynaorm._translate import is_retryable
+from dynaorm._translate import error_code, is_retryable, maybe_applied
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchProgress",
     "BatchWriteResult",
+    "Gate",
     "Meter",
     "PhysicalKey",
     "ProgressCallback",
+    "StopGate",
     "physical_key",
 ]
 
@@ -72,6 +74,13 @@ ProgressCallback = Callable[[BatchProgress], None]
 class BatchWriteResult:
     """What a batch write did so far (``batch.result``).
 
+    Every write handed in is in exactly one of three classes, whatever ended the batch:
+    **applied** (counted in ``applied``), **not applied** (listed in ``unprocessed``) or
+    **outcome unknown** (listed in ``unknown``: sent, but no answer came), or else it was
+    ``superseded`` by a later write of the same key before it was sent. So
+    ``handed_in == applied + len(unprocessed) + len(unknown) + superseded``, and the writes
+    applied are exactly those handed in that are in neither list (nor superseded).
+
     Attributes:
         puts: Puts the server applied.
         deletes: Deletes the server applied.
@@ -83,9 +92,15 @@ class BatchWriteResult:
         consumed_capacity: Write capacity units the server reported (``ReturnConsumedCapacity``
             ``TOTAL``; 0 when the server reports none).
         superseded: Writes replaced, before they were sent, by a later write of the same key.
-        unprocessed: Writes that were never applied: entities for puts, :class:`ItemKey` for
-            deletes. Empty unless the policy ran out, an error stopped the batch, or the block
-            raised.
+        unprocessed: Writes certainly not applied, in the order they were handed in: entities
+            for puts, :class:`ItemKey` for deletes. Empty unless the policy ran out, an error
+            stopped the batch, or the block raised.
+        handed_in: Writes handed to ``put``/``delete`` (and accepted) so far.
+        applied: Writes the server applied (``puts + deletes``).
+        unknown: Writes whose outcome is unknown, in the order they were handed in: a request
+            carrying them was sent and got no answer (a read timeout, a broken connection, a
+            server fault, or the batch was interrupted while it was out), so the server may or
+            may not have applied them. Empty after a batch that ended cleanly.
     """
 
     puts: int = 0
@@ -97,6 +112,9 @@ class BatchWriteResult:
     consumed_capacity: float = 0.0
     superseded: int = 0
     unprocessed: tuple[Entity | ItemKey, ...] = ()
+    handed_in: int = 0
+    applied: int = 0
+    unknown: tuple[Entity | ItemKey, ...] = ()
 
 
 def physical_key(table: Table, item: Mapping[str, Any]) -> PhysicalKey:
@@ -181,9 +199,14 @@ class Meter:
                 )
 
     def forget(self, retrier: Retrier) -> None:
-        """Drop the bookkeeping of a finished request."""
+        """Count what ``retrier`` counted since the last report (a request interrupted before
+        its answer was read still counts), without a progress report, and drop its
+        bookkeeping."""
         with self.lock:
-            self._seen.pop(id(retrier), None)
+            requests, retries, throttles = self._seen.pop(id(retrier), (0, 0, 0))
+            self.requests += retrier.requests - requests
+            self.retries += retrier.retries - retries
+            self.throttles += retrier.throttles - throttles
 
 
 @attrs.define
@@ -193,7 +216,7 @@ class Outcome(Generic[T]):
     Attributes:
         left: What was never processed, in request order.
         error: The error that ended it, if one did (``None`` when the policy ran out on
-            unprocessed items, or when everything was processed).
+            unprocessed items, when the batch was halted, or when everything was processed).
     """
 
     left: list[T] = attrs.Factory(list)
@@ -207,6 +230,40 @@ class Outcome(Generic[T]):
         )
 
 
+class Gate(Protocol[T]):
+    """Told what happens to each request, and asked before each send (a batch's ledger)."""
+
+    def begin(self, entries: list[T]) -> bool:
+        """Return False to send nothing more (the batch was halted)."""
+
+    def answered(self, applied: list[T], left: list[T]) -> None:
+        """A response processed ``applied`` and handed ``left`` back."""
+
+    def unanswered(self, entries: list[T], *, maybe_applied: bool) -> None:
+        """The request failed; the server may have applied it when ``maybe_applied``."""
+
+
+class StopGate:
+    """A :class:`Gate` that only refuses sends once ``stop`` is set (for reads).
+
+    Args:
+        stop: The batch's stop event.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def begin(self, entries: list[Any]) -> bool:
+        """False once ``stop`` is set."""
+        return not self.stop.is_set()
+
+    def answered(self, applied: list[Any], left: list[Any]) -> None:
+        """Nothing to record."""
+
+    def unanswered(self, entries: list[Any], *, maybe_applied: bool) -> None:
+        """Nothing to record."""
+
+
 def send_until_done(
     table: Table,
     operation: str,
@@ -217,31 +274,45 @@ def send_until_done(
     retrier: Retrier,
     meter: Meter,
     noun: str,
-    on_done: Callable[[list[T]], None] = lambda done: None,
+    gate: Gate[T],
 ) -> Outcome[T]:
-    """Send ``pending`` as one request, re-sending its unprocessed part until none is left or
-    the retry budget is spent.
+    """Send ``pending`` as one request, re-sending its unprocessed part until none is left,
+    the retry budget is spent, or ``gate`` refuses a send.
+
+    The transport retries only what certainly was not applied (throttling, failed
+    connections); a request that may have been applied (a read timeout, a broken connection,
+    a server fault) is re-sent here, under the same budget, after ``gate`` was told, so a
+    batch knows which writes may have been applied whatever ends it.
 
     Args:
         build: Makes the request for the entries still pending.
         receive: Takes a response and returns the keys it left unprocessed.
         noun: ``"item"`` or ``"key"``, for log messages.
-        on_done: Called with the entries each response processed.
+        gate: Asked before each send and told how each ended (before the progress report).
     """
     try:
         while pending:
+            entries = list(pending.values())
+            if not gate.begin(entries):
+                return Outcome(entries)
             try:
                 response = table.transport.call(
-                    operation, build(list(pending.values())), idempotent=True, retrier=retrier
+                    operation, build(entries), idempotent=False, retrier=retrier
                 )
             except DynaormError as exc:
+                cause = exc.__cause__ or exc
+                maybe = maybe_applied(exc)
+                gate.unanswered(entries, maybe_applied=maybe)
                 meter.absorb(retrier)
-                return Outcome(list(pending.values()), exc)
+                reason = error_code(cause) or type(cause).__name__
+                if maybe and is_retryable(cause, idempotent=True) and retrier.retry(reason):
+                    continue
+                return Outcome(entries, exc)
             left = set(receive(response))
             done = [entry for key, entry in pending.items() if key not in left]
-            on_done(done)
-            meter.absorb(retrier, done=len(done), returned=len(left), response=response)
             pending = {key: entry for key, entry in pending.items() if key in left}
+            gate.answered(done, list(pending.values()))
+            meter.absorb(retrier, done=len(done), returned=len(left), response=response)
             if pending and not retrier.retry(f"{len(pending)} unprocessed {noun}(s)"):
                 return Outcome(list(pending.values()))
         return Outcome()

@@ -7,7 +7,7 @@ Every error dynaorm raises derives from :class:`DynaormError`::
     ├── ConfigurationError                  bad definitions or settings
     ├── InvalidCursor (ValueError)          tampered, foreign or stale pagination cursor
     ├── UnknownEntityType (LookupError)     an item whose type no entity of the table claims
-    ├── BatchIncomplete                     items still unprocessed after the retry policy
+    ├── BatchIncomplete                     a batch not completed: what was applied, not, unknown
     ├── EndpointUnavailable (ConnectionError) the server could not be reached
     └── ServiceError                        the server answered with an error
         ├── ConditionFailed                 a condition expression was false
@@ -79,13 +79,38 @@ class UnknownEntityType(DynaormError, LookupError):
 class BatchIncomplete(DynaormError):
     """A batch could not be completed within its retry policy.
 
+    For a batch write, every write handed in is in exactly one class: applied (counted in
+    ``applied``), not applied (``unprocessed``), or of unknown outcome (``unknown``: sent, no
+    answer came, so the server may or may not have applied it); or it was superseded by a
+    later write of the same key. For a batch get, ``unprocessed`` holds the keys not read and
+    ``unknown`` is empty (reads change nothing).
+
     Attributes:
-        unprocessed: The entities (for writes) or keys (for reads) that were never processed.
+        unprocessed: The entities (deletes: keys) certainly not applied, or the keys not read.
+        unknown: The entities (deletes: keys) that may or may not have been applied.
+        applied: How many writes were applied (0 for a batch get).
+        result: The batch's full result (a ``BatchWriteResult``) when a batch write raised it.
+
+    Example:
+        >>> exc = BatchIncomplete("ran out", unprocessed=["a"], unknown=["b"], applied=3)
+        >>> exc.unprocessed, exc.unknown, exc.applied
+        (['a'], ['b'], 3)
     """
 
-    def __init__(self, message: str, *, unprocessed: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        unprocessed: Sequence[Any],
+        unknown: Sequence[Any] = (),
+        applied: int = 0,
+        result: Any = None,
+    ) -> None:
         super().__init__(message)
         self.unprocessed = list(unprocessed)
+        self.unknown = list(unknown)
+        self.applied = applied
+        self.result = result
 
 
 class EndpointUnavailable(DynaormError, ConnectionError):

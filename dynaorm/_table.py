@@ -510,8 +510,9 @@ class Table:
             The :class:`~dynaorm.BatchWriter`; ``batch.result`` reports what it did.
 
         Raises:
-            BatchIncomplete: Writes were still unprocessed when the policy ran out (raised by
-                ``put``/``delete`` or when the block ends); they are in ``.unprocessed``.
+            BatchIncomplete: The policy ran out (raised by ``put``/``delete`` or when the
+                block ends): writes not applied are in ``.unprocessed``, writes of unknown
+                outcome (sent, no answer) in ``.unknown``; ``batch.result`` has the same.
             ValidationError: ``workers`` < 1; from ``put``/``delete``: see BatchWriter.
 
         Example:

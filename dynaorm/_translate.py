@@ -86,6 +86,20 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     return idempotent and isinstance(exc, _CONNECTION_ERRORS)
 
 
+def maybe_applied(exc: BaseException) -> bool:
+    """Whether the request that failed with ``exc`` may have been applied by the server.
+
+    False only when it certainly was not: refused with an HTTP 4xx error (throttling and
+    validation errors included), or never sent (the connection failed). Server faults, read
+    timeouts, broken connections and anything unrecognised may hide an applied request.
+    """
+    if isinstance(exc, DynaormError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, ClientError):
+        return error_code(exc) in SERVER_FAULT_CODES or not 400 <= _status(exc) < 500
+    return not isinstance(exc, EndpointConnectionError | BotoConnectTimeout)
+
+
 def translate(exc: Exception, operation: str) -> DynaormError:
     """Map a botocore exception to the dynaorm error that describes it.
 

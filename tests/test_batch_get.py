@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from dynaorm import (
     ValidationError,
 )
 from dynaorm.faults import FaultInjector
+from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 FAST = RetryPolicy(max_attempts=30, base_delay=0.001, cap=0.01)
@@ -190,3 +192,41 @@ def test_keys_of_other_tables_are_refused(shelved: Table) -> None:
         shelved.batch_get([book(1), "AUTHOR#a1"])  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="workers"):
         shelved.batch_get([book(1)], workers=0)
+
+
+# -- stopping -------------------------------------------------------------------------------
+
+
+def _interrupting(after: int, sent: list[str], at: list[int], how: str) -> Callable[..., None]:
+    """A progress callback that interrupts the main thread (Ctrl-C) or raises, once, after
+    ``after`` requests, noting in ``at`` how many requests had been sent then."""
+
+    def progress(report: BatchProgress) -> None:
+        if report.requests < after or at:
+            return
+        at.append(len(sent))
+        if how == "ctrl-c":
+            _thread.interrupt_main()
+        else:
+            raise RuntimeError("callback")
+
+    return progress
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "callback"])
+def test_stopping_a_batch_get_cancels_the_queued_requests(shelved: Table, how: str) -> None:
+    """10,000 keys (100 requests) on 4 workers, stopped after the 5th request: only the
+    requests already in flight are still sent (counted by a before-send hook), none of the
+    queued ones."""
+    keys = [Book.key(author_id=f"z{i % 7}", isbn=f"{i:06d}") for i in range(10_000)]
+    at: list[int] = []
+    with requests_sent(shelved) as sent:
+        progress = _interrupting(5, sent, at, how)
+        with (
+            FaultInjector(seed=3, latency=1.0, max_delay=0.01).install(shelved),
+            pytest.raises(KeyboardInterrupt if how == "ctrl-c" else RuntimeError),
+        ):
+            shelved.batch_get(keys, workers=4, progress=progress)
+    after = len(sent) - at[0]
+    print(f"{how}: {at[0]} requests before the stop, {after} after, of 100")
+    assert after <= 8  # at most the 4 in flight and the ones starting as it hit; not 84

@@ -31,6 +31,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_translate": 20,
     "_transport": 20,
     "_batching": 20,
+    "_write_ledger": 10,
     "_fault_plan": 20,
     "_schema": 30,
     "_table": 40,
