@@ -36,7 +36,7 @@ import importlib
 import json
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -64,7 +64,14 @@ from dynaorm._errors import ValidationError
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
 
-__all__ = ["CONVERSIONS", "Conversion", "conversion_for", "entity_from_dict", "entity_to_dict"]
+__all__ = [
+    "CONVERSIONS",
+    "Conversion",
+    "conversion_for",
+    "entity_from_dict",
+    "entity_to_dict",
+    "typed_map",
+]
 
 E = TypeVar("E", bound="Entity")
 
@@ -154,7 +161,8 @@ def _load_datetime(attribute: Attribute[Any], value: Any) -> datetime:
     _expect(isinstance(value, datetime), "an ISO 8601 date and time", value)
     if value.tzinfo is None or value.utcoffset() is None:
         raise _Invalid(f"expected a date and time with an offset (e.g. +00:00), got {value}")
-    return value.astimezone(timezone.utc)
+    moment: datetime = value.astimezone(UTC)
+    return moment
 
 
 def _load_ttl(attribute: Attribute[Any], value: Any) -> datetime:
@@ -215,6 +223,16 @@ def _dump_binary_set(attribute: Attribute[Any], value: set[bytes]) -> list[str]:
     return [_dump_bytes(element) for element in sorted(value)]
 
 
+def typed_map(attribute: Attribute[Any]) -> bool:
+    """Whether an attribute is a MapAttribute subclass with declared attributes only (not a
+    raw ``MapAttribute`` or a ``DynamicMapAttribute``)."""
+    return (
+        isinstance(attribute, MapAttribute)
+        and type(attribute) is not MapAttribute
+        and not isinstance(attribute, DynamicMapAttribute)
+    )
+
+
 # -- documents -------------------------------------------------------------------------------
 
 _BINARY_TAG, _SET_TAG, _MAP_TAG = "$binary", "$set", "$map"
@@ -224,7 +242,7 @@ _TAGS = frozenset({_BINARY_TAG, _SET_TAG, _MAP_TAG})
 def _dump_any(value: Any) -> Any:
     """An untyped value (raw maps, untyped lists, dynamic-map extras) as JSON."""
     if isinstance(value, MapAttribute):
-        if isinstance(value, DynamicMapAttribute) or not value.is_raw():
+        if type(value) is not MapAttribute:
             return _dump_map(value, value)
         value = value.attribute_values
     if value is None or isinstance(value, str | bool | int | float):
@@ -300,9 +318,7 @@ def _dump_container(container: Any) -> dict[str, Any]:
 
 
 def _dump_map(attribute: Attribute[Any], value: Any) -> Any:
-    if isinstance(value, DynamicMapAttribute) or (
-        isinstance(value, MapAttribute) and not value.is_raw()
-    ):
+    if isinstance(value, MapAttribute) and type(value) is not MapAttribute:
         out = _dump_container(value)
         if isinstance(value, DynamicMapAttribute):
             # PynamoDB's decoding leaves an "attribute_values" entry among the extras.
@@ -318,15 +334,14 @@ def _load_map(attribute: Attribute[Any], value: Any) -> Any:
     cls = type(attribute)
     if isinstance(value, MapAttribute):
         return value
-    if cls.is_raw() and not issubclass(cls, DynamicMapAttribute):
+    if cls is MapAttribute:  # a raw map: untyped values
         loaded = _load_any(value)
         _expect(isinstance(loaded, dict), "an object", value)
         return loaded
     _expect(isinstance(value, Mapping), "an object", value)
     extras = issubclass(cls, DynamicMapAttribute)
     values = _load_fields(cls, value, where="", allow_unknown=extras)
-    instance = cls(**values)
-    return instance
+    return cls(**values)
 
 
 def _dump_json(attribute: Attribute[Any], value: Any) -> Any:
@@ -446,7 +461,9 @@ def entity_from_dict(cls: type[E], data: Mapping[str, Any], *, partial: bool = F
         missing = [
             key
             for key, attribute in cls.get_attributes().items()
-            if values.get(key) is None and not attribute.null and attribute.default is None
+            if values.get(key) is None
+            and not attribute.null
+            and attribute.default is None
             and attribute.default_for_new is None
         ]
         if missing:

@@ -13,7 +13,7 @@ This module is imported only when used; dynaorm itself does not need Pydantic.
 Example:
     >>> from dynaorm.pydantic import model_for, to_model, from_model  # doctest: +SKIP
     >>> CustomerModel = model_for(Customer)  # doctest: +SKIP
-    >>> body = CustomerModel.model_validate({"customer_id": "c1", "email": "a@x.io"})  # doctest: +SKIP
+    >>> body = CustomerModel.model_validate({"customer_id": "c1"})  # doctest: +SKIP
     >>> from_model(Customer, body).save()  # doctest: +SKIP
 """
 
@@ -23,10 +23,10 @@ import threading
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, create_model
-from pynamodb.attributes import Attribute, DynamicMapAttribute, ListAttribute, MapAttribute
+from pynamodb.attributes import Attribute, DynamicMapAttribute, ListAttribute
 
 from dynaorm._errors import ValidationError
-from dynaorm._json import conversion_for
+from dynaorm._json import conversion_for, typed_map
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -39,17 +39,9 @@ _lock = threading.RLock()
 _MODEL = "__dynaorm_pydantic_model__"
 
 
-def _typed_map(attribute: Attribute[Any]) -> bool:
-    return (
-        isinstance(attribute, MapAttribute)
-        and not isinstance(attribute, DynamicMapAttribute)
-        and not type(attribute).is_raw()
-    )
-
-
 def _annotation(attribute: Attribute[Any]) -> Any:
     """The field type of an attribute's values."""
-    if _typed_map(attribute):
+    if typed_map(attribute):
         return _model_of(type(attribute))
     element_type = getattr(attribute, "element_type", None)
     if isinstance(attribute, ListAttribute) and element_type is not None:
@@ -96,7 +88,7 @@ def _model_of(container: type) -> type[BaseModel]:
         if model is None:
             model = _build(container)
             type.__setattr__(container, _MODEL, model)
-        return model  # type: ignore[no-any-return]
+        return model
 
 
 def model_for(entity: type[Entity]) -> type[BaseModel]:
@@ -129,7 +121,9 @@ def to_model(entity: Entity) -> BaseModel:
     """
     model = model_for(type(entity))
     try:
-        return model.model_validate(entity.to_dict())
+        # Unset attributes are left out, so a required one reads as missing.
+        data = {key: value for key, value in entity.to_dict().items() if value is not None}
+        return model.model_validate(data)
     except ValueError as exc:
         raise ValidationError(f"{type(entity).__qualname__}: {exc}") from None
 
