@@ -52,6 +52,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm._scan import Scan
     from dynaorm._scan_runner import ScanCheckpoint, ScanPage
     from dynaorm._settings import Settings, configure
+    from dynaorm._streams import Change, decode_stream_records
     from dynaorm._table import Table
     from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm._transaction_parts import CancellationReason, TransactionAction
@@ -67,6 +68,7 @@ __all__ = [
     "BatchWriter",
     "BoundKey",
     "CancellationReason",
+    "Change",
     "CollectionQuery",
     "ConditionFailed",
     "ConfigurationError",
@@ -103,6 +105,7 @@ __all__ = [
     "VersionAttribute",
     "VersionConflict",
     "configure",
+    "decode_stream_records",
     "retry_on_conflict",
     "size",
 ]
@@ -140,6 +143,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm._scan import Scan
     from dynaorm._scan_runner import ScanCheckpoint, ScanPage
     from dynaorm._settings import Settings, configure
+    from dynaorm._streams import Change, decode_stream_records
     from dynaorm._table import Table
     from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm._transaction_parts import CancellationReason, TransactionAction
