@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 
-from dynaorm import Entity, Key, Table, UnknownItem
+from dynaorm import Entity, ItemKey, Key, Table, UnknownItem
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         if isinstance(change.new, UnknownItem) or isinstance(change.old, UnknownItem):
             summary["unknown"] += 1
             continue
-        if change.entity is Customer:
-            summary["customers"].append(dict(change.keys.key)["PK"].removeprefix("CUSTOMER#"))
+        if change.entity is Customer and isinstance(change.keys, ItemKey):
+            summary["customers"].append(change.keys.key["PK"].removeprefix("CUSTOMER#"))
             continue
         if change.entity is not Order:
             summary["unknown"] += 1
@@ -80,7 +80,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             if before != change.new.status:
                 summary["status_changes"].append([change.new.order_id, before, change.new.status])
         elif change.event == "REMOVE":
-            key = dict(change.keys.key) if hasattr(change.keys, "key") else dict(change.keys)
-            summary["expired" if change.is_ttl_expiry else "deleted"].append(key)
+            key = change.keys.key if isinstance(change.keys, ItemKey) else change.keys
+            summary["expired" if change.is_ttl_expiry else "deleted"].append(dict(key))
         log.info("%s %s at %s", change.event, change.keys, change.approximate_time)
     return summary

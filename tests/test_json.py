@@ -185,6 +185,15 @@ def test_decimal_attribute_round_trips_as_exact_text() -> None:
     with pytest.raises(ValidationError, match=r"Priced: price: expected a decimal"):
         Priced.from_dict({"sku": "s", "price": 0.1})
 
+    @settings(max_examples=100, deadline=None)
+    @given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+    def exact(value: Decimal) -> None:
+        _, again = round_trip(Priced(sku="s", price=value))
+        assert again.price == value
+        assert str(again.price) == str(value)  # the very digits, exponent included
+
+    exact()
+
 
 def test_every_conversion_entry_is_reachable_by_subclasses() -> None:
     assert conversion_for(VersionAttribute()) is CONVERSIONS[NumberAttribute]
