@@ -90,11 +90,13 @@ class Conversion:
         dump: ``(attribute, value) -> JSON-safe value``.
         load: ``(attribute, JSON value) -> value``; it also takes the Python value itself,
             and raises ``ValueError`` or ``TypeError`` saying what it expected otherwise.
+        json_type: The type of the JSON form (what ``dump`` returns), for JSON schemas.
     """
 
     python_type: Any
     dump: Callable[[Attribute[Any], Any], Any]
     load: Callable[[Attribute[Any], Any], Any]
+    json_type: Any = Any
 
 
 def _expect(ok: bool, what: str, value: Any) -> None:
@@ -360,7 +362,7 @@ def _load_null(attribute: Attribute[Any], value: Any) -> None:
 
 
 def _scalar(python_type: Any, load: Callable[[Attribute[Any], Any], Any]) -> Conversion:
-    return Conversion(python_type, _same, load)
+    return Conversion(python_type, _same, load, python_type)
 
 
 # Attribute class -> conversion. A new attribute type plugs in with one entry; subclasses use
@@ -369,19 +371,23 @@ CONVERSIONS: dict[type[Attribute[Any]], Conversion] = {
     UnicodeAttribute: _scalar(str, _load_text),
     NumberAttribute: _scalar(int | float, _load_number),
     BooleanAttribute: _scalar(bool, _load_bool),
-    BinaryAttribute: Conversion(bytes, lambda a, v: _dump_bytes(v), _load_binary),
-    UTCDateTimeAttribute: Conversion(datetime, _dump_datetime, _load_datetime),
-    TTLAttribute: Conversion(datetime, _dump_datetime, _load_ttl),
-    UnicodeSetAttribute: Conversion(set[str], _dump_text_set, _load_set(_one_text)),
-    NumberSetAttribute: Conversion(set[int | float], _dump_number_set, _load_set(_one_number)),
-    BinarySetAttribute: Conversion(set[bytes], _dump_binary_set, _load_set(_load_bytes_value)),
-    ListAttribute: Conversion(list[Any], _dump_list, _load_list),
-    MapAttribute: Conversion(dict[str, Any], _dump_map, _load_map),
+    BinaryAttribute: Conversion(bytes, lambda a, v: _dump_bytes(v), _load_binary, str),
+    UTCDateTimeAttribute: Conversion(datetime, _dump_datetime, _load_datetime, str),
+    TTLAttribute: Conversion(datetime, _dump_datetime, _load_ttl, str),
+    UnicodeSetAttribute: Conversion(set[str], _dump_text_set, _load_set(_one_text), list[str]),
+    NumberSetAttribute: Conversion(
+        set[int | float], _dump_number_set, _load_set(_one_number), list[int | float]
+    ),
+    BinarySetAttribute: Conversion(
+        set[bytes], _dump_binary_set, _load_set(_load_bytes_value), list[str]
+    ),
+    ListAttribute: Conversion(list[Any], _dump_list, _load_list, list[Any]),
+    MapAttribute: Conversion(dict[str, Any], _dump_map, _load_map, dict[str, Any]),
     JSONAttribute: Conversion(Any, _dump_json, _load_json),
-    NullAttribute: Conversion(type(None), lambda a, v: None, _load_null),
+    NullAttribute: Conversion(type(None), lambda a, v: None, _load_null, type(None)),
 }
 
-DECIMAL = Conversion(Decimal, _dump_decimal, _load_decimal)
+DECIMAL = Conversion(Decimal, _dump_decimal, _load_decimal, str)
 
 
 def _add_decimal() -> None:

@@ -22,7 +22,15 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    create_model,
+)
 from pynamodb.attributes import Attribute, DynamicMapAttribute, ListAttribute
 
 from dynaorm._errors import ValidationError
@@ -37,6 +45,13 @@ E = TypeVar("E", bound="Entity")
 
 _lock = threading.RLock()
 _MODEL = "__dynaorm_pydantic_model__"
+
+
+_BASE64 = {"type": "string", "format": "base64"}
+_BASE64_SCHEMAS: dict[Any, dict[str, Any]] = {
+    bytes: _BASE64,
+    set[bytes]: {"type": "array", "items": _BASE64, "uniqueItems": True},
+}
 
 
 def _annotation(attribute: Attribute[Any]) -> Any:
@@ -56,7 +71,11 @@ def _annotation(attribute: Attribute[Any]) -> Any:
     def dump(value: Any) -> Any:
         return conversion.dump(attribute, value)
 
-    return Annotated[python_type, BeforeValidator(load), PlainSerializer(dump, when_used="json")]
+    serializer = PlainSerializer(dump, return_type=conversion.json_type, when_used="json")
+    schema = _BASE64_SCHEMAS.get(python_type)
+    if schema is not None:  # bytes travel as base64 text, not raw binary
+        return Annotated[python_type, BeforeValidator(load), serializer, WithJsonSchema(schema)]
+    return Annotated[python_type, BeforeValidator(load), serializer]
 
 
 def _field(attribute: Attribute[Any]) -> tuple[Any, Any]:

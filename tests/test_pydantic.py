@@ -201,3 +201,18 @@ def test_pydantic_is_imported_only_when_used() -> None:
     )
     root = Path(dynaorm.__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_the_openapi_schema_describes_the_json_form() -> None:
+    schema = TestClient(make_app()).get("/openapi.json").json()["components"]["schemas"]
+    inputs = schema.get("OrderModel-Input", schema.get("OrderModel"))
+    receipt = inputs["properties"]["receipt"]["anyOf"][0]
+    assert receipt == {"type": "string", "format": "base64"}
+    assert inputs["properties"]["placed_at"]["format"] == "date-time"
+    assert set(inputs["required"]) == {"order_id", "customer", "placed_at"}
+    assert inputs["additionalProperties"] is False
+    outputs = schema.get("OrderModel-Output", inputs)
+    assert outputs["properties"]["tags"]["anyOf"][0] == {
+        "items": {"type": "string"},
+        "type": "array",
+    }
