@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import overhead, report, servers, throughput
+from bench import overhead, plugin_startup, report, servers, throughput
 
 METHOD = """
 **Client-side cost** (`bench/overhead.py`). Each client gets a botocore `before-send` handler
@@ -27,6 +27,10 @@ botocore and PynamoDB variants send the same actions); a query page of 25 items;
 write of 25 items. Variants run in interleaved rounds (each round runs every variant, the order
 alternating), timed with the thread's CPU clock so that time spent waiting for a core on a
 busy machine is not counted; a ratio is the median over rounds of the per-round ratio.
+
+**pytest plugin start-up** (`bench/plugin_startup.py`): `python -m pytest` on one empty
+test in a fresh process, with dynaorm's plugin and with `-p no:dynaorm`, alternating; the
+median of each (`python -m bench.plugin_startup` reruns only this part).
 
 **Serialization** times `Order.to_item()` against PynamoDB's `serialize()` and
 `Order.from_item()` against `from_raw_data()` for the same data, in the same way.
@@ -99,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     log("serialization")
     results["serialization"] = overhead.measure_serialization(ops=ops * 3, rounds=rounds)
     results["parts"] = overhead.measure_parts(ops=ops * 3, rounds=rounds)
+    log("pytest plugin start-up")
+    results["plugin_startup"] = plugin_startup.measure(runs=3 if args.quick else 7)
     if not args.no_servers:
         use_dynalite = not args.no_dynalite and servers.dynalite_available()
         log("embedded server")

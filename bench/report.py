@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import plugin_startup
 from bench.timing import Timing
 
 # Results key -> target as (comparison, bound), or None.
@@ -28,6 +29,8 @@ TARGETS: dict[str, tuple[str, float] | None] = {
     "query_paging_read_ahead_vs_botocore": (">=", 0.95),
     "scan_4_vs_1": None,
     "iter_100k_rss_mb": ("<", 50.0),
+    "pytest_plugin_startup_s": None,
+    "pytest_plugin_startup_without_s": None,
 }
 
 
@@ -65,6 +68,9 @@ def ratios(results: Mapping[str, Any]) -> dict[str, float]:
     memory = results.get("memory")
     if memory:
         out["iter_100k_rss_mb"] = memory["growth_mb"]
+    startup = results.get("plugin_startup")
+    if startup:
+        out.update(plugin_startup.flat(startup))
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -374,5 +380,8 @@ def write_markdown(
             f"(target < 50 MB: {'met' if memory['growth_mb'] < 50 else 'not met'}).",
             "",
         ]
+    startup = results.get("plugin_startup")
+    if startup:
+        lines += plugin_startup.section(startup)
     lines += ["## What the figures show", "", *explain(results), "", notes.strip(), ""]
     path.write_text("\n".join(lines))

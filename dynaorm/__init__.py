@@ -13,42 +13,51 @@ Example:
     {'S': 'EMAIL#a@x.io'}
 """
 
-from pynamodb.expressions.condition import size
+# The package imports lazily: ``import dynaorm`` (which ``import dynaorm.testing``, the pytest
+# plugin every run in an environment with dynaorm loads, implies) costs nothing; the first
+# public name asked for imports them all (botocore and PynamoDB with them). The imports below
+# are written twice, for type checkers and in _load(); tests/test_public_api.py checks that
+# the two lists agree.
+import typing as _typing
 
-from dynaorm._batch_write import BatchWriter, BatchWriteResult
-from dynaorm._batching import BatchProgress
-from dynaorm._collection import CollectionQuery, ItemCollection
-from dynaorm._entity import Entity, EntityMeta, VersionAttribute
-from dynaorm._entity_keys import BoundKey, ItemKey, Key
-from dynaorm._errors import (
-    BatchIncomplete,
-    ConditionFailed,
-    ConfigurationError,
-    DynaormError,
-    EndpointUnavailable,
-    InvalidCursor,
-    ServiceError,
-    TableNotFound,
-    Throttled,
-    TransactionCanceled,
-    UnknownEntityType,
-    ValidationError,
-    VersionConflict,
-)
-from dynaorm._indexes import Index
-from dynaorm._keys import KeyTemplate
-from dynaorm._mutate import retry_on_conflict
-from dynaorm._paging import Page, UnknownItem
-from dynaorm._query import Query
-from dynaorm._retry import RetryPolicy
-from dynaorm._scan import Scan
-from dynaorm._scan_runner import ScanCheckpoint, ScanPage
-from dynaorm._settings import Settings, configure
-from dynaorm._table import Table
-from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
-from dynaorm._transaction_parts import CancellationReason, TransactionAction
-from dynaorm._transactions import Transaction
-from dynaorm._updates import ReturnValues
+if _typing.TYPE_CHECKING:
+    from pynamodb.expressions.condition import size
+
+    from dynaorm._batch_write import BatchWriter, BatchWriteResult
+    from dynaorm._batching import BatchProgress
+    from dynaorm._collection import CollectionQuery, ItemCollection
+    from dynaorm._entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm._entity_keys import BoundKey, ItemKey, Key
+    from dynaorm._errors import (
+        BatchIncomplete,
+        ConditionFailed,
+        ConfigurationError,
+        DynaormError,
+        EndpointUnavailable,
+        InvalidCursor,
+        ServiceError,
+        TableNotFound,
+        Throttled,
+        TransactionCanceled,
+        UnknownEntityType,
+        ValidationError,
+        VersionConflict,
+    )
+    from dynaorm._indexes import Index
+    from dynaorm._keys import KeyTemplate
+    from dynaorm._mutate import retry_on_conflict
+    from dynaorm._paging import Page, UnknownItem
+    from dynaorm._query import Query
+    from dynaorm._retry import RetryPolicy
+    from dynaorm._scan import Scan
+    from dynaorm._scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm._settings import Settings, configure
+    from dynaorm._streams import Change, decode_stream_records
+    from dynaorm._table import Table
+    from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm._transaction_parts import CancellationReason, TransactionAction
+    from dynaorm._transactions import Transaction
+    from dynaorm._updates import ReturnValues
 
 __version__ = "0.1.0"
 
@@ -59,6 +68,7 @@ __all__ = [
     "BatchWriter",
     "BoundKey",
     "CancellationReason",
+    "Change",
     "CollectionQuery",
     "ConditionFailed",
     "ConfigurationError",
@@ -95,6 +105,62 @@ __all__ = [
     "VersionAttribute",
     "VersionConflict",
     "configure",
+    "decode_stream_records",
     "retry_on_conflict",
     "size",
 ]
+
+
+def _load() -> dict[str, _typing.Any]:
+    from pynamodb.expressions.condition import size
+
+    from dynaorm._batch_write import BatchWriter, BatchWriteResult
+    from dynaorm._batching import BatchProgress
+    from dynaorm._collection import CollectionQuery, ItemCollection
+    from dynaorm._entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm._entity_keys import BoundKey, ItemKey, Key
+    from dynaorm._errors import (
+        BatchIncomplete,
+        ConditionFailed,
+        ConfigurationError,
+        DynaormError,
+        EndpointUnavailable,
+        InvalidCursor,
+        ServiceError,
+        TableNotFound,
+        Throttled,
+        TransactionCanceled,
+        UnknownEntityType,
+        ValidationError,
+        VersionConflict,
+    )
+    from dynaorm._indexes import Index
+    from dynaorm._keys import KeyTemplate
+    from dynaorm._mutate import retry_on_conflict
+    from dynaorm._paging import Page, UnknownItem
+    from dynaorm._query import Query
+    from dynaorm._retry import RetryPolicy
+    from dynaorm._scan import Scan
+    from dynaorm._scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm._settings import Settings, configure
+    from dynaorm._streams import Change, decode_stream_records
+    from dynaorm._table import Table
+    from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm._transaction_parts import CancellationReason, TransactionAction
+    from dynaorm._transactions import Transaction
+    from dynaorm._updates import ReturnValues
+
+    return dict(locals())
+
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> _typing.Any:
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        exports = {key: value for key, value in _load().items() if not key.startswith("_")}
+        globals().update(exports)
+        return exports[name]
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -266,6 +266,44 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         instance._container_deserialize(dict(item))
         return instance
 
+    def to_dict(self) -> dict[str, Any]:
+        """The entity as a JSON-safe dict (``json.dumps`` takes it as it is), keyed by
+        attribute name; ``from_dict`` turns it back into an equal entity.
+
+        Unset attributes are ``None``; datetimes are ISO 8601 text with an offset, binary
+        values base64 text, sets sorted lists, decimals exact text (see docs/json.md for
+        every attribute type). Keys and the entity type are not included: they follow from
+        the attributes.
+
+        Example:
+            >>> Customer(customer_id="c1", email="a@x.io").to_dict()  # doctest: +SKIP
+            {'customer_id': 'c1', 'email': 'a@x.io', 'version': None}
+        """
+        from dynaorm._json import entity_to_dict
+
+        return entity_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, partial: bool = False) -> Self:
+        """Build an entity from a dict such as :meth:`to_dict` returns (or parsed JSON).
+
+        Args:
+            data: Attribute name -> JSON value (the Python value is accepted too).
+            partial: Allow required attributes to be missing (a projection's result).
+
+        Raises:
+            ValidationError: A key is not an attribute of the entity, a value has the wrong
+                type for its attribute (the message names the entity and the attribute), or
+                a required attribute is missing.
+
+        Example:
+            >>> Customer.from_dict({"customer_id": "c1", "email": "a@x.io"})  # doctest: +SKIP
+            Customer(customer_id='c1', email='a@x.io', version=None)
+        """
+        from dynaorm._json import entity_from_dict
+
+        return entity_from_dict(cls, data, partial=partial)
+
     def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The attributes in DynamoDB's typed form, as PynamoDB's own method gives them, minus
         its per-attribute lookups (every write encodes through here)."""

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dynaorm._entity_keys import BoundKey, ItemKey
     from dynaorm._paging import UnknownItem
     from dynaorm._scan import Scan
+    from dynaorm._streams import Change
     from dynaorm._transactions import Transaction
 
 __all__ = ["Table"]
@@ -193,6 +194,18 @@ class Table:
                         "can produce the same key; give one of them a distinct constant prefix"
                     )
             self.entities[type_name] = entity
+
+    def changes(self, records: Any) -> list[Change]:
+        """Decode DynamoDB Streams records of this table: a Lambda event, a ``GetRecords``
+        response, or a list of records (see :func:`dynaorm.decode_stream_records`).
+
+        Example:
+            >>> for change in shop.changes(event):  # doctest: +SKIP
+            ...     print(change.event, change.keys, change.new)
+        """
+        from dynaorm._streams import decode_stream_records
+
+        return decode_stream_records(self, records)
 
     def entity_for(self, item: Mapping[str, Any]) -> type[Entity]:
         """The entity class a raw item belongs to, from its entity-type attribute.

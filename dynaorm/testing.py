@@ -44,14 +44,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from dynaorm._probe import Capabilities, probe_capabilities
-from dynaorm._settings import configure
-from dynaorm._table import Table
-from dynaorm.faults import FaultInjector, FaultStats
-from dynaorm.local import LocalDynamoDB
-
+# Nothing heavy at import time: pytest loads this plugin in every run of an environment where
+# dynaorm is installed, so dynaorm itself, botocore and moto are imported inside the fixtures,
+# on first use (tests/test_plugin_cost.py checks a run without dynaorm fixtures imports none).
 if TYPE_CHECKING:
     from botocore.client import BaseClient
+
+    from dynaorm._probe import Capabilities
+    from dynaorm._table import Table
+    from dynaorm.faults import FaultInjector, FaultStats
 
 __all__ = [
     "FaultInjector",
@@ -63,6 +64,15 @@ __all__ = [
     "table_factory",
     "unique_table_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # FaultInjector and FaultStats stay importable from here, loaded when first asked for.
+    if name in ("FaultInjector", "FaultStats"):
+        from dynaorm import faults
+
+        return getattr(faults, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class FaultInjectorFactory(Protocol):
@@ -97,6 +107,9 @@ def unique_table_name(base: str) -> str:
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
     """The endpoint every test of the session talks to."""
+    from dynaorm._settings import configure
+    from dynaorm.local import LocalDynamoDB
+
     endpoint = os.environ.get("DYNAORM_TEST_ENDPOINT")
     with ExitStack() as stack:
         if not endpoint:
@@ -137,6 +150,8 @@ def fault_injector(
         ...
         print(faults.stats)
     """
+    from dynaorm.faults import FaultInjector
+
     installed: list[FaultInjector] = []
 
     def make(
@@ -154,11 +169,27 @@ def fault_injector(
 @pytest.fixture(scope="session")
 def dynamodb_capabilities(dynamodb_endpoint: str) -> Capabilities:
     """What the session's server supports, probed once."""
+    from dynaorm._probe import probe_capabilities
+
     return probe_capabilities()
 
 
-@pytest.fixture(autouse=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each test marked ``requires`` the fixture that probes the server and skips it
+    (tests without the marker get no fixture of this plugin they did not ask for)."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        marked = item.get_closest_marker("requires") is not None
+        if marked and isinstance(names, list) and _REQUIRES_FIXTURE not in names:
+            names.insert(0, _REQUIRES_FIXTURE)
+
+
+_REQUIRES_FIXTURE = "_dynaorm_requires"
+
+
+@pytest.fixture(name=_REQUIRES_FIXTURE)
 def _dynaorm_requires(request: pytest.FixtureRequest) -> None:
+    """Skip the test, with the reason, when the server lacks a feature it ``requires``."""
     marker = request.node.get_closest_marker("requires")
     if marker is None:
         return

@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 bench_main = pytest.importorskip("bench.__main__")
-from bench import overhead, report, throughput  # noqa: E402
+from bench import overhead, plugin_startup, report, throughput  # noqa: E402
 from bench.events import Event, event_item  # noqa: E402
 from bench.timing import Timing, interleaved  # noqa: E402
 
@@ -80,6 +80,7 @@ def _fake_results() -> dict[str, object]:
             "growth_mb": 4.0,
             "server": "dynalite",
         },
+        "plugin_startup": {"with_plugin_s": 0.9, "without_plugin_s": 0.85, "runs": 3},
     }
 
 
@@ -89,6 +90,8 @@ def test_writers(tmp_path: Path) -> None:
     assert flat["batch_write_vs_put_loop"] == 13.0
     assert flat["dynalite_scan_4_vs_1"] == 1.8
     assert flat["iter_100k_rss_mb"] == 4.0
+    assert flat["pytest_plugin_startup_s"] == 0.9
+    assert flat["pytest_plugin_startup_without_s"] == 0.85
     assert report.meets("put_vs_botocore", 1.04) is True
     assert report.meets("dynalite_batch_write_vs_pynamodb", 1.2) is False
     assert report.meets("scan_4_vs_1", 3.0) is None
@@ -101,6 +104,7 @@ def test_writers(tmp_path: Path) -> None:
     text = md_path.read_text()
     assert "| `put_vs_botocore` | 1.05 |" in text
     assert "met" in text
+    assert "## pytest plugin start-up" in text
     assert str(Path.cwd()) not in text
 
 
@@ -113,3 +117,21 @@ def test_quick_main_without_servers(tmp_path: Path) -> None:
     for op in ("put", "get", "update", "query_page", "batch_write"):
         assert f"{op}_vs_botocore" in flat
     assert md_path.read_text().startswith("# Benchmarks")
+
+
+def test_plugin_startup_measures_and_updates_in_place(tmp_path: Path) -> None:
+    measured = plugin_startup.measure(runs=1)
+    assert measured["with_plugin_s"] > 0
+    assert measured["without_plugin_s"] > 0
+    json_path, md_path = tmp_path / "results.json", tmp_path / "benchmarks.md"
+    json_path.write_text(json.dumps({"put_vs_botocore": 1.0}))
+    md_path.write_text("# Benchmarks\n\n## Memory\n\nx\n\n## What the figures show\n\ny\n")
+    for _ in range(2):  # a second update replaces the section instead of adding another
+        plugin_startup.update(json_path, md_path, measured)
+    flat = json.loads(json_path.read_text())
+    assert flat["put_vs_botocore"] == 1.0
+    assert set(plugin_startup.KEYS) <= set(flat)
+    text = md_path.read_text()
+    assert text.count(plugin_startup.SECTION) == 1
+    assert text.index("## Memory") < text.index(plugin_startup.SECTION)
+    assert text.index(plugin_startup.SECTION) < text.index("## What the figures show")

@@ -60,6 +60,8 @@ EXPECTED = {
     "testing.md",
     "configuration.md",
     "limits.md",
+    "streams.md",
+    "json.md",
 }
 
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)

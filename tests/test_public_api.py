@@ -3,6 +3,7 @@
 from __future__ import annotations
 import __future__
 
+import ast
 import importlib.metadata
 import inspect
 import types
@@ -13,6 +14,7 @@ import dynaorm._errors
 
 
 def public_names() -> set[str]:
+    dynaorm.Table  # noqa: B018 -- the package imports lazily; the first public name loads all
     return {
         name
         for name, value in vars(dynaorm).items()
@@ -55,3 +57,24 @@ def test_star_import() -> None:
 
 def test_typed_marker_is_shipped() -> None:
     assert (Path(dynaorm.__file__).parent / "py.typed").is_file()
+
+
+def _imported_names(nodes: list[ast.stmt]) -> set[tuple[str, str]]:
+    return {
+        (node.module or "", alias.asname or alias.name)
+        for node in nodes
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_the_lazy_imports_match_the_typed_ones() -> None:
+    # dynaorm/__init__.py lists its imports twice: for type checkers (under TYPE_CHECKING)
+    # and in _load(), which runs on first use. Both must name the same things.
+    tree = ast.parse(Path(dynaorm.__file__).read_text())
+    typed = next(
+        n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+    )
+    load = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_load")
+    assert _imported_names(typed.body) == _imported_names(load.body)
+    assert {name for _, name in _imported_names(load.body)} == set(dynaorm.__all__)
