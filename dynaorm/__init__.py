@@ -26,7 +26,9 @@ from dynaorm._errors import (
     ConfigurationError,
     DynaormError,
     EndpointUnavailable,
+    ImportIncomplete,
     InvalidCursor,
+    SchemaMismatch,
     ServiceError,
     TableNotFound,
     Throttled,
@@ -43,6 +45,7 @@ from dynaorm._query import Query
 from dynaorm._retry import RetryPolicy
 from dynaorm._scan import Scan
 from dynaorm._scan_runner import ScanCheckpoint, ScanPage
+from dynaorm._schema import SchemaDifference
 from dynaorm._settings import Settings, configure
 from dynaorm._table import Table
 from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
@@ -67,6 +70,7 @@ __all__ = [
     "EndpointUnavailable",
     "Entity",
     "EntityMeta",
+    "ImportIncomplete",
     "Index",
     "InvalidCursor",
     "ItemCollection",
@@ -80,6 +84,8 @@ __all__ = [
     "Scan",
     "ScanCheckpoint",
     "ScanPage",
+    "SchemaDifference",
+    "SchemaMismatch",
     "ServiceError",
     "Settings",
     "Table",
