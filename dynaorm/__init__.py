@@ -17,6 +17,7 @@ from pynamodb.expressions.condition import size
 
 from dynaorm._batch_write import BatchWriter, BatchWriteResult
 from dynaorm._batching import BatchProgress
+from dynaorm._bulk import export_items, import_items
 from dynaorm._collection import CollectionQuery, ItemCollection
 from dynaorm._entity import Entity, EntityMeta, VersionAttribute
 from dynaorm._entity_keys import BoundKey, ItemKey, Key
@@ -101,6 +102,8 @@ __all__ = [
     "VersionAttribute",
     "VersionConflict",
     "configure",
+    "export_items",
+    "import_items",
     "retry_on_conflict",
     "size",
 ]
