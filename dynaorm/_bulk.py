@@ -193,6 +193,10 @@ def check_stored_item(table: Table, item: Mapping[str, Any]) -> None:
         if index.sk is not None:
             _check_key(item, index.sk, SORT_KEY_LIMIT, required=False)
     for name, value in item.items():
+        if not name:
+            raise ValidationError(
+                "an attribute name is empty; DynamoDB names are 1 or more characters"
+            )
         check_value(value, what=f"attribute {name!r}")
         _check_no_duplicates(value, f"attribute {name!r}")
     check_item(item, what="the item")

@@ -207,6 +207,7 @@ def test_import_names_the_bad_line_and_stops(
         ({"PK": {"S": "A"}, "SK": {"S": "B"}, "n": {"N": 5}}, "a N value is a string"),
         ({"PK": {"S": "A"}, "SK": {"S": "B"}, "x": {"BOOL": "yes"}}, "true or false"),
         ({"PK": {"S": "A"}, "SK": {"S": "B"}, "x": {"Q": "1"}}, "unknown type 'Q'"),
+        ({"PK": {"S": "A"}, "SK": {"S": "B"}, "": {"S": "x"}}, "an attribute name is empty"),
         (
             {"PK": {"S": "A"}, "SK": {"S": "B"}, "big": {"S": "x" * 410_000}},
             "limited to 409,600 bytes",
