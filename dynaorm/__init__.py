@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:
 
     from dynaorm._batch_write import BatchWriter, BatchWriteResult
     from dynaorm._batching import BatchProgress
+    from dynaorm._bulk import export_items, import_items
     from dynaorm._collection import CollectionQuery, ItemCollection
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key
@@ -34,7 +35,9 @@ if _typing.TYPE_CHECKING:
         ConfigurationError,
         DynaormError,
         EndpointUnavailable,
+        ImportIncomplete,
         InvalidCursor,
+        SchemaMismatch,
         ServiceError,
         TableNotFound,
         Throttled,
@@ -51,6 +54,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm._retry import RetryPolicy
     from dynaorm._scan import Scan
     from dynaorm._scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm._schema import SchemaDifference
     from dynaorm._settings import Settings, configure
     from dynaorm._streams import Change, decode_stream_records
     from dynaorm._table import Table
@@ -77,6 +81,7 @@ __all__ = [
     "EndpointUnavailable",
     "Entity",
     "EntityMeta",
+    "ImportIncomplete",
     "Index",
     "InvalidCursor",
     "ItemCollection",
@@ -90,6 +95,8 @@ __all__ = [
     "Scan",
     "ScanCheckpoint",
     "ScanPage",
+    "SchemaDifference",
+    "SchemaMismatch",
     "ServiceError",
     "Settings",
     "Table",
@@ -106,6 +113,8 @@ __all__ = [
     "VersionConflict",
     "configure",
     "decode_stream_records",
+    "export_items",
+    "import_items",
     "retry_on_conflict",
     "size",
 ]
@@ -116,6 +125,7 @@ def _load() -> dict[str, _typing.Any]:
 
     from dynaorm._batch_write import BatchWriter, BatchWriteResult
     from dynaorm._batching import BatchProgress
+    from dynaorm._bulk import export_items, import_items
     from dynaorm._collection import CollectionQuery, ItemCollection
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key
@@ -125,7 +135,9 @@ def _load() -> dict[str, _typing.Any]:
         ConfigurationError,
         DynaormError,
         EndpointUnavailable,
+        ImportIncomplete,
         InvalidCursor,
+        SchemaMismatch,
         ServiceError,
         TableNotFound,
         Throttled,
@@ -142,6 +154,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm._retry import RetryPolicy
     from dynaorm._scan import Scan
     from dynaorm._scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm._schema import SchemaDifference
     from dynaorm._settings import Settings, configure
     from dynaorm._streams import Change, decode_stream_records
     from dynaorm._table import Table

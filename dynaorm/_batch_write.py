@@ -41,7 +41,7 @@ def _nothing() -> None:
 @attrs.frozen
 class _Write:
     key: PhysicalKey
-    target: Entity | ItemKey
+    target: Any  # the entity or ItemKey (a raw item's caller-given tag) result.unprocessed lists
     request: dict[str, Any]
 
     @property
@@ -176,6 +176,11 @@ class BatchWriter:
             raise
         key = physical_key(self.table, item)
         self._add(_Write(key, entity, {"PutRequest": {"Item": item}}))
+
+    def _put_item(self, item: dict[str, Any], tag: Any) -> None:
+        """Write a raw item exactly as given (imports); ``tag`` stands for it in
+        ``result.unprocessed``. The caller has checked it (keys, values, size)."""
+        self._add(_Write(physical_key(self.table, item), tag, {"PutRequest": {"Item": item}}))
 
     def delete(self, target: Entity | ItemKey, *, unconditional: bool = False) -> None:
         """Delete the item of ``target`` (an entity instance or an :class:`ItemKey`).

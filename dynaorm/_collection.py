@@ -27,8 +27,8 @@ from dynaorm._read_support import (
     check_filter_paths,
     decode_any,
     filter_expression,
-    index_has,
     position_attributes,
+    require_type_attribute,
     type_filter,
 )
 
@@ -172,11 +172,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         request["ScanIndexForward"] = not self.descending
         request["ConsistentRead"] = self.consistent_read
         request["ReturnConsumedCapacity"] = "TOTAL"
-        if not index_has(table, index, table.type_attribute):
-            raise ValidationError(
-                f"partition(): index {index.name if index else ''!r} does not project "
-                f"{table.type_attribute!r}, so its items cannot be told apart by type"
-            )
+        require_type_attribute(table, index, "partition()")
         return Plan(
             table=table,
             operation="Query",

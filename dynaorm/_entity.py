@@ -507,6 +507,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
 
         Raises:
             ConfigurationError: The entity is abstract or the table has no such index.
+            ValidationError: The index is ``KEYS_ONLY`` (it cannot hold the type attribute).
 
         Example:
             >>> for order in Order.scan().where(Order.total > 100).segments(4):  # doctest: +SKIP

@@ -170,7 +170,8 @@ class BoundKey(Generic[E]):
             refine it with ``range()``, ``where()``, ``select()``, ``limit()``, ...
 
         Raises:
-            ValidationError: A partition value is missing, unexpected or unusable.
+            ValidationError: A partition value is missing, unexpected or unusable, or the
+                key's index is ``KEYS_ONLY`` (it cannot hold the type attribute).
 
         Example:
             >>> Order.by_status.query(status="SHIPPED").reverse().first()  # doctest: +SKIP

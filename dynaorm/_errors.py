@@ -5,9 +5,11 @@ Every error dynaorm raises derives from :class:`DynaormError`::
     DynaormError
     ├── ValidationError (ValueError)        bad input, caught before any request
     ├── ConfigurationError                  bad definitions or settings
+    │   └── SchemaMismatch                  the live table differs from its definition
     ├── InvalidCursor (ValueError)          tampered, foreign or stale pagination cursor
     ├── UnknownEntityType (LookupError)     an item whose type no entity of the table claims
     ├── BatchIncomplete                     a batch not completed: what was applied, not, unknown
+    ├── ImportIncomplete                    an import stopped part-way; says which lines landed
     ├── EndpointUnavailable (ConnectionError) the server could not be reached
     └── ServiceError                        the server answered with an error
         ├── ConditionFailed                 a condition expression was false
@@ -30,7 +32,9 @@ __all__ = [
     "ConfigurationError",
     "DynaormError",
     "EndpointUnavailable",
+    "ImportIncomplete",
     "InvalidCursor",
+    "SchemaMismatch",
     "ServiceError",
     "TableNotFound",
     "Throttled",
@@ -55,6 +59,22 @@ class ValidationError(DynaormError, ValueError):
 
 class ConfigurationError(DynaormError):
     """A definition (table, index, entity, key template) or a setting (endpoint, region) is bad."""
+
+
+class SchemaMismatch(ConfigurationError):
+    """The live table differs from its definition in ways ``ensure()`` cannot fix in place.
+
+    Attributes:
+        table: The table name.
+        differences: Every difference found, each a :class:`~dynaorm.SchemaDifference`
+            naming the table or index, the aspect (key schema, key types, projection), what
+            the definition expects and what the table has.
+    """
+
+    def __init__(self, message: str, *, table: str, differences: Sequence[Any]) -> None:
+        super().__init__(message)
+        self.table = table
+        self.differences = tuple(differences)
 
 
 class InvalidCursor(DynaormError, ValueError):
@@ -111,6 +131,20 @@ class BatchIncomplete(DynaormError):
         self.unknown = list(unknown)
         self.applied = applied
         self.result = result
+
+
+class ImportIncomplete(DynaormError):
+    """An import stopped part-way: some lines of the file were written, the rest were not.
+
+    Attributes:
+        written: The line numbers (1-based) whose items were written, ascending.
+        line: The line that stopped the import (a bad line), or ``None`` when writing failed.
+    """
+
+    def __init__(self, message: str, *, written: Sequence[int], line: int | None) -> None:
+        super().__init__(message)
+        self.written = tuple(written)
+        self.line = line
 
 
 class EndpointUnavailable(DynaormError, ConnectionError):

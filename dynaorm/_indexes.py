@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import attrs
@@ -11,6 +12,10 @@ from dynaorm._errors import ConfigurationError
 __all__ = ["Index", "ProjectionType"]
 
 ProjectionType = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+
+
+def _names(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 @attrs.frozen
@@ -25,7 +30,8 @@ class Index:
         pk: Partition-key attribute of a global index.
         sk: Sort-key attribute (required for a local index).
         projection: ``"ALL"`` (default), ``"KEYS_ONLY"`` or ``"INCLUDE"``.
-        include: Non-key attributes projected when ``projection="INCLUDE"``.
+        include: Non-key attributes projected when ``projection="INCLUDE"``; the table
+            adds its type attribute to them (entity reads filter on it).
         local: True for a local secondary index.
         read_capacity: Provisioned read capacity (provisioned tables only).
         write_capacity: Provisioned write capacity (provisioned tables only).
@@ -39,7 +45,7 @@ class Index:
     pk: str | None = None
     sk: str | None = None
     projection: ProjectionType = "ALL"
-    include: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    include: tuple[str, ...] = attrs.field(default=(), converter=_names)
     local: bool = False
     read_capacity: int | None = None
     write_capacity: int | None = None
@@ -70,6 +76,17 @@ class Index:
     def key_attributes(self) -> tuple[str, ...]:
         """The index's own key attributes (a local index has only its sort key)."""
         return tuple(name for name in (self.pk, self.sk) if name is not None)
+
+    def projecting(self, attribute: str) -> Index:
+        """This index with ``attribute`` added to an ``INCLUDE`` projection (others unchanged).
+
+        Example:
+            >>> Index("G", pk="P", projection="INCLUDE", include=["a"]).projecting("_type").include
+            ('a', '_type')
+        """
+        if self.projection != "INCLUDE" or attribute in self.include:
+            return self
+        return attrs.evolve(self, include=(*self.include, attribute))
 
     def projection_spec(self) -> dict[str, Any]:
         """The ``Projection`` member of a CreateTable/UpdateTable request."""

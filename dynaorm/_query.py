@@ -12,8 +12,9 @@ keeps the read narrow; the filter makes the result exact whatever else shares th
 index: other types whose keys start alike, sort templates without a constant prefix (GSI sort
 keys such as ``{placed_at}``), or a range bound that equals another type's key. DynamoDB
 charges for what the key condition reads, so the filter costs nothing when the prefix already
-separates the types. Global indexes that do not project the type attribute (``KEYS_ONLY``, or
-``INCLUDE`` without it) cannot be filtered by type; there the key condition alone decides.
+separates the types. A query on a global index that does not hold the type attribute
+(``KEYS_ONLY``) is refused before any request: it could not be filtered by type. ``INCLUDE``
+indexes always project the type attribute.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dynaorm._read_support import (
     add_read_expressions,
     check_filter_paths,
     index_has,
+    require_type_attribute,
     restore_key_fields,
     type_filter,
 )
@@ -77,10 +79,14 @@ class Query(Reader[E], Generic[E]):
         """A query of ``entity`` on ``key``'s partition built from ``partition_values``.
 
         Raises:
-            ValidationError: A partition value is missing, unexpected or unusable.
+            ValidationError: A partition value is missing, unexpected or unusable, or the
+                key's index does not hold the type attribute (``KEYS_ONLY``).
             ConfigurationError: ``entity`` is abstract.
         """
         entity._check_concrete()
+        require_type_attribute(
+            entity.__table__, key.index, f"{entity.__qualname__}.{key.name}.query()"
+        )
         expected = key.pk.fields
         unexpected = sorted(set(partition_values) - set(expected))
         if unexpected:

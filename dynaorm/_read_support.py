@@ -28,6 +28,7 @@ __all__ = [
     "index_has",
     "position_attributes",
     "projection_paths",
+    "require_type_attribute",
     "restore_key_fields",
     "top_name",
     "type_filter",
@@ -70,6 +71,25 @@ def index_has(table: Table, index: Index | None, attribute: str) -> bool:
     if index is None or index.local or index.projection == "ALL":
         return True
     return attribute in position_attributes(table, index) or attribute in index.include
+
+
+def require_type_attribute(table: Table, index: Index | None, what: str) -> None:
+    """Refuse a typed read through an index that does not hold the type attribute: it could
+    neither filter its items by type nor tell them apart, so it would return other types'
+    items as this one, or (filtered) nothing at all.
+
+    Raises:
+        ValidationError: ``index`` is a ``KEYS_ONLY`` global index (an ``INCLUDE`` one always
+            projects the type attribute).
+    """
+    if index is None or index_has(table, index, table.type_attribute):
+        return
+    raise ValidationError(
+        f"{what}: index {index.name!r} has projection {index.projection} and does not hold "
+        f"the type attribute {table.type_attribute!r}, so its items cannot be told apart by "
+        "type; define it with projection='ALL' or 'INCLUDE' (which always projects the type "
+        "attribute), or read the keys with a raw request"
+    )
 
 
 def type_filter(table: Table, type_names: Sequence[str]) -> Condition:

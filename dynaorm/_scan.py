@@ -28,6 +28,7 @@ from dynaorm._read_support import (
     check_filter_paths,
     decode_any,
     index_has,
+    require_type_attribute,
     restore_key_fields,
     type_filter,
 )
@@ -76,11 +77,12 @@ class Scan(Reader[T], Generic[T]):
 
         Raises:
             ConfigurationError: ``entity`` is abstract or the table has no such index.
+            ValidationError: The index does not hold the type attribute (``KEYS_ONLY``).
         """
         entity._check_concrete()
         table = entity.__table__
         if index is not None:
-            table.index(index)
+            require_type_attribute(table, table.index(index), f"{entity.__qualname__}.scan()")
         return cast("Scan[E]", cls(table=table, entity=entity, index=index))
 
     @classmethod
@@ -95,12 +97,15 @@ class Scan(Reader[T], Generic[T]):
         """A scan of every item of ``table`` (``shop.scan()``), optionally only ``types``.
 
         Raises:
-            ValidationError: A type is not an entity of ``table``.
+            ValidationError: A type is not an entity of ``table``, or types are given and the
+                index does not hold the type attribute (``KEYS_ONLY``).
             ConfigurationError: The table has no such index.
         """
         chosen = _registered(table, types)
         if index is not None:
-            table.index(index)
+            found = table.index(index)
+            if chosen:
+                require_type_attribute(table, found, f"{table.name}.scan(types=...)")
         return cast(
             "Scan[Entity | UnknownItem]",
             cls(table=table, types=chosen, index=index, strict=strict),

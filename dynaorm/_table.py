@@ -50,7 +50,8 @@ class Table:
         name: The table name.
         pk: Partition-key attribute name.
         sk: Sort-key attribute name (``None`` for a table without one).
-        indexes: Secondary indexes.
+        indexes: Secondary indexes. The type attribute is added to the projected attributes
+            of every ``INCLUDE`` index, so entity reads on it can be filtered by type.
         billing_mode: ``"PAY_PER_REQUEST"`` (default) or ``"PROVISIONED"``.
         read_capacity: Provisioned read capacity of the table.
         write_capacity: Provisioned write capacity of the table.
@@ -99,7 +100,8 @@ class Table:
         self.name = name
         self.pk = pk
         self.sk = sk
-        self.indexes: tuple[Index, ...] = tuple(indexes)
+        # Entity reads filter on the type attribute, so an INCLUDE index must hold it.
+        self.indexes: tuple[Index, ...] = tuple(i.projecting(type_attribute) for i in indexes)
         self.billing_mode: BillingMode = billing_mode
         self.read_capacity = read_capacity
         self.write_capacity = write_capacity
@@ -329,7 +331,11 @@ class Table:
             True when the table was created.
 
         Raises:
-            ConfigurationError: The live table's keys or local indexes differ from the definition.
+            SchemaMismatch: The live table differs from the definition in something that
+                cannot be changed in place: its keys or their types, or an index's key schema,
+                key types, projection type or projected attributes, or a local index is
+                missing. The error lists every difference (``.differences``); nothing is
+                changed.
         """
         try:
             described = self.describe()

@@ -7,8 +7,10 @@ Commands::
     dynaorm delete MODULE:TABLE --yes        delete the table
     dynaorm schema MODULE:TABLE [--format terminal|markdown|html] [--output FILE]
     dynaorm explain MODULE:NAME              print the compiled request of a query
-    dynaorm export MODULE:TABLE FILE [--segments N]   every item to JSON lines, with progress
-    dynaorm import MODULE:TABLE FILE [--workers N]    JSON lines back in batches, with progress
+    dynaorm export MODULE:TABLE FILE [--segments N] [--consistent] [--wrap]
+                                             every item, raw, to JSON lines, with progress
+    dynaorm import MODULE:TABLE FILE [--workers N] [--stream]
+                                             JSON lines back, exactly, in batches
 
 ``--endpoint`` and ``--region`` (before the command) override the configuration. Errors print
 one line on standard error and exit with status 1.
@@ -142,7 +144,12 @@ def _export(args: argparse.Namespace) -> int:
     with _progress() as bar, Path(args.file).open("w", encoding="utf-8") as out:
         task = bar.add_task(f"export {table.name}", total=None)
         count = export_items(
-            table, out, segments=args.segments, on_item=lambda n: bar.update(task, completed=n)
+            table,
+            out,
+            segments=args.segments,
+            consistent=args.consistent,
+            wrap=args.wrap,
+            on_item=lambda n: bar.update(task, completed=n),
         )
     print(f"exported {count} items from {table.name!r} to {args.file}")
     return 0
@@ -160,6 +167,7 @@ def _import(args: argparse.Namespace) -> int:
             lines,
             workers=args.workers,
             progress=lambda p: bar.update(task, completed=p.done),
+            validate_first=not args.stream,
         )
     print(f"imported {count} items into {table.name!r} from {args.file}")
     return 0
@@ -198,16 +206,30 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("query", metavar="MODULE:NAME", help="a query, or a function making one")
     explain.set_defaults(run=_explain)
 
-    export = commands.add_parser("export", help="write every item to a JSON-lines file")
+    export = commands.add_parser(
+        "export", help="copy every item, exactly as stored, to a JSON-lines file"
+    )
     export.add_argument("table", metavar="MODULE:TABLE")
     export.add_argument("file", metavar="FILE")
     export.add_argument("--segments", type=int, default=4, help="parallel scan segments")
+    export.add_argument(
+        "--consistent", action="store_true", help="strongly consistent scan (2x read capacity)"
+    )
+    export.add_argument(
+        "--wrap", action="store_true", help='write {"Item": {...}} lines, as DynamoDB exports do'
+    )
     export.set_defaults(run=_export)
 
     load = commands.add_parser("import", help="write the items of a JSON-lines file in batches")
     load.add_argument("table", metavar="MODULE:TABLE")
     load.add_argument("file", metavar="FILE")
     load.add_argument("--workers", type=int, default=4, help="batch requests in flight")
+    load.add_argument(
+        "--stream",
+        action="store_true",
+        help="write while reading instead of checking the whole file first; a bad line "
+        "stops the import after the lines before it (the error lists the lines written)",
+    )
     load.set_defaults(run=_import)
     return parser
 

@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UTCDateTimeAttribute,
 )
 
 from dynaorm import Entity, Index, Key, Query, Table, VersionAttribute
@@ -34,6 +35,7 @@ class Order(Entity, table=shop):
     lines = ListAttribute[Any](null=True)
     meta = MapAttribute[str, Any](null=True)
     stamps = BinarySetAttribute(null=True, legacy_encoding=False)
+    placed_at = UTCDateTimeAttribute(null=True)
     primary = Key(pk="CUSTOMER#{customer_id}", sk="ORDER#{order_id}")
 
 

@@ -147,7 +147,7 @@ def test_a_partition_of_a_global_index(shop: Table) -> None:
     result = shop.partition(Order.by_region, region="eu")
     assert [type(i).__name__ for i in result.items] == ["Customer", "Customer"] + ["Order"] * 5
     assert {c.customer_id for c in result[Customer]} == {"c1", "c2"}
-    with pytest.raises(ValidationError, match="does not project '_type'"):
+    with pytest.raises(ValidationError, match="does not hold the type attribute '_type'"):
         shop.partition(Order.by_total, region="eu")
 
 

@@ -570,7 +570,8 @@ def test_create_request_from_the_definition() -> None:
         {"AttributeName": "HK", "KeyType": "HASH"},
         {"AttributeName": "L1S", "KeyType": "RANGE"},
     ]
-    assert lsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]}
+    # The table's type attribute is projected into every INCLUDE index.
+    assert lsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x", "_type"]}
 
 
 def test_on_demand_create_request_has_no_throughput() -> None:

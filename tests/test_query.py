@@ -25,7 +25,7 @@ paging_table = Table(
     "test-query-paging",
     indexes=[
         Index("GSI1", pk="GSI1PK", sk="GSI1SK"),
-        Index("GSI2", pk="GSI2PK", sk="GSI2SK", projection="KEYS_ONLY"),
+        Index("GSI2", pk="GSI2PK", sk="GSI2SK", projection="INCLUDE", include=["kind"]),
         Index("LSI1", sk="LSI1SK", local=True),
     ],
 )
@@ -289,12 +289,15 @@ def test_projected_results_are_partial_entities_that_refuse_to_save(paging: Tabl
     found.save()
 
 
-def test_keys_only_index_gives_partial_typed_entities(paging: Table) -> None:
-    found = Event.by_label.query(label="odd").limit(3).all()
-    # Keys only: the key-template fields come back from the keys, nothing else.
+def test_include_index_gives_partial_typed_entities(paging: Table) -> None:
+    query = Event.by_label.query(label="odd").limit(3)
+    assert query.compile()["FilterExpression"] == "#n2 = :v2"  # the type is projected: filtered
+    found = query.all()
+    # Keys and the included attribute: the key-template fields come back from the keys.
     assert {(e.stream, e.seq) for e in found} == {("s1", 1), ("s2", 1), ("s1", 3)}
     assert all(isinstance(e, Event) and e._partial for e in found)
     assert found[0].score is None
+    assert found[0].kind is not None
 
 
 def test_consistent_reads_on_the_table_and_local_index(paging: Table) -> None:

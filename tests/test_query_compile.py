@@ -30,6 +30,7 @@ shop = Table(
     indexes=[
         Index("GSI1", pk="GSI1PK", sk="GSI1SK"),
         Index("GSI2", pk="GSI2PK", sk="GSI2SK", projection="KEYS_ONLY"),
+        Index("GSI3", pk="GSI3PK", sk="GSI3SK", projection="INCLUDE", include=["status"]),
         Index("LSI1", sk="LSI1SK", local=True),
     ],
 )
@@ -65,6 +66,7 @@ class Order(Entity, table=shop):
     primary = Key(pk="CUSTOMER#{customer_id}", sk="ORDER#{placed_at}#{order_id}")
     by_status = Key(index="GSI1", pk="STATUS#{status}", sk="{placed_at}")
     by_day = Key(index="GSI2", pk="DAY#{day}", sk="ORDER#{order_id}")
+    by_week = Key(index="GSI3", pk="WEEK#{day}", sk="ORDER#{order_id}")
     by_seq = Key(index="LSI1", sk="SEQ#{seq:08d}")
 
 
@@ -250,15 +252,17 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         ),
     ),
     (
-        "KEYS_ONLY GSI: the type attribute is not in the index, so no type filter",
-        lambda: Order.by_day.query(day="2024-05-01"),
+        "INCLUDE GSI: the type attribute is projected automatically, so the type filter applies",
+        lambda: Order.by_week.query(day="2024-05-01"),
         query(
-            IndexName="GSI2",
+            IndexName="GSI3",
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            ExpressionAttributeNames={"#n0": "GSI2PK", "#n1": "GSI2SK"},
+            FilterExpression="#n2 = :v2",
+            ExpressionAttributeNames={"#n0": "GSI3PK", "#n1": "GSI3SK", "#n2": "_type"},
             ExpressionAttributeValues={
-                ":v0": {"S": "DAY#2024-05-01"},
+                ":v0": {"S": "WEEK#2024-05-01"},
                 ":v1": {"S": "ORDER#"},
+                ":v2": ORDER,
             },
         ),
     ),
@@ -525,8 +529,14 @@ INVALID: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a strict comparison needing an attribute the index does not project",
-        lambda: Order.by_day.query(day="d").range(Order.order_id < "o5"),
-        r"filters out the boundary value, but index 'GSI2' does not project 'order_id'",
+        lambda: Order.by_week.query(day="d").range(Order.order_id < "o5"),
+        r"filters out the boundary value, but index 'GSI3' does not project 'order_id'",
+    ),
+    (
+        "an entity query on a KEYS_ONLY index, which cannot hold the type attribute",
+        lambda: Order.by_day.query(day="d"),
+        r"^Order\.by_day\.query\(\): index 'GSI2' has projection KEYS_ONLY and does not hold "
+        r"the type attribute '_type'",
     ),
     (
         "a range without a sort key",

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pynamodb.attributes import UnicodeAttribute
+from support import requests_sent
 
-from dynaorm import ConfigurationError, Index, ServiceError, Table, TableNotFound
+from dynaorm import (
+    ConfigurationError,
+    Entity,
+    Index,
+    Key,
+    SchemaMismatch,
+    ServiceError,
+    Table,
+    TableNotFound,
+    ValidationError,
+)
+from dynaorm.testing import unique_table_name
 
 Factory = Callable[[Table], Table]
 
@@ -62,7 +76,8 @@ def test_create_builds_global_and_local_indexes(table_factory: Factory) -> None:
     assert gsis["GSI2"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert schema(gsis["GSI3"]) == [("GSI3PK", "HASH"), ("GSI3SK", "RANGE")]
     assert gsis["GSI3"]["Projection"]["ProjectionType"] == "INCLUDE"
-    assert sorted(gsis["GSI3"]["Projection"]["NonKeyAttributes"]) == ["email", "total"]
+    # The type attribute is projected into every INCLUDE index (entity reads filter on it).
+    assert sorted(gsis["GSI3"]["Projection"]["NonKeyAttributes"]) == ["_type", "email", "total"]
     assert all(g["IndexStatus"] == "ACTIVE" for g in gsis.values())
 
     lsis = by_name(described["LocalSecondaryIndexes"])
@@ -159,11 +174,11 @@ def test_ensure_refuses_a_different_key_schema(table_factory: Factory) -> None:
     other = Table(table.name, pk="HK", sk="RK")
     with pytest.raises(
         ConfigurationError,
-        match=rf"table '{table.name}' has key schema .* the definition says pk='HK', sk='RK'",
+        match=r"the table has key schema \('PK', 'SK'\), the definition says \('HK', 'RK'\)",
     ):
         other.ensure()
     without_sk = Table(table.name, sk=None)
-    with pytest.raises(ConfigurationError, match="the definition says pk='PK', sk=None"):
+    with pytest.raises(ConfigurationError, match=r"the definition says \('PK', None\)"):
         without_sk.ensure()
 
 
@@ -224,3 +239,184 @@ def test_table_factory_gives_unique_names(table_factory: Factory) -> None:
     table = table_factory(plain)
     assert table.name.startswith("test-table-plain-")
     assert table.name != "test-table-plain"
+
+
+# -- ensure() against live indexes that differ from the definition ---------------------------
+
+drifted = Table(
+    "test-table-drifted",
+    indexes=[
+        Index("ALLGSI", pk="G1PK", sk="G1SK"),  # live: KEYS_ONLY
+        Index("INCGSI", pk="G2PK", projection="INCLUDE", include=["email"]),  # live: no _type
+        Index("TYPEDGSI", pk="G3PK"),  # live: G3PK is a number
+        Index("KEYGSI", pk="G4PK", sk="G4SK"),  # live: no sort key
+        Index("GOODGSI", pk="G5PK"),  # matches
+        Index("NEWGSI", pk="G6PK"),  # missing: could be added, but nothing is changed
+    ],
+)
+
+
+ALL = {"ProjectionType": "ALL"}
+
+
+def _key(pk: str, sk: str | None = None) -> list[dict[str, str]]:
+    return [
+        {"AttributeName": pk, "KeyType": "HASH"},
+        *([{"AttributeName": sk, "KeyType": "RANGE"}] if sk else []),
+    ]
+
+
+@pytest.fixture
+def raw_created(dynamodb_endpoint: str) -> Iterator[Callable[..., Table]]:
+    """Create ``table`` raw through the botocore client (so it can differ from the
+    definition in ways a definition cannot express), deleted after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def make(table: Table, **request: Any) -> Table:
+            stack.enter_context(
+                table.override(name=unique_table_name(table.name), endpoint_url=dynamodb_endpoint)
+            )
+            table.transport.client.create_table(
+                TableName=table.name, BillingMode="PAY_PER_REQUEST", **request
+            )
+            stack.callback(table.delete, missing_ok=True, wait=False)
+            table.wait_until_active()
+            return table
+
+        yield make
+
+
+def test_ensure_reports_every_index_difference_at_once(
+    raw_created: Callable[..., Table],
+) -> None:
+    definitions = {"PK": "S", "SK": "N", "G1PK": "S", "G1SK": "S", "G2PK": "S"}
+    definitions |= {"G3PK": "N", "G4PK": "S", "G5PK": "S"}
+    table = raw_created(
+        drifted,
+        KeySchema=_key("PK", "SK"),
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": t} for n, t in definitions.items()
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ALLGSI",
+                "KeySchema": _key("G1PK", "G1SK"),
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "INCGSI",
+                "KeySchema": _key("G2PK"),
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email"]},
+            },
+            {"IndexName": "TYPEDGSI", "KeySchema": _key("G3PK"), "Projection": ALL},
+            {"IndexName": "KEYGSI", "KeySchema": _key("G4PK"), "Projection": ALL},
+            {"IndexName": "GOODGSI", "KeySchema": _key("G5PK"), "Projection": ALL},
+        ],
+    )
+    with requests_sent(table) as sent, pytest.raises(SchemaMismatch) as caught:
+        table.ensure()
+    assert sent == ["DescribeTable"]  # refused whole: the missing NEWGSI is not added either
+    assert isinstance(caught.value, ConfigurationError)
+    assert caught.value.table == table.name
+    assert [(d.index, d.aspect, d.expected, d.found) for d in caught.value.differences] == [
+        (None, "key types", {"PK": "S", "SK": "S"}, {"PK": "S", "SK": "N"}),
+        ("ALLGSI", "projection type", "ALL", "KEYS_ONLY"),
+        ("INCGSI", "projected attributes", ["_type", "email"], ["email"]),
+        ("TYPEDGSI", "key types", {"G3PK": "S"}, {"G3PK": "N"}),
+        ("KEYGSI", "key schema", ("G4PK", "G4SK"), ("G4PK", None)),
+    ]
+    message = str(caught.value)
+    assert f"table {table.name!r} does not match its definition (5 differences)" in message
+    assert "index 'ALLGSI' has projection type 'KEYS_ONLY', the definition says 'ALL'" in message
+    assert (
+        "index 'INCGSI' has projected attributes ['email'], the definition says "
+        "['_type', 'email']" in message
+    )
+    assert "index 'TYPEDGSI' has key types {'G3PK': 'N'}" in message
+    assert "index 'KEYGSI' has key schema ('G4PK', None)" in message
+    assert "GOODGSI" not in message
+    assert "NEWGSI" not in {g["IndexName"] for g in table.describe()["GlobalSecondaryIndexes"]}
+
+
+def test_ensure_reports_a_keys_only_index_the_definition_wants_whole(
+    table_factory: Factory,
+) -> None:
+    # Created KEYS_ONLY (by an older definition); the definition now says ALL. Entity queries
+    # would filter on a type attribute the index does not hold and come back empty: ensure()
+    # says so instead of accepting the index.
+    old = table_factory(
+        Table("test-table-proj", indexes=[Index("GSI1", pk="GSI1PK", projection="KEYS_ONLY")])
+    )
+    new = Table(old.name, indexes=[Index("GSI1", pk="GSI1PK")])
+    with pytest.raises(SchemaMismatch) as caught:
+        new.ensure()
+    (difference,) = caught.value.differences
+    assert (difference.index, difference.aspect) == ("GSI1", "projection type")
+    assert (difference.expected, difference.found) == ("ALL", "KEYS_ONLY")
+
+
+def test_include_indexes_project_the_type_attribute(table_factory: Factory) -> None:
+    definition = Table(
+        "test-table-include",
+        indexes=[
+            Index("GSI1", pk="GSI1PK", projection="INCLUDE", include=["email"]),
+            Index("LSI1", sk="LSI1SK", local=True, projection="INCLUDE", include=["email"]),
+        ],
+    )
+    assert [i.include for i in definition.indexes] == [("email", "_type")] * 2
+    request = definition.create_request()
+    gsi, lsi = request["GlobalSecondaryIndexes"][0], request["LocalSecondaryIndexes"][0]
+    for spec in (gsi, lsi):
+        assert spec["Projection"] == {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": ["email", "_type"],
+        }
+    table = table_factory(definition)
+    described = table.describe()
+    for index in (*described["GlobalSecondaryIndexes"], *described["LocalSecondaryIndexes"]):
+        assert sorted(index["Projection"]["NonKeyAttributes"]) == ["_type", "email"]
+    assert table.ensure() is False
+
+    class Member(Entity, table=table):
+        member_id = UnicodeAttribute()
+        email = UnicodeAttribute()
+        primary = Key(pk="MEMBER#{member_id}", sk="PROFILE")
+        by_email = Key(index="GSI1", pk="EMAIL#{email}")
+
+    Member(member_id="m1", email="m@x.io").save()
+    (found,) = Member.by_email.query(email="m@x.io").all()  # filtered by type, not empty
+    assert (found.member_id, found.email) == ("m1", "m@x.io")
+
+
+keys_only = Table(
+    "test-table-keys-only",
+    indexes=[Index("GSI1", pk="GSI1PK", projection="KEYS_ONLY")],
+)
+
+
+class Tagged(Entity, table=keys_only):
+    tag_id = UnicodeAttribute()
+    label = UnicodeAttribute()
+    primary = Key(pk="TAG#{tag_id}", sk="TAG")
+    by_label = Key(index="GSI1", pk="LABEL#{label}")
+
+
+def test_typed_reads_on_a_keys_only_index_are_refused_before_any_request(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(keys_only)
+    Tagged(tag_id="t1", label="red").save()
+    refused = r"index 'GSI1' has projection KEYS_ONLY and does not hold the type attribute '_type'"
+    with requests_sent(table) as sent:
+        with pytest.raises(ValidationError, match=r"^Tagged\.by_label\.query\(\): " + refused):
+            Tagged.by_label.query(label="red")
+        with pytest.raises(ValidationError, match=r"^Tagged\.scan\(\): " + refused):
+            Tagged.scan(index="GSI1")
+        with pytest.raises(ValidationError, match=refused):
+            table.scan(types=[Tagged], index="GSI1")
+        with pytest.raises(ValidationError, match=r"^partition\(\): " + refused):
+            table.partition(Tagged.by_label, label="red")
+    assert sent == []
+    # Reads that do not need the type on the index still work.
+    assert [t.tag_id for t in Tagged.query(tag_id="t1")] == ["t1"]
+    assert [t.tag_id for t in table.scan(types=[Tagged])] == ["t1"]  # type: ignore[union-attr]
