@@ -129,7 +129,7 @@ def test_a_resumed_scan_finishes_the_set(bulk: Table) -> None:
     rest = numbers(Bulk.scan().page_size(300).resume(text))
     assert len(delivered) + len(rest) == N_ITEMS
     assert set(delivered) | set(rest) == set(range(N_ITEMS))
-    done = ScanCheckpoint(4, ScanCheckpoint.loads(text).cursors, (True,) * 4)
+    done = ScanCheckpoint(4, ScanCheckpoint.loads(text, Bulk.scan()).cursors, (True,) * 4)
     assert list(Bulk.scan().resume(done)) == []
 
 
