@@ -23,6 +23,7 @@ from dynaorm import (
     Key,
     Query,
     ScanCheckpoint,
+    ScanPage,
     ServiceError,
     Table,
     ValidationError,
@@ -362,3 +363,134 @@ def test_scan_checkpoints_with_foreign_cursors_are_refused(table: Table) -> None
         with pytest.raises(ValidationError, match="taken from a scan"):
             checkpoint.dumps()
     assert sent == []
+
+
+# -- signed checkpoints ----------------------------------------------------------------------
+
+HEADER = 1 + 4 + 4 + 16  # format, key id, issue time, digest
+
+
+def first_page() -> ScanPage[Row]:
+    """The first page of a two-segment scan: one segment under way."""
+    pages = Row.scan().segments(2).page_size(3).pages()
+    try:
+        return next(pages)
+    finally:
+        pages.close()
+
+
+def saved_checkpoint() -> str:
+    return first_page().checkpoint.dumps()
+
+
+def segments_of(body: bytes) -> list[bytes]:
+    """Each segment's part of a (short) checkpoint body: its state byte and position."""
+    assert body[0] < 0x80
+    parts, at = [], 1
+    for _ in range(body[0]):
+        start = at
+        state = body[at]
+        at += 1
+        if state == 1:
+            attributes = body[at]
+            at += 1
+            for _ in range(attributes):
+                at += 1 + body[at]  # name
+                at += 1  # type
+                at += 1 + body[at]  # value
+        parts.append(body[start:at])
+    assert at == len(body)
+    return parts
+
+
+def edited(token: str, edit: Callable[[list[bytes]], list[bytes]]) -> tuple[str, str]:
+    """``token`` with its segments edited: as is (the old MAC), and re-signed with SECRET."""
+    raw = unpack(token)
+    header, body = raw[:HEADER], raw[HEADER:-16]
+    parts = edit(segments_of(body))
+    new = header + bytes([len(parts)]) + b"".join(parts)
+    return pack(new + raw[-16:]), pack(new + mac(SECRET, new))
+
+
+def checkpoint_refused(table: Table, text: str, match: str) -> None:
+    with requests_sent(table) as sent:
+        with pytest.raises(InvalidCursor, match=match):
+            list(Row.scan().resume(text))
+        with pytest.raises(InvalidCursor, match=match):
+            ScanCheckpoint.loads(text, Row.scan())
+    assert sent == []
+
+
+def test_a_saved_checkpoint_resumes(table: Table) -> None:
+    page = first_page()
+    text = page.checkpoint.dumps()
+    states = [part[0] for part in segments_of(unpack(text)[HEADER:-16])]
+    assert sorted(states) == [0, 1]  # one segment started, one not
+    rest = Row.scan().resume(text).all()
+    assert sorted((r.group, r.n) for r in [*page.items, *rest]) == sorted(
+        (g, n) for g in ("a", "b", "secret") for n in range(ROWS)
+    )
+
+
+def test_an_edited_checkpoint_is_refused_before_any_request(table: Table) -> None:
+    text = saved_checkpoint()
+    started = next(i for i, p in enumerate(segments_of(unpack(text)[HEADER:-16])) if p[0] == 1)
+
+    def mark_done(parts: list[bytes]) -> list[bytes]:
+        return [b"\x02" for _ in parts]  # "done": [true, true]
+
+    def null_cursor(parts: list[bytes]) -> list[bytes]:
+        return [b"\x00" if i == started else p for i, p in enumerate(parts)]
+
+    def one_more(parts: list[bytes]) -> list[bytes]:
+        return [*parts, b"\x00"]
+
+    def one_less(parts: list[bytes]) -> list[bytes]:
+        return parts[:1]
+
+    for edit in (mark_done, null_cursor, one_more, one_less):
+        as_is, resigned = edited(text, edit)
+        checkpoint_refused(table, as_is, "signature does not verify")
+        if edit in (one_more, one_less):
+            # Even signed with the real secret, another segment count is another scan.
+            checkpoint_refused(table, resigned, "belongs to another scan")
+
+
+def test_every_byte_change_of_a_checkpoint_is_refused(table: Table) -> None:
+    raw = unpack(saved_checkpoint())
+    with requests_sent(table) as sent:
+        for position in range(len(raw)):
+            for flip in (0x01, 0x80, 0xFF):
+                changed = pack(raw[:position] + bytes([raw[position] ^ flip]) + raw[position + 1 :])
+                with pytest.raises(InvalidCursor):
+                    Row.scan().resume(changed)
+    assert sent == []
+
+
+def test_checkpoints_of_other_scans_and_cursors_are_refused(table: Table) -> None:
+    pages = Row.scan().where(Row.n >= 0).segments(2).page_size(3).pages()
+    try:
+        filtered = next(pages).checkpoint.dumps()
+    finally:
+        pages.close()
+    checkpoint_refused(table, filtered, "belongs to another scan")
+    checkpoint_refused(table, a_cursor(), "not a dynaorm checkpoint")
+    text = saved_checkpoint()
+    checkpoint_refused(table, text[:-3], "malformed|signature does not verify")
+    with requests_sent(table) as sent, pytest.raises(InvalidCursor):
+        base().page(text)  # and a checkpoint is no cursor
+    assert sent == []
+
+
+def test_an_encrypted_checkpoint_hides_its_positions(table: Table) -> None:
+    with table.override(encrypt_cursors=True):
+        page = first_page()
+        text = page.checkpoint.dumps()
+        raw = unpack(text)
+        assert b"GROUP#" not in raw
+        assert b"ROW#" not in raw
+        assert len(Row.scan().resume(text).all()) + len(page.items) == 3 * ROWS
+        for position in range(len(raw)):
+            changed = pack(raw[:position] + bytes([raw[position] ^ 0x04]) + raw[position + 1 :])
+            with pytest.raises(InvalidCursor):
+                Row.scan().resume(changed)
