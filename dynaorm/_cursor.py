@@ -197,7 +197,10 @@ def is_local_endpoint(endpoint: str | None) -> bool:
 
 def _level_secrets(settings: Settings, where: str) -> tuple[bytes, ...] | None:
     if settings.cursor_secrets is not None and settings.cursor_secret is not None:
-        raise ConfigurationError(f"{where}: set cursor_secrets or cursor_secret, not both")
+        raise ConfigurationError(
+            f"{where}: set cursor_secrets or cursor_secret, not both (configure() with one "
+            "of them replaces the other)"
+        )
     if settings.cursor_secrets is not None:
         return settings.cursor_secrets
     return (settings.cursor_secret,) if settings.cursor_secret else None

@@ -18,7 +18,7 @@ import attrs
 
 from dynaorm._errors import ConfigurationError
 
-__all__ = ["Settings", "configure", "current_settings"]
+__all__ = ["Settings", "configure", "current_settings", "replacing_secrets"]
 
 _UNSET: Any = None
 
@@ -145,7 +145,8 @@ _global = Settings()
 def configure(**settings: Any) -> Settings:
     """Change the global connection settings; returns the previous ones.
 
-    Any field of :class:`Settings` may be given; ``None`` clears a field.
+    Any field of :class:`Settings` may be given; ``None`` clears a field. Giving
+    ``cursor_secret`` or ``cursor_secrets`` alone replaces whichever of the two was set.
 
     Example:
         >>> previous = configure(endpoint_url="http://127.0.0.1:8000", region="eu-west-1")
@@ -163,8 +164,16 @@ def configure(**settings: Any) -> Settings:
         )
     with _lock:
         previous = _global
-        _global = attrs.evolve(_global, **settings)
+        _global = attrs.evolve(_global, **replacing_secrets(settings))
     return previous
+
+
+def replacing_secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` where giving one of ``cursor_secret``/``cursor_secrets`` clears the other."""
+    for given, other in (("cursor_secret", "cursor_secrets"), ("cursor_secrets", "cursor_secret")):
+        if given in settings and other not in settings:
+            return {**settings, other: None}
+    return settings
 
 
 def current_settings() -> Settings:

@@ -155,8 +155,12 @@ def test_secret_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DYNAORM_CURSOR_SECRETS")
     assert cursor_keys().secrets == (b"c",)
     # The table's own secrets come first, then configure(), then the environment.
-    dynaorm.configure(cursor_secrets="g1,g2")
+    dynaorm.configure(cursor_secret="g0")
+    dynaorm.configure(cursor_secrets="g1,g2")  # replaces cursor_secret
     assert cursor_keys().secrets == (b"g1", b"g2")
+    dynaorm.configure(cursor_secret="g3")  # and the other way round
+    assert cursor_keys().secrets == (b"g3",)
+    dynaorm.configure(cursor_secrets="g1,g2")
     assert cursor_keys(Settings(cursor_secret="t")).secrets == (b"t",)
     with pytest.raises(ConfigurationError, match="positive"):
         Settings(cursor_max_age=0)
