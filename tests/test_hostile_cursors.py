@@ -22,6 +22,7 @@ from dynaorm import (
     InvalidCursor,
     Key,
     Query,
+    Scan,
     ScanCheckpoint,
     ScanPage,
     ServiceError,
@@ -370,17 +371,29 @@ def test_scan_checkpoints_with_foreign_cursors_are_refused(table: Table) -> None
 HEADER = 1 + 4 + 4 + 16  # format, key id, issue time, digest
 
 
-def first_page() -> ScanPage[Row]:
-    """The first page of a two-segment scan: one segment under way."""
-    pages = Row.scan().segments(2).page_size(3).pages()
+def first_pages(scan: Scan[Row] | None = None) -> tuple[list[Row], ScanPage[Row]]:
+    """The items delivered until a page leaves a segment under way, and that page, of a
+    two-segment scan (one worker: the segments are read in turn, whatever the server puts
+    in each)."""
+    pages = (scan or Row.scan()).segments(2, workers=1).page_size(3).pages()
+    delivered: list[Row] = []
     try:
-        return next(pages)
+        for page in pages:
+            delivered += page.items
+            if 1 in states(page.checkpoint.dumps()):
+                return delivered, page
     finally:
         pages.close()
+    raise AssertionError("no page left a segment under way")
 
 
 def saved_checkpoint() -> str:
-    return first_page().checkpoint.dumps()
+    return first_pages()[1].checkpoint.dumps()
+
+
+def states(token: str) -> list[int]:
+    """Each segment's state in a signed checkpoint: 0 not started, 1 under way, 2 done."""
+    return [part[0] for part in segments_of(unpack(token)[HEADER:-16])]
 
 
 def segments_of(body: bytes) -> list[bytes]:
@@ -422,19 +435,18 @@ def checkpoint_refused(table: Table, text: str, match: str) -> None:
 
 
 def test_a_saved_checkpoint_resumes(table: Table) -> None:
-    page = first_page()
+    delivered, page = first_pages()
     text = page.checkpoint.dumps()
-    states = [part[0] for part in segments_of(unpack(text)[HEADER:-16])]
-    assert sorted(states) == [0, 1]  # one segment started, one not
+    assert 1 in states(text)  # a segment under way
     rest = Row.scan().resume(text).all()
-    assert sorted((r.group, r.n) for r in [*page.items, *rest]) == sorted(
+    assert sorted((r.group, r.n) for r in [*delivered, *rest]) == sorted(
         (g, n) for g in ("a", "b", "secret") for n in range(ROWS)
     )
 
 
 def test_an_edited_checkpoint_is_refused_before_any_request(table: Table) -> None:
     text = saved_checkpoint()
-    started = next(i for i, p in enumerate(segments_of(unpack(text)[HEADER:-16])) if p[0] == 1)
+    started = states(text).index(1)
 
     def mark_done(parts: list[bytes]) -> list[bytes]:
         return [b"\x02" for _ in parts]  # "done": [true, true]
@@ -468,11 +480,7 @@ def test_every_byte_change_of_a_checkpoint_is_refused(table: Table) -> None:
 
 
 def test_checkpoints_of_other_scans_and_cursors_are_refused(table: Table) -> None:
-    pages = Row.scan().where(Row.n >= 0).segments(2).page_size(3).pages()
-    try:
-        filtered = next(pages).checkpoint.dumps()
-    finally:
-        pages.close()
+    filtered = first_pages(Row.scan().where(Row.n >= 0))[1].checkpoint.dumps()
     checkpoint_refused(table, filtered, "belongs to another scan")
     checkpoint_refused(table, a_cursor(), "not a dynaorm checkpoint")
     text = saved_checkpoint()
@@ -483,13 +491,26 @@ def test_checkpoints_of_other_scans_and_cursors_are_refused(table: Table) -> Non
 
 
 def test_an_encrypted_checkpoint_hides_its_positions(table: Table) -> None:
+    delivered, page = first_pages()
+    signed = unpack(page.checkpoint.dumps())
+    under_way = segments_of(signed[HEADER:-16])[states(pack(signed)).index(1)]
+    values = [v for v in (b"GROUP#a", b"GROUP#b", b"GROUP#secret") if v in under_way]
+    assert values  # the signed checkpoint shows the position's partition
     with table.override(encrypt_cursors=True):
-        page = first_page()
-        text = page.checkpoint.dumps()
+        pages = Row.scan().segments(2, workers=1).page_size(3).pages()
+        try:
+            seen: list[Row] = []
+            while len(seen) < len(delivered):  # the same pages, in the same order
+                sealed = next(pages)
+                seen += sealed.items
+        finally:
+            pages.close()
+        text = sealed.checkpoint.dumps()
         raw = unpack(text)
-        assert b"GROUP#" not in raw
-        assert b"ROW#" not in raw
-        assert len(Row.scan().resume(text).all()) + len(page.items) == 3 * ROWS
+        for value in (*values, b"ROW#"):
+            assert value not in raw
+        rest = Row.scan().resume(text).all()
+        assert len(seen) + len(rest) == 3 * ROWS
         for position in range(len(raw)):
             changed = pack(raw[:position] + bytes([raw[position] ^ 0x04]) + raw[position + 1 :])
             with pytest.raises(InvalidCursor):
