@@ -384,6 +384,47 @@ def test_two_processes_on_a_local_endpoint_work_alone_and_say_why_they_differ() 
     assert "this process signs with its own random secret" in out
 
 
+PLUGIN_SESSION = textwrap.dedent(
+    """
+    from pynamodb.attributes import UnicodeAttribute
+    from dynaorm import Entity, Key, Table
+    from dynaorm._paging import Page
+
+    table = Table("remote-plugin")
+
+    class Row(Entity, table=table):
+        g = UnicodeAttribute()
+        n = UnicodeAttribute()
+        primary = Key(pk="G#{g}", sk="N#{n}")
+
+    def test_cursors_work_with_no_configuration(dynamodb_endpoint):
+        assert dynamodb_endpoint == "http://192.0.2.1:8000"
+        plan = Row.query(g="a")._plan()
+        position = {"PK": {"S": "G#a"}, "SK": {"S": "N#1"}}
+        cursor = Page((), position=position, signer=plan.sign).cursor
+        request = Row.query(g="a").after(cursor).compile()
+        assert request["ExclusiveStartKey"] == position
+    """
+)
+
+
+def test_the_pytest_plugin_needs_no_secret_on_a_remote_test_endpoint(tmp_path: Path) -> None:
+    (tmp_path / "test_remote.py").write_text(PLUGIN_SESSION)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNAORM_", "AWS_", "PYTEST"))}
+    env.update({"PYTHONPATH": str(ROOT), "DYNAORM_TEST_ENDPOINT": REMOTE["DYNAORM_ENDPOINT"]})
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_remote.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
 def test_what_counts_as_a_local_endpoint(dynamodb_endpoint: str) -> None:
     for endpoint in (
         "http://localhost:8000",
