@@ -238,8 +238,10 @@ def _environment_seconds(name: str) -> float | None:
         return None
     try:
         return Settings(cursor_max_age=float(text)).cursor_max_age
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {text!r}") from None
+    except (ValueError, ConfigurationError):
+        raise ConfigurationError(
+            f"{name} must be a positive number of seconds, got {text!r}"
+        ) from None
 
 
 def _random_secret() -> bytes:

@@ -164,6 +164,14 @@ def test_secret_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cursor_keys(Settings(cursor_secret="t")).secrets == (b"t",)
     with pytest.raises(ConfigurationError, match="positive"):
         Settings(cursor_max_age=0)
+    for bad in ("0", "soon", "-5"):
+        monkeypatch.setenv("DYNAORM_CURSOR_MAX_AGE", bad)
+        with pytest.raises(ConfigurationError, match="DYNAORM_CURSOR_MAX_AGE must be a positive"):
+            cursor_keys()
+    monkeypatch.setenv("DYNAORM_CURSOR_MAX_AGE", "90")
+    assert cursor_keys().max_age == 90.0
+    monkeypatch.setenv("DYNAORM_ENCRYPT_CURSORS", "yes")
+    assert cursor_keys().encrypt
     monkeypatch.setenv("DYNAORM_ENCRYPT_CURSORS", "maybe")
     with pytest.raises(ConfigurationError, match="DYNAORM_ENCRYPT_CURSORS"):
         cursor_keys()
