@@ -182,6 +182,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             digest=request_digest(request, kind="collection"),
             partition=(key.pk_attribute, partition),
             page_size=self.request_limit,
+            max_age=self.cursor_max_age,
         )
 
     def fetch(self) -> ItemCollection:

@@ -78,8 +78,8 @@ class SchemaMismatch(ConfigurationError):
 
 
 class InvalidCursor(DynaormError, ValueError):
-    """A pagination cursor was malformed, tampered with, signed by another secret, or issued for
-    another query."""
+    """A pagination cursor or scan checkpoint was malformed, tampered with, made with a secret
+    that is not configured, issued for another query or scan, or expired (``max_age``)."""
 
 
 class UnknownEntityType(DynaormError, LookupError):

@@ -8,6 +8,7 @@ last item handed out, so a cursor taken anywhere resumes with no item skipped or
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 import attrs
 from pynamodb.expressions.condition import Condition
 
-from dynaorm._cursor import cursor_secret, decode_cursor, encode_cursor
+from dynaorm._cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._read_ahead import Requests
@@ -101,6 +102,8 @@ class Plan(Generic[T]):
             (doubling while nothing matches), so a page neither reads a whole megabyte to keep
             a few items nor crawls in tiny requests.
         limiter: Paces requests by the read capacity they consume.
+        max_age: Seconds after which a cursor is refused as expired (else the table's
+            ``cursor_max_age``).
     """
 
     table: Table
@@ -113,6 +116,7 @@ class Plan(Generic[T]):
     sort_range: tuple[str, Callable[[str], bool]] | None = None
     page_size: int | None = None
     limiter: ReadRateLimiter | None = None
+    max_age: float | None = None
 
     def send(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request (after the rate limiter allows it)."""
@@ -134,12 +138,21 @@ class Plan(Generic[T]):
             request["ExclusiveStartKey"] = dict(position)
         return request
 
-    def _secret(self) -> bytes:
-        return cursor_secret(self.table.settings)
+    def keys(self) -> CursorKeys:
+        """The keys that make and verify this table's cursors.
+
+        Raises:
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
+        """
+        return cursor_keys(self.table.settings)
 
     def sign(self, position: Mapping[str, Any]) -> str:
-        """Sign ``position`` as a cursor of this plan's query."""
-        return encode_cursor(self._secret(), self.digest, position)
+        """Sign (or encrypt) ``position`` as a cursor of this plan's query.
+
+        Raises:
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
+        """
+        return encode_cursor(self.keys(), self.digest, position)
 
     def position_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """The exclusive start key right after ``item``."""
@@ -154,11 +167,13 @@ class Plan(Generic[T]):
         """Verify ``cursor`` and return the position it resumes from.
 
         Raises:
-            InvalidCursor: The cursor is malformed, tampered with, or another query's.
+            InvalidCursor: The cursor is malformed, tampered with, another query's, or
+                expired.
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
         """
         if cursor is None:
             return None
-        position = decode_cursor(self._secret(), cursor, self.digest)
+        position = decode_cursor(self.keys(), cursor, self.digest, max_age=self.max_age)
         names = set(self.position_attributes)
         if set(position) != names or not all(
             isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
@@ -285,6 +300,7 @@ class Reader(Generic[T]):
     consistent_read: bool = False
     cursor: str | None = None
     reads_ahead: bool = False
+    cursor_max_age: float | None = None
 
     # -- to implement --------------------------------------------------------------------
 
@@ -360,6 +376,25 @@ class Reader(Generic[T]):
         The cursor is verified when the reader runs or compiles (:class:`InvalidCursor`).
         """
         return attrs.evolve(self, cursor=cursor)
+
+    def max_age(self, seconds: float | datetime.timedelta | None) -> Self:
+        """Refuse cursors issued more than ``seconds`` ago (``InvalidCursor`` saying it
+        expired), overriding the table's ``cursor_max_age``; ``None``: the table's rule.
+
+        Raises:
+            ValidationError: ``seconds`` is not a positive duration.
+
+        Example:
+            >>> recent = Order.query(customer_id="c1").max_age(900)  # doctest: +SKIP
+            >>> recent.after(cursor).page()  # doctest: +SKIP
+        """
+        if isinstance(seconds, datetime.timedelta):
+            seconds = seconds.total_seconds()
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0
+        ):
+            raise ValidationError(f"max_age must be a positive duration, got {seconds!r}")
+        return attrs.evolve(self, cursor_max_age=None if seconds is None else float(seconds))
 
     # -- running -------------------------------------------------------------------------
 

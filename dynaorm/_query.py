@@ -230,4 +230,5 @@ class Query(Reader[E], Generic[E]):
             if condition and key.sk_attribute
             else None,
             page_size=self.request_limit,
+            max_age=self.cursor_max_age,
         )

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -18,8 +19,8 @@ from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
-from dynaorm._cursor import request_digest
-from dynaorm._errors import ValidationError
+from dynaorm._cursor import cursor_keys, request_digest
+from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._paging import Page, Plan, Reader, UnknownItem
 from dynaorm._rate import ReadRateLimiter
@@ -32,7 +33,14 @@ from dynaorm._read_support import (
     restore_key_fields,
     type_filter,
 )
-from dynaorm._scan_runner import ScanCheckpoint, ScanPage, run_segments
+from dynaorm._scan_runner import (
+    ScanCheckpoint,
+    ScanPage,
+    checkpoint_digest,
+    open_checkpoint,
+    run_segments,
+    seal_checkpoint,
+)
 from dynaorm._threads import WorkerPool
 
 if TYPE_CHECKING:
@@ -167,11 +175,13 @@ class Scan(Reader[T], Generic[T]):
         with as many segments as it has.
 
         Raises:
-            InvalidCursor: The text is not a checkpoint (its cursors are checked when the
-                scan runs).
+            InvalidCursor: The text is not a checkpoint of this scan (malformed, edited, made
+                with a secret not configured, or another scan's): checked here, before any
+                request.
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
         """
         if isinstance(checkpoint, str):
-            checkpoint = ScanCheckpoint.loads(checkpoint)
+            checkpoint = self._load_checkpoint(checkpoint)
         return attrs.evolve(
             self,
             checkpoint=checkpoint,
@@ -179,6 +189,27 @@ class Scan(Reader[T], Generic[T]):
             segment_number=None,
             cursor=None,
         )
+
+    def _load_checkpoint(self, text: str) -> ScanCheckpoint:
+        digest, positions, done = open_checkpoint(cursor_keys(self.table.settings), text)
+        total = len(positions)
+        if total > _MAX_SEGMENTS:
+            raise InvalidCursor("the checkpoint's contents are unreadable")
+        resumed = attrs.evolve(
+            self, checkpoint=None, total_segments=total, segment_number=None, cursor=None
+        )
+        plans = resumed._plans_for(total, None)
+        if digest != checkpoint_digest(plans):
+            raise InvalidCursor(
+                "the checkpoint belongs to another scan (table, index, types, filter, "
+                "projection or segment count differ); start the scan again without it"
+            )
+        cursors = tuple(
+            None if position is None else plan.sign(position)
+            for plan, position in zip(plans, positions, strict=True)
+        )
+        sealer = functools.partial(seal_checkpoint, plans, positions, done)
+        return ScanCheckpoint(total, cursors, done, sealer=sealer)
 
     def _check_filter(self, condition: Condition) -> None:
         check_filter_paths(condition, self.table, self.entity, refuse_keys=False, what=self._what)
@@ -195,6 +226,12 @@ class Scan(Reader[T], Generic[T]):
     def _plan(self) -> Plan[T]:
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
         return self._segment_plan(self.segment_number, limiter)
+
+    def _plans_for(self, total: int, limiter: ReadRateLimiter | None) -> list[Plan[T]]:
+        """One plan per segment of a run with ``total`` segments (1: this scan's own)."""
+        if total == 1:
+            return [self._segment_plan(self.segment_number, limiter)]
+        return [self._segment_plan(i, limiter) for i in range(total)]
 
     def _segment_plan(self, segment: int | None, limiter: ReadRateLimiter | None) -> Plan[T]:
         table = self.table
@@ -225,6 +262,7 @@ class Scan(Reader[T], Generic[T]):
             digest=request_digest(request, kind="scan", types=names),
             page_size=self.request_limit,
             limiter=limiter,
+            max_age=self.cursor_max_age,
         )
 
     def _decoder(self, *, partial: bool, typed: bool) -> Callable[[dict[str, Any]], T]:
@@ -282,12 +320,8 @@ class Scan(Reader[T], Generic[T]):
         """
         checkpoint = self._checkpoint()
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        if checkpoint.total_segments == 1:
-            plans = [self._segment_plan(self.segment_number, None)]
-            workers = 1
-        else:
-            plans = [self._segment_plan(i, None) for i in range(checkpoint.total_segments)]
-            workers = self.workers or checkpoint.total_segments
+        plans = self._plans_for(checkpoint.total_segments, None)
+        workers = 1 if len(plans) == 1 else self.workers or len(plans)
         return run_segments(
             plans,
             checkpoint,
@@ -316,7 +350,7 @@ class Scan(Reader[T], Generic[T]):
             return super().count()
         checkpoint = self._checkpoint()
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        plans = [self._segment_plan(i, limiter) for i in range(checkpoint.total_segments)]
+        plans = self._plans_for(checkpoint.total_segments, limiter)
         starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
         todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
         workers = self.workers or len(plans)

@@ -11,27 +11,51 @@ yet delivered are read again).
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
+import math
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from dynaorm._errors import InvalidCursor
+from dynaorm._cursor import (
+    CHECKPOINT,
+    CursorKeys,
+    open_token,
+    positions_body,
+    read_positions_body,
+    seal_token,
+)
+from dynaorm._errors import ValidationError
 from dynaorm._paging import Page, Plan
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._threads import WorkerPool
 
-__all__ = ["ScanCheckpoint", "ScanPage", "run_segments"]
+if TYPE_CHECKING:
+    from dynaorm._scan import Scan
+
+__all__ = [
+    "ScanCheckpoint",
+    "ScanPage",
+    "checkpoint_digest",
+    "open_checkpoint",
+    "run_segments",
+    "seal_checkpoint",
+]
 
 T = TypeVar("T")
+Positions = tuple[Mapping[str, Any] | None, ...]
 
 
 @attrs.frozen
 class ScanCheckpoint:
     """Where each segment of a scan stands; serializable, to resume later or elsewhere.
+
+    ``dumps()`` makes one signed token (encrypted with ``encrypt_cursors``) bound to its scan:
+    an edited, truncated or foreign checkpoint raises :class:`~dynaorm.InvalidCursor` when
+    loaded, before any request. Checkpoints do not expire.
 
     Attributes:
         total_segments: How many segments the scan has (1: a plain sequential scan).
@@ -39,14 +63,18 @@ class ScanCheckpoint:
         done: Per segment, whether it has been read to the end.
 
     Example:
-        >>> cp = ScanCheckpoint(2, (None, None), (False, True))
-        >>> ScanCheckpoint.loads(cp.dumps()) == cp
-        True
+        >>> cp = ScanCheckpoint.start(2)
+        >>> cp.total_segments, cp.finished
+        (2, False)
+        >>> text = scan_page.checkpoint.dumps()  # doctest: +SKIP
+        >>> ScanCheckpoint.loads(text, Order.scan()).finished  # doctest: +SKIP
+        False
     """
 
     total_segments: int
     cursors: tuple[str | None, ...]
     done: tuple[bool, ...]
+    _sealer: Callable[[], str] | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def start(cls, total_segments: int) -> ScanCheckpoint:
@@ -59,39 +87,58 @@ class ScanCheckpoint:
         return all(self.done)
 
     def dumps(self) -> str:
-        """The checkpoint as JSON text (each segment's cursor stays signed)."""
-        return json.dumps(
-            {"v": 1, "segments": self.total_segments, "cursors": self.cursors, "done": self.done},
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def loads(cls, text: str) -> ScanCheckpoint:
-        """Read a checkpoint written by :meth:`dumps`.
+        """The checkpoint as a URL-safe token, signed and bound to its scan.
 
         Raises:
-            InvalidCursor: The text is not such a checkpoint.
+            ValidationError: The checkpoint was built by hand, not taken from a scan
+                (``page.checkpoint``) or loaded (:meth:`loads`).
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
         """
-        try:
-            data = json.loads(text)
-            total = data["segments"]
-            cursors = tuple(data["cursors"])
-            done = tuple(bool(d) for d in data["done"])
-            valid = (
-                data.get("v") == 1
-                and isinstance(total, int)
-                and total >= 1
-                and len(cursors) == len(done) == total
-                and all(c is None or isinstance(c, str) for c in cursors)
+        if self._sealer is None:
+            raise ValidationError(
+                "only a checkpoint taken from a scan (page.checkpoint) or loaded with "
+                "ScanCheckpoint.loads() can be saved: it is signed and bound to its scan"
             )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            valid = False
-        if not valid:
-            raise InvalidCursor("not a dynaorm scan checkpoint")
-        return cls(total, cursors, done)
+        return self._sealer()
+
+    @classmethod
+    def loads(cls, text: str, scan: Scan[Any]) -> ScanCheckpoint:
+        """Verify a checkpoint written by :meth:`dumps` for ``scan`` (built as the scan that
+        wrote it; its limit, page size and consistency may differ) and read it.
+
+        Raises:
+            InvalidCursor: The text is not such a checkpoint: malformed, edited, made with a
+                secret not configured, or another scan's.
+            ConfigurationError: No cursor secret is configured for a non-local endpoint.
+        """
+        return scan._load_checkpoint(text)
 
 
-Positions = tuple[Mapping[str, Any] | None, ...]
+def checkpoint_digest(plans: Sequence[Plan[Any]]) -> bytes:
+    """What a checkpoint is bound to: every segment's request, hence the segment count."""
+    text = b"checkpoint" + b"".join(plan.digest for plan in plans)
+    return hashlib.sha256(text).digest()[:16]
+
+
+def seal_checkpoint(
+    plans: Sequence[Plan[Any]], positions: Positions, done: tuple[bool, ...]
+) -> str:
+    """The token of a checkpoint (see :meth:`ScanCheckpoint.dumps`)."""
+    return seal_token(
+        plans[0].keys(), CHECKPOINT, checkpoint_digest(plans), positions_body(positions, done)
+    )
+
+
+def open_checkpoint(keys: CursorKeys, text: str) -> tuple[bytes, Positions, tuple[bool, ...]]:
+    """The digest, positions and done flags of a verified checkpoint token.
+
+    Raises:
+        InvalidCursor: The token is malformed, edited or made with a secret not configured.
+    """
+    # Checkpoints resume long jobs: a cursor max_age does not apply to them.
+    rest = open_token(keys, CHECKPOINT, text, None, max_age=math.inf, what="checkpoint")
+    positions, done = read_positions_body(rest[16:])
+    return rest[:16], positions, done
 
 
 @attrs.frozen
@@ -115,7 +162,8 @@ class ScanPage(Page[T], Generic[T]):
             None if position is None else plan.sign(position)
             for plan, position in zip(self._plans, self._positions, strict=True)
         )
-        return ScanCheckpoint(len(self._plans), cursors, self._done)
+        sealer = functools.partial(seal_checkpoint, self._plans, self._positions, self._done)
+        return ScanCheckpoint(len(self._plans), cursors, self._done, sealer=sealer)
 
 
 _Message = tuple[str, int, Any]

@@ -8,17 +8,46 @@ endpoint the standard chain decides, exactly as boto3 would.
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
 from dynaorm._errors import ConfigurationError
 
-__all__ = ["Settings", "configure", "current_settings"]
+__all__ = ["Settings", "configure", "current_settings", "replacing_secrets"]
 
 _UNSET: Any = None
+
+
+def _secret(value: str | bytes | None) -> bytes | None:
+    """A cursor secret as bytes (text is UTF-8 encoded)."""
+    return value.encode() if isinstance(value, str) else value
+
+
+def _secrets(value: str | bytes | Iterable[str | bytes] | None) -> tuple[bytes, ...] | None:
+    """Cursor secrets as a tuple of bytes, newest first; text is split at commas."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        text = value.decode() if isinstance(value, bytes) else value
+        value = [part.strip() for part in text.split(",")]
+    result = tuple(v.encode() if isinstance(v, str) else bytes(v) for v in value)
+    if not all(result):
+        raise ConfigurationError("cursor_secrets holds an empty secret")
+    return result
+
+
+def _seconds(value: float | datetime.timedelta | None) -> float | None:
+    """A duration in seconds (a ``timedelta`` is converted)."""
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if value is not None and (isinstance(value, bool) or not value > 0):
+        raise ConfigurationError(f"cursor_max_age must be a positive duration, got {value!r}")
+    return None if value is None else float(value)
 
 
 @attrs.frozen
@@ -35,7 +64,17 @@ class Settings:
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for a response.
         max_pool_connections: HTTP connections kept per client (size it to your thread pools).
-        cursor_secret: Secret key that signs pagination cursors.
+        cursor_secret: Secret key that signs pagination cursors (text or bytes); the same as
+            ``cursor_secrets=[secret]``.
+        cursor_secrets: Several secrets, newest first: the first signs new cursors, every
+            one verifies (key rotation). Text is split at commas, like
+            ``DYNAORM_CURSOR_SECRETS``.
+        encrypt_cursors: Encrypt cursors and scan checkpoints (AES-256-GCM; needs the
+            ``crypto`` extra) so they reveal nothing of the keys they hold.
+        cursor_max_age: Seconds (or a ``timedelta``) after which a cursor is refused as
+            expired; ``None``: cursors do not expire.
+        cursor_clock: The time source of cursor issue and expiry times (seconds since the
+            epoch, like ``time.time``); for tests.
         parameter_validation: Let botocore validate each request against the API model before
             sending. Off by default: dynaorm builds every request itself (as PynamoDB does), and
             the check costs about a third of the client-side time of a PutItem.
@@ -50,8 +89,14 @@ class Settings:
     connect_timeout: float | None = None
     read_timeout: float | None = None
     max_pool_connections: int | None = None
-    cursor_secret: bytes | None = attrs.field(default=None, repr=False)
+    cursor_secret: bytes | None = attrs.field(default=None, repr=False, converter=_secret)
     parameter_validation: bool | None = None
+    cursor_secrets: tuple[bytes, ...] | None = attrs.field(
+        default=None, repr=False, converter=_secrets
+    )
+    encrypt_cursors: bool | None = None
+    cursor_max_age: float | None = attrs.field(default=None, converter=_seconds)
+    cursor_clock: Callable[[], float] | None = attrs.field(default=None, repr=False)
 
     def merged_over(self, base: Settings) -> Settings:
         """These settings, with every unset field taken from ``base``."""
@@ -100,7 +145,8 @@ _global = Settings()
 def configure(**settings: Any) -> Settings:
     """Change the global connection settings; returns the previous ones.
 
-    Any field of :class:`Settings` may be given; ``None`` clears a field.
+    Any field of :class:`Settings` may be given; ``None`` clears a field. Giving
+    ``cursor_secret`` or ``cursor_secrets`` alone replaces whichever of the two was set.
 
     Example:
         >>> previous = configure(endpoint_url="http://127.0.0.1:8000", region="eu-west-1")
@@ -116,12 +162,18 @@ def configure(**settings: Any) -> Settings:
         raise ConfigurationError(
             f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    if isinstance(settings.get("cursor_secret"), str):
-        settings["cursor_secret"] = settings["cursor_secret"].encode()
     with _lock:
         previous = _global
-        _global = attrs.evolve(_global, **settings)
+        _global = attrs.evolve(_global, **replacing_secrets(settings))
     return previous
+
+
+def replacing_secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` where giving one of ``cursor_secret``/``cursor_secrets`` clears the other."""
+    for given, other in (("cursor_secret", "cursor_secrets"), ("cursor_secrets", "cursor_secret")):
+        if given in settings and other not in settings:
+            return {**settings, other: None}
+    return settings
 
 
 def current_settings() -> Settings:

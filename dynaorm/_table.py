@@ -21,7 +21,7 @@ from dynaorm._schema import (
     gsi_create_update,
     schema_mismatches,
 )
-from dynaorm._settings import Settings, current_settings
+from dynaorm._settings import Settings, current_settings, replacing_secrets
 from dynaorm._transport import Transport
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ class Table:
 
     def configure(self, **settings: Any) -> None:
         """Change this table's connection settings (fields of :class:`~dynaorm.Settings`)."""
-        self.settings = attrs.evolve(self.settings, **settings)
+        self.settings = attrs.evolve(self.settings, **replacing_secrets(settings))
         self._transport = None
 
     @property

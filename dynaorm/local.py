@@ -12,6 +12,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from dynaorm._cursor import mark_local_endpoint
 from dynaorm._errors import ConfigurationError
 from dynaorm._local_items import install as install_item_constructor
 
@@ -96,11 +97,14 @@ class LocalDynamoDB:
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
         self._server = server
+        # Cursors for a server of this process need no shared secret (see _cursor).
+        mark_local_endpoint(self.endpoint_url)
         return self.endpoint_url
 
     def stop(self) -> None:
         """Stop the server (no-op when it is not running)."""
         if self._server is not None:
+            mark_local_endpoint(self.endpoint_url, local=False)
             self._server.shutdown()
             self._server.server_close()
             if self._thread is not None:

@@ -37,6 +37,7 @@ Example::
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack
@@ -47,6 +48,7 @@ import pytest
 # Nothing heavy at import time: pytest loads this plugin in every run of an environment where
 # dynaorm is installed, so dynaorm itself, botocore and moto are imported inside the fixtures,
 # on first use (tests/test_plugin_cost.py checks a run without dynaorm fixtures imports none).
+
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
@@ -104,9 +106,22 @@ def unique_table_name(base: str) -> str:
     return f"{base[:200]}-{uuid.uuid4().hex[:12]}"
 
 
+def _cursor_secret_configured() -> bool:
+    from dynaorm._settings import current_settings
+
+    shared = current_settings()
+    return bool(
+        shared.cursor_secret
+        or shared.cursor_secrets
+        or os.environ.get("DYNAORM_CURSOR_SECRETS")
+        or os.environ.get("DYNAORM_CURSOR_SECRET")
+    )
+
+
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
     """The endpoint every test of the session talks to."""
+    from dynaorm._cursor import is_local_endpoint
     from dynaorm._settings import configure
     from dynaorm.local import LocalDynamoDB
 
@@ -114,11 +129,19 @@ def dynamodb_endpoint() -> Iterator[str]:
     with ExitStack() as stack:
         if not endpoint:
             endpoint = stack.enter_context(LocalDynamoDB()).endpoint_url
-        previous = configure(endpoint_url=endpoint, region=os.environ.get("DYNAORM_REGION"))
+        settings: dict[str, Any] = {
+            "endpoint_url": endpoint,
+            "region": os.environ.get("DYNAORM_REGION"),
+        }
+        if not is_local_endpoint(endpoint) and not _cursor_secret_configured():
+            # A test session is one process, so a random cursor secret is sound here (dynaorm
+            # refuses to make one up for a non-local endpoint on its own).
+            settings["cursor_secrets"] = [secrets.token_urlsafe(32)]
+        previous = configure(**settings)
         try:
             yield endpoint
         finally:
-            configure(endpoint_url=previous.endpoint_url, region=previous.region)
+            configure(**{name: getattr(previous, name) for name in settings})
 
 
 @pytest.fixture

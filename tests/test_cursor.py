@@ -13,6 +13,7 @@ from support import write_all
 
 import dynaorm
 import dynaorm._cursor
+import dynaorm._paging
 from dynaorm import Entity, Index, InvalidCursor, Key, Query, ScanCheckpoint, Settings, Table
 from dynaorm._cursor import cursor_secret, decode_cursor, encode_cursor, request_digest
 from dynaorm.testing import unique_table_name
@@ -167,11 +168,20 @@ def test_codec_round_trip_and_digest_ignores_paging_members() -> None:
 
 
 def test_checkpoint_text_is_checked() -> None:
-    for text in ["", "{}", "[]", '{"v":1,"segments":2,"cursors":[null],"done":[false,false]}']:
+    old_json = '{"v":1,"segments":2,"cursors":[null],"done":[false,false]}'
+    for text in ["", "{}", "[]", old_json, "AAAA", first_cursor_shape()]:
         with pytest.raises(InvalidCursor):
-            ScanCheckpoint.loads(text)
+            ScanCheckpoint.loads(text, Row.scan())
+    with pytest.raises(InvalidCursor, match="older dynaorm version"):
+        Row.scan().resume(old_json)
     with pytest.raises(InvalidCursor):
         Row.scan().resume("garbage")
+
+
+def first_cursor_shape() -> str:
+    """A valid cursor (not a checkpoint) of a sequential scan."""
+    plan = Row.scan()._plan()
+    return encode_cursor(cursor_secret(), plan.digest, {"PK": {"S": "A"}, "SK": {"S": "B"}})
 
 
 def test_a_segment_cursor_does_not_fit_another_segment(rows: Table) -> None:
@@ -198,30 +208,33 @@ def test_secret_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
         dynaorm.configure(cursor_secret=previous.cursor_secret)
 
 
-def test_without_a_secret_a_random_one_is_made_once_with_a_warning(
+def test_without_a_secret_a_local_endpoint_gets_one_random_secret_per_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Changed: this used to warn, and applied to every endpoint; now it is only for local
+    endpoints (any other refuses, see test_cursor_tokens.py), and it is silent."""
     monkeypatch.delenv("DYNAORM_CURSOR_SECRET")
     monkeypatch.setattr(dynaorm._cursor, "_process_secret", None)
-    with pytest.warns(UserWarning, match="no cursor secret configured") as caught:
-        secret = cursor_secret()
-    assert caught[0].filename == __file__  # the warning points at the caller
-    assert len(secret) == 32
-    with warnings.catch_warnings(record=True) as again:
-        warnings.simplefilter("always")
-        assert cursor_secret() == secret
-    assert again == []  # warned once per process
+    local = Settings(endpoint_url="http://127.0.0.1:1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        secret = cursor_secret(local)
+        assert len(secret) == 32
+        assert cursor_secret(local) == secret  # made once per process
+        assert cursor_secret(Settings(endpoint_url="http://[::1]:8000")) == secret
+        assert cursor_secret(Settings(endpoint_url="http://localhost:8000")) == secret
+    assert dynaorm._cursor.cursor_keys(local).ephemeral
 
 
 def test_reads_that_take_no_cursor_need_no_secret(
     rows: Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("DYNAORM_CURSOR_SECRET")
-    monkeypatch.setattr(dynaorm._cursor, "_process_secret", None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert len(Row.query(group="a").limit(7).all()) == 7
-        assert len(list(Row.scan().segments(2).page_size(5).pages())) > 2
-        page = Row.query(group="a").limit(7).page()
-    with pytest.warns(UserWarning, match="no cursor secret configured"):
+    def no_keys(settings: Settings | None = None) -> Any:
+        raise AssertionError("cursor keys were resolved")
+
+    monkeypatch.setattr(dynaorm._paging, "cursor_keys", no_keys)
+    assert len(Row.query(group="a").limit(7).all()) == 7
+    assert len(list(Row.scan().segments(2).page_size(5).pages())) > 2
+    page = Row.query(group="a").limit(7).page()
+    with pytest.raises(AssertionError, match="resolved"):
         assert page.cursor is not None  # signed on first use

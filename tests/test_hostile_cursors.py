@@ -22,11 +22,14 @@ from dynaorm import (
     InvalidCursor,
     Key,
     Query,
+    Scan,
     ScanCheckpoint,
+    ScanPage,
     ServiceError,
     Table,
+    ValidationError,
 )
-from dynaorm._cursor import encode_cursor
+from dynaorm._cursor import _derive, encode_cursor
 from dynaorm.testing import unique_table_name
 
 SECRET = b"hostile-cursor-secret"
@@ -171,24 +174,33 @@ def test_truncated_and_extended_cursors_are_refused(
     refused(table, token + pack(tail))
 
 
+def mac(secret: bytes, body: bytes) -> bytes:
+    """The MAC a signed token carries, under the signing key derived from ``secret``."""
+    return hmac.new(_derive(secret).sign, body, hashlib.sha256).digest()[:16]
+
+
 @given(secret=st.binary(min_size=1, max_size=64))
 @QUICK
 def test_a_cursor_re_signed_with_another_secret_is_refused(
     table: Table, token: str, secret: bytes
 ) -> None:
     assume(secret != SECRET)
-    body = unpack(token)[:-32]
-    resigned = pack(body + hmac.new(secret, body, hashlib.sha256).digest())
-    with pytest.raises(InvalidCursor, match="signature does not verify"):
-        base().page(resigned)
-    refused(table, resigned)
+    body = unpack(token)[:-16]
+    for resigned in (
+        pack(body + mac(secret, body)),  # our key id, another key
+        pack(body[:1] + _derive(secret).key_id + body[5:] + mac(secret, body)),  # theirs
+        pack(body + hmac.new(secret, body, hashlib.sha256).digest()),  # the raw secret
+    ):
+        with pytest.raises(InvalidCursor, match="signature does not verify"):
+            base().page(resigned)
+        refused(table, resigned)
 
 
 def test_the_same_position_signed_by_us_and_by_another_secret(table: Table) -> None:
-    body = unpack(a_cursor())[:-32]
-    ours = pack(body + hmac.new(SECRET, body, hashlib.sha256).digest())
+    body = unpack(a_cursor())[:-16]
+    ours = pack(body + mac(SECRET, body))
     assert [r.n for r in base().page(ours)] == list(range(6, 12))
-    refused(table, pack(body + hmac.new(SECRET + b"!", body, hashlib.sha256).digest()))
+    refused(table, pack(body + mac(SECRET + b"!", body)))
 
 
 # -- real cursors of other queries -----------------------------------------------------------
@@ -253,12 +265,19 @@ any_shape = st.dictionaries(
 def read_forged(table: Table, position: dict[str, Any]) -> list[Row] | None:
     """Read ``base()`` after ``position``, signed with the real secret (as if it had leaked).
 
-    Returns the rows, or ``None`` when the cursor was refused: by dynaorm before any request
+    Returns the rows, or ``None`` when the cursor cannot be made (a value the format cannot
+    carry) or was refused: by dynaorm before any request
     (InvalidCursor: another partition, or outside the query's sort-key range), or by the
     server (a ValidationException, for a position dynaorm's checks let through).
     """
     query = base()
-    forged = encode_cursor(SECRET, query._plan().digest, position)
+    try:
+        forged = encode_cursor(SECRET, query._plan().digest, position)
+    except ValidationError:
+        # The token format carries only non-empty S, N and B values: such a position cannot
+        # be signed at all, even with the secret.
+        event("cannot be put in a cursor")
+        return None
     with requests_sent(table) as sent:
         try:
             rows = query.after(forged).all()
@@ -341,6 +360,158 @@ def test_scan_checkpoints_with_foreign_cursors_are_refused(table: Table) -> None
     with requests_sent(table) as sent:
         with pytest.raises(InvalidCursor):
             list(Row.scan().segments(2).resume(checkpoint))
-        with pytest.raises(InvalidCursor):
-            list(Row.scan().resume(checkpoint.dumps()))
+        # A checkpoint built by hand is not bound to any scan: it cannot be saved.
+        with pytest.raises(ValidationError, match="taken from a scan"):
+            checkpoint.dumps()
     assert sent == []
+
+
+# -- signed checkpoints ----------------------------------------------------------------------
+
+HEADER = 1 + 4 + 4 + 16  # format, key id, issue time, digest
+
+
+def first_pages(scan: Scan[Row] | None = None) -> tuple[list[Row], ScanPage[Row]]:
+    """The items delivered until a page leaves a segment under way, and that page, of a
+    two-segment scan (one worker: the segments are read in turn, whatever the server puts
+    in each)."""
+    pages = (scan or Row.scan()).segments(2, workers=1).page_size(3).pages()
+    delivered: list[Row] = []
+    try:
+        for page in pages:
+            delivered += page.items
+            if 1 in states(page.checkpoint.dumps()):
+                return delivered, page
+    finally:
+        pages.close()
+    raise AssertionError("no page left a segment under way")
+
+
+def saved_checkpoint() -> str:
+    return first_pages()[1].checkpoint.dumps()
+
+
+def states(token: str) -> list[int]:
+    """Each segment's state in a signed checkpoint: 0 not started, 1 under way, 2 done."""
+    return [part[0] for part in segments_of(unpack(token)[HEADER:-16])]
+
+
+def segments_of(body: bytes) -> list[bytes]:
+    """Each segment's part of a (short) checkpoint body: its state byte and position."""
+    assert body[0] < 0x80
+    parts, at = [], 1
+    for _ in range(body[0]):
+        start = at
+        state = body[at]
+        at += 1
+        if state == 1:
+            attributes = body[at]
+            at += 1
+            for _ in range(attributes):
+                at += 1 + body[at]  # name
+                at += 1  # type
+                at += 1 + body[at]  # value
+        parts.append(body[start:at])
+    assert at == len(body)
+    return parts
+
+
+def edited(token: str, edit: Callable[[list[bytes]], list[bytes]]) -> tuple[str, str]:
+    """``token`` with its segments edited: as is (the old MAC), and re-signed with SECRET."""
+    raw = unpack(token)
+    header, body = raw[:HEADER], raw[HEADER:-16]
+    parts = edit(segments_of(body))
+    new = header + bytes([len(parts)]) + b"".join(parts)
+    return pack(new + raw[-16:]), pack(new + mac(SECRET, new))
+
+
+def checkpoint_refused(table: Table, text: str, match: str) -> None:
+    with requests_sent(table) as sent:
+        with pytest.raises(InvalidCursor, match=match):
+            list(Row.scan().resume(text))
+        with pytest.raises(InvalidCursor, match=match):
+            ScanCheckpoint.loads(text, Row.scan())
+    assert sent == []
+
+
+def test_a_saved_checkpoint_resumes(table: Table) -> None:
+    delivered, page = first_pages()
+    text = page.checkpoint.dumps()
+    assert 1 in states(text)  # a segment under way
+    rest = Row.scan().resume(text).all()
+    assert sorted((r.group, r.n) for r in [*delivered, *rest]) == sorted(
+        (g, n) for g in ("a", "b", "secret") for n in range(ROWS)
+    )
+
+
+def test_an_edited_checkpoint_is_refused_before_any_request(table: Table) -> None:
+    text = saved_checkpoint()
+    started = states(text).index(1)
+
+    def mark_done(parts: list[bytes]) -> list[bytes]:
+        return [b"\x02" for _ in parts]  # "done": [true, true]
+
+    def null_cursor(parts: list[bytes]) -> list[bytes]:
+        return [b"\x00" if i == started else p for i, p in enumerate(parts)]
+
+    def one_more(parts: list[bytes]) -> list[bytes]:
+        return [*parts, b"\x00"]
+
+    def one_less(parts: list[bytes]) -> list[bytes]:
+        return parts[:1]
+
+    for edit in (mark_done, null_cursor, one_more, one_less):
+        as_is, resigned = edited(text, edit)
+        checkpoint_refused(table, as_is, "signature does not verify")
+        if edit in (one_more, one_less):
+            # Even signed with the real secret, another segment count is another scan.
+            checkpoint_refused(table, resigned, "belongs to another scan")
+
+
+def test_every_byte_change_of_a_checkpoint_is_refused(table: Table) -> None:
+    raw = unpack(saved_checkpoint())
+    with requests_sent(table) as sent:
+        for position in range(len(raw)):
+            for flip in (0x01, 0x80, 0xFF):
+                changed = pack(raw[:position] + bytes([raw[position] ^ flip]) + raw[position + 1 :])
+                with pytest.raises(InvalidCursor):
+                    Row.scan().resume(changed)
+    assert sent == []
+
+
+def test_checkpoints_of_other_scans_and_cursors_are_refused(table: Table) -> None:
+    filtered = first_pages(Row.scan().where(Row.n >= 0))[1].checkpoint.dumps()
+    checkpoint_refused(table, filtered, "belongs to another scan")
+    checkpoint_refused(table, a_cursor(), "not a dynaorm checkpoint")
+    text = saved_checkpoint()
+    checkpoint_refused(table, text[:-3], "malformed|signature does not verify")
+    with requests_sent(table) as sent, pytest.raises(InvalidCursor):
+        base().page(text)  # and a checkpoint is no cursor
+    assert sent == []
+
+
+def test_an_encrypted_checkpoint_hides_its_positions(table: Table) -> None:
+    delivered, page = first_pages()
+    signed = unpack(page.checkpoint.dumps())
+    under_way = segments_of(signed[HEADER:-16])[states(pack(signed)).index(1)]
+    values = [v for v in (b"GROUP#a", b"GROUP#b", b"GROUP#secret") if v in under_way]
+    assert values  # the signed checkpoint shows the position's partition
+    with table.override(encrypt_cursors=True):
+        pages = Row.scan().segments(2, workers=1).page_size(3).pages()
+        try:
+            seen: list[Row] = []
+            while len(seen) < len(delivered):  # the same pages, in the same order
+                sealed = next(pages)
+                seen += sealed.items
+        finally:
+            pages.close()
+        text = sealed.checkpoint.dumps()
+        raw = unpack(text)
+        for value in (*values, b"ROW#"):
+            assert value not in raw
+        rest = Row.scan().resume(text).all()
+        assert len(seen) + len(rest) == 3 * ROWS
+        for position in range(len(raw)):
+            changed = pack(raw[:position] + bytes([raw[position] ^ 0x04]) + raw[position + 1 :])
+            with pytest.raises(InvalidCursor):
+                Row.scan().resume(changed)

@@ -129,7 +129,7 @@ def test_a_resumed_scan_finishes_the_set(bulk: Table) -> None:
     rest = numbers(Bulk.scan().page_size(300).resume(text))
     assert len(delivered) + len(rest) == N_ITEMS
     assert set(delivered) | set(rest) == set(range(N_ITEMS))
-    done = ScanCheckpoint(4, ScanCheckpoint.loads(text).cursors, (True,) * 4)
+    done = ScanCheckpoint(4, ScanCheckpoint.loads(text, Bulk.scan()).cursors, (True,) * 4)
     assert list(Bulk.scan().resume(done)) == []
 
 
@@ -167,6 +167,18 @@ def test_a_sequential_scan_pages_with_cursors_and_checkpoints(small: Table) -> N
     assert pages[0].checkpoint.total_segments == 1
     resumed = numbers(scan.resume(pages[0].checkpoint))
     assert sorted(numbers(pages[0]) + resumed) == expected
+
+
+def test_a_resumed_scan_counts_what_is_left(small: Table) -> None:
+    """count() of a resumed scan reads each segment as the checkpoint's scan did (a sequential
+    scan's checkpoint used to be counted as segment 0 of 1, and its cursor refused)."""
+    for scan in (Item.scan().page_size(70), Item.scan().segments(3).page_size(40)):
+        pages = scan.pages()
+        first = next(pages)
+        pages.close()
+        text = first.checkpoint.dumps()
+        assert scan.resume(text).count() == N_SMALL - len(first)
+        assert Item.scan().resume(text).count() == N_SMALL - len(first)
 
 
 def test_segments_one_at_a_time_cover_the_table(small: Table) -> None:
