@@ -9,6 +9,7 @@ Every error dynaorm raises derives from :class:`DynaormError`::
     ├── UnknownEntityType (LookupError)     an item whose type no entity of the table claims
     ├── BatchIncomplete                     items still unprocessed after the retry policy
     ├── EndpointUnavailable (ConnectionError) the server could not be reached
+    │   └── RequestTimeout (TimeoutError)   no answer in time (timeout or retry deadline)
     └── ServiceError                        the server answered with an error
         ├── ConditionFailed                 a condition expression was false
         │   └── VersionConflict             an optimistic-lock version did not match
@@ -31,6 +32,7 @@ __all__ = [
     "DynaormError",
     "EndpointUnavailable",
     "InvalidCursor",
+    "RequestTimeout",
     "ServiceError",
     "TableNotFound",
     "Throttled",
@@ -90,6 +92,14 @@ class BatchIncomplete(DynaormError):
 
 class EndpointUnavailable(DynaormError, ConnectionError):
     """The DynamoDB endpoint could not be reached or the connection broke."""
+
+
+class RequestTimeout(EndpointUnavailable, TimeoutError):
+    """The server did not answer in time: a connection or read timed out, or the retry
+    policy's deadline cut the attempt in flight off.
+
+    A request that timed out while waiting for its response may have been applied.
+    """
 
 
 class ServiceError(DynaormError):
