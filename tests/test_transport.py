@@ -3,18 +3,24 @@ answers, fork safety, and a client cache that rotating credentials cannot grow."
 
 from __future__ import annotations
 
+import gc
+import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterator
 
+import botocore.credentials
 import pytest
 from pynamodb.attributes import UnicodeAttribute
-from support import requests_sent
+from support import requests_sent, write_all
 
 from dynaorm import (
     BatchIncomplete,
@@ -28,6 +34,7 @@ from dynaorm import (
     Table,
 )
 from dynaorm._retry import DEFAULT_POLICY
+from dynaorm._transport import MAX_CACHED_CLIENTS, cached_clients
 from dynaorm.faults import FaultInjector
 
 Factory = Callable[[Table], Table]
@@ -261,3 +268,136 @@ def test_the_defaults_ride_out_ordinary_throttling(table_factory: Factory) -> No
         found = [Record.get(record_id=str(i)) for i in range(20)]
     assert all(r is not None for r in found)
     assert faults.stats.throttled > 5
+
+
+# -- fork safety -----------------------------------------------------------------------------
+
+
+def _read_report(fd: int, timeout: float) -> dict[str, object]:
+    chunks = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return dict(json.loads(b"".join(chunks) or b"{}"))
+
+
+def test_a_forked_child_never_uses_the_parents_client_or_connections(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(records)
+    ids = range(40)
+    write_all(
+        table,
+        [Record(record_id=f"{who}-{i}", owner=who) for who in ("parent", "child") for i in ids],
+    )
+    got = Record.get(record_id="parent-0")  # a client and a kept-alive connection are now cached
+    assert got is not None
+    parent_client = table.transport.client
+    rounds = 5
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        status = 1
+        try:
+            os.close(read_end)
+            used_parents: list[str] = []
+            parent_client.meta.events.register(
+                "before-send.dynamodb", lambda **kw: used_parents.append("sent")
+            )
+            wrong = errors = 0
+            for _ in range(rounds):
+                for i in ids:
+                    try:
+                        item = Record.get(record_id=f"child-{i}")
+                    except Exception:
+                        errors += 1
+                        continue
+                    if item is None or (item.record_id, item.owner) != (f"child-{i}", "child"):
+                        wrong += 1
+            report = {
+                "pid": os.getpid(),
+                "wrong": wrong,
+                "errors": errors,
+                "same_client": table.transport.client is parent_client,
+                "sent_through_parents_client": len(used_parents),
+            }
+            os.write(write_end, json.dumps(report).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        wrong = 0
+        for _ in range(rounds):  # at the same time as the child
+            for i in ids:
+                item = Record.get(record_id=f"parent-{i}")
+                if item is None or (item.record_id, item.owner) != (f"parent-{i}", "parent"):
+                    wrong += 1
+        report = _read_report(read_end, timeout=60)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report["pid"] == pid
+    assert pid != os.getpid()
+    assert report["same_client"] is False
+    assert report["sent_through_parents_client"] == 0
+    assert (report["wrong"], report["errors"]) == (0, 0)
+    assert wrong == 0
+    assert table.transport.client is parent_client  # the parent keeps its own
+
+
+# -- a bounded client cache ------------------------------------------------------------------
+
+
+def _live(refs: list[weakref.ref[object]]) -> int:
+    gc.collect()
+    return sum(1 for ref in refs if ref() is not None)
+
+
+def test_rotating_credentials_neither_grows_the_cache_nor_keeps_old_secrets(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(records)
+    Record(record_id="r", owner="me").save()
+    run = uuid.uuid4().hex
+    secrets = [f"secret-{run}-{i}" for i in range(35)]
+    tokens = [f"token-{run}-{i}" for i in range(35)]
+    clients: list[weakref.ref[object]] = []
+    before = cached_clients()
+    for i, (secret, token) in enumerate(zip(secrets, tokens, strict=True)):
+        table.configure(
+            aws_access_key_id=f"AKIA{i:04d}", aws_secret_access_key=secret, aws_session_token=token
+        )
+        found = Record.get(record_id="r")  # local servers accept any credentials
+        assert found is not None
+        clients.append(weakref.ref(table.transport.client))
+    assert cached_clients() <= max(before, 1) + 1
+    assert _live(clients) == 1  # only the current credentials' client
+    old = set(secrets[:-1]) | set(tokens[:-1])
+    kept = [
+        o
+        for o in gc.get_objects()
+        if (isinstance(o, Settings) and {o.aws_secret_access_key, o.aws_session_token} & old)
+        or (isinstance(o, botocore.credentials.Credentials) and {o.secret_key, o.token} & old)
+    ]
+    assert kept == []
+
+
+def test_the_cache_holds_at_most_max_cached_clients(dynamodb_endpoint: str) -> None:
+    tables = [
+        Table(f"test-transport-many-{i}", settings=Settings(read_timeout=1.0 + i / 100))
+        for i in range(MAX_CACHED_CLIENTS + 10)
+    ]
+    for table in tables:
+        assert table.transport.client is not None
+        assert cached_clients() <= MAX_CACHED_CLIENTS
+    assert cached_clients() == MAX_CACHED_CLIENTS
+    refs: list[weakref.ref[object]] = [weakref.ref(t.transport.client) for t in tables]
+    del tables
+    assert _live(refs) <= MAX_CACHED_CLIENTS  # evicted clients go once no table holds them
