@@ -110,6 +110,7 @@ class Retrier:
             a budget made after a first attempt failed passes the time from before it.
 
     Attributes:
+        started: The ``time.monotonic()`` the deadline counts from.
         requests: Requests sent under this budget (every attempt).
         retries: Retries started.
         throttles: Attempts refused with a throttling error.
