@@ -11,6 +11,7 @@ Every error dynaorm raises derives from :class:`DynaormError`::
     ├── BatchIncomplete                     a batch not completed: what was applied, not, unknown
     ├── ImportIncomplete                    an import stopped part-way; says which lines landed
     ├── EndpointUnavailable (ConnectionError) the server could not be reached
+    │   └── RequestTimeout (TimeoutError)   no answer in time (timeout or retry deadline)
     └── ServiceError                        the server answered with an error
         ├── ConditionFailed                 a condition expression was false
         │   └── VersionConflict             an optimistic-lock version did not match
@@ -34,6 +35,7 @@ __all__ = [
     "EndpointUnavailable",
     "ImportIncomplete",
     "InvalidCursor",
+    "RequestTimeout",
     "SchemaMismatch",
     "ServiceError",
     "TableNotFound",
@@ -149,6 +151,14 @@ class ImportIncomplete(DynaormError):
 
 class EndpointUnavailable(DynaormError, ConnectionError):
     """The DynamoDB endpoint could not be reached or the connection broke."""
+
+
+class RequestTimeout(EndpointUnavailable, TimeoutError):
+    """The server did not answer in time: a connection or read timed out, or the retry
+    policy's deadline cut the attempt in flight off.
+
+    A request that timed out while waiting for its response may have been applied.
+    """
 
 
 class ServiceError(DynaormError):

@@ -16,6 +16,13 @@ __all__ = ["DEFAULT_POLICY", "Retrier", "RetryPolicy"]
 
 logger = logging.getLogger("dynaorm")
 
+# A retry starts only if at least this much of the deadline is left once its sleep ends: an
+# attempt cut off at once would only add a request whose answer nobody waits for.
+LEAST_ATTEMPT_TIME = 0.05
+
+# Seconds; the default deadline of a call (see RetryPolicy).
+DEFAULT_DEADLINE: float | None = 20.0
+
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if value <= 0:
@@ -60,7 +67,7 @@ class RetryPolicy:
     base_delay: float = attrs.field(default=0.05, validator=_positive)
     cap: float = attrs.field(default=5.0, validator=_positive)
     deadline: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_positive)
+        default=DEFAULT_DEADLINE, validator=attrs.validators.optional(_positive)
     )
     jitter: bool = True
 
@@ -81,7 +88,7 @@ class RetryPolicy:
         for retry in range(1, self.max_attempts):
             delay = self.backoff(retry)
             if self.deadline is not None:
-                remaining = self.deadline - (time.monotonic() - started)
+                remaining = self.deadline - (time.monotonic() - started) - LEAST_ATTEMPT_TIME
                 if remaining <= 0:
                     return
                 delay = min(delay, remaining)
@@ -103,6 +110,7 @@ class Retrier:
             a budget made after a first attempt failed passes the time from before it.
 
     Attributes:
+        started: The ``time.monotonic()`` the deadline counts from.
         requests: Requests sent under this budget (every attempt).
         retries: Retries started.
         throttles: Attempts refused with a throttling error.
@@ -127,7 +135,13 @@ class Retrier:
         self.requests = 0
         self.retries = 0
         self.throttles = 0
-        self._delays = policy._delays(time.monotonic() if started is None else started)
+        self.started = time.monotonic() if started is None else started
+        self._delays = policy._delays(self.started)
+
+    def time_left(self) -> float | None:
+        """Seconds until the policy's deadline (negative once it passed); ``None`` without one."""
+        deadline = self.policy.deadline
+        return None if deadline is None else deadline - (time.monotonic() - self.started)
 
     @property
     def stopped(self) -> bool:

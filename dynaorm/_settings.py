@@ -61,8 +61,9 @@ class Settings:
         aws_secret_access_key: Explicit credentials.
         aws_session_token: Explicit credentials.
         profile: A named profile of the AWS configuration files.
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for a response.
+        connect_timeout: Seconds to wait for a connection (default 5).
+        read_timeout: Seconds to wait for the next bytes of a response (default 10); the retry
+            policy's ``deadline`` shortens it for an attempt that would outlast the deadline.
         max_pool_connections: HTTP connections kept per client (size it to your thread pools).
         cursor_secret: Secret key that signs pagination cursors (text or bytes); the same as
             ``cursor_secrets=[secret]``.
@@ -132,7 +133,7 @@ class Settings:
             endpoint_url=endpoint,
             region=region,
             connect_timeout=self.connect_timeout or 5.0,
-            read_timeout=self.read_timeout or 30.0,
+            read_timeout=self.read_timeout or 10.0,
             max_pool_connections=self.max_pool_connections or 32,
             parameter_validation=bool(self.parameter_validation),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 import time
@@ -41,6 +42,39 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+
+
+class _TransportSlot:
+    """A transport kept with the inputs it was made from (see ``Table.transport``)."""
+
+    __slots__ = ("inputs", "transport")
+
+    def __init__(self) -> None:
+        self.transport: Transport | None = None
+        self.inputs: tuple[object, ...] = (None, None, None, None)
+
+
+class _Override:
+    """What one ``table.override(...)`` block changes, for the context it runs in."""
+
+    __slots__ = ("_base", "_settings", "changes", "name", "slot")
+
+    def __init__(self, name: str | None, changes: dict[str, Any]) -> None:
+        self.name = name
+        self.changes = changes
+        self.slot = _TransportSlot()
+        self._base: Settings | None = None
+        self._settings: Settings | None = None
+
+    def settings_over(self, base: Settings) -> Settings:
+        """The table's settings ``base`` with this override's changes (worked out once per
+        ``base``)."""
+        if not self.changes:
+            return base
+        if self._base is not base or self._settings is None:
+            self._settings = attrs.evolve(base, **self.changes)
+            self._base = base
+        return self._settings
 
 
 class Table:
@@ -97,7 +131,10 @@ class Table:
             )
         if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
             raise ConfigurationError("capacities apply only to billing_mode='PROVISIONED'")
-        self.name = name
+        self._overrides: contextvars.ContextVar[_Override | None] = contextvars.ContextVar(
+            f"dynaorm-override-{name}", default=None
+        )
+        self._name = name
         self.pk = pk
         self.sk = sk
         # Entity reads filter on the type attribute, so an INCLUDE index must hold it.
@@ -109,10 +146,9 @@ class Table:
         self.type_attribute = type_attribute
         self.delimiter = delimiter
         self.retry_policy = retry_policy
-        self.settings = settings or Settings()
+        self._settings = settings or Settings()
         self.entities: dict[str, type[Entity]] = {}
-        self._transport: Transport | None = None
-        self._transport_inputs: tuple[object, ...] = (None, None, None, None)
+        self._slot = _TransportSlot()
         self._lock = threading.Lock()
         self._check_definition()
 
@@ -237,26 +273,72 @@ class Table:
         """
         return self.entity_for(item).from_item(item)
 
-    # -- connection ------------------------------------------------------------------------
+    # -- name and connection ---------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The physical table name: the one given, or an :meth:`override`'s in its block.
+
+        Assigning it renames the table for every thread at once (as :meth:`configure` does
+        for settings); an :meth:`override` block in progress keeps its own name.
+        """
+        override = self._overrides.get()
+        if override is None or override.name is None:
+            return self._name
+        return override.name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not value:
+            raise ConfigurationError("a table needs a name")
+        self._name = value
+
+    @property
+    def settings(self) -> Settings:
+        """This table's own settings (unset fields come from :func:`dynaorm.configure` and
+        the environment), with the changes of an :meth:`override` in its block.
+
+        Assigning them (or calling :meth:`configure`) changes them for every thread.
+        """
+        override = self._overrides.get()
+        return self._settings if override is None else override.settings_over(self._settings)
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+        self._slot.transport = None
 
     def configure(self, **settings: Any) -> None:
-        """Change this table's connection settings (fields of :class:`~dynaorm.Settings`)."""
-        self.settings = attrs.evolve(self.settings, **replacing_secrets(settings))
-        self._transport = None
+        """Change this table's connection settings (fields of :class:`~dynaorm.Settings`), for
+        every thread and for good, e.g. to rotate credentials.
+
+        The old settings' client is released once nothing uses it (see
+        :func:`dynaorm.configure`), so rotating credentials does not grow memory. Inside an
+        :meth:`override` block its own changes still win.
+
+        Example:
+            >>> shop.configure(read_timeout=5.0)  # doctest: +SKIP
+        """
+        self.settings = attrs.evolve(self._settings, **replacing_secrets(settings))
 
     @property
     def transport(self) -> Transport:
         """Sends this table's requests (rebuilt when settings change)."""
+        override = self._overrides.get()
+        if override is None:
+            own, slot = self._settings, self._slot
+        else:
+            own, slot = override.settings_over(self._settings), override.slot
         # Resolving settings costs more than a request's own client-side work, so the result
         # is reused while the inputs are the very same objects.
         inputs = (
-            self.settings,
+            own,
             current_settings(),
             os.environ.get("DYNAORM_ENDPOINT"),
             os.environ.get("DYNAORM_REGION"),
         )
-        cached = self._transport
-        previous = self._transport_inputs
+        cached = slot.transport
+        previous = slot.inputs
         if (
             cached is not None
             and cached.policy is self.retry_policy
@@ -265,31 +347,49 @@ class Table:
             and inputs[2:] == previous[2:]
         ):
             return cached
-        settings = self.settings.merged_over(inputs[1]).resolved()
+        settings = own.merged_over(inputs[1]).resolved()
         # A changed retry_policy attribute applies to later requests, as it does to batches.
         if cached is None or cached.settings != settings or cached.policy is not self.retry_policy:
             cached = Transport(settings, self.retry_policy)
-        self._transport = cached
-        self._transport_inputs = inputs
+        slot.transport = cached
+        slot.inputs = inputs
         return cached
 
     @contextlib.contextmanager
     def override(self, *, name: str | None = None, **settings: Any) -> Iterator[Table]:
-        """Temporarily use another physical name and/or settings (tests, migrations).
+        """Use another physical name and/or settings for the code inside the ``with`` block.
+
+        The override is scoped to the calling context (:mod:`contextvars`): it holds for the
+        code the block runs and for the worker threads dynaorm starts from there (batch
+        writers and readers, scan segments, read-ahead), and for nothing else — another
+        thread using the same table at the same time still reaches the original table with
+        the original settings. Overrides nest; the innermost wins. To change a table for
+        every thread, assign :attr:`name` or call :meth:`configure` instead.
+
+        Args:
+            name: The physical table name inside the block (``None``: unchanged).
+            **settings: Fields of :class:`~dynaorm.Settings` to change inside the block.
+
+        Raises:
+            TypeError: A keyword is not a field of :class:`~dynaorm.Settings`.
 
         Example:
-            >>> with shop.override(name="shop-test"):  # doctest: +SKIP
+            >>> with shop.override(name="shop-copy"):  # doctest: +SKIP
             ...     shop.create()
         """
-        saved = (self.name, self.settings, self._transport)
-        if name is not None:
-            self.name = name
-        if settings:
-            self.configure(**settings)
+        attrs.evolve(self._settings, **settings)  # an unknown field fails here, not later
+        outer = self._overrides.get()
+        changes = {**(outer.changes if outer is not None else {}), **replacing_secrets(settings)}
+        if name is None and outer is not None:
+            name = outer.name
+        token = self._overrides.set(_Override(name, changes))
         try:
             yield self
         finally:
-            self.name, self.settings, self._transport = saved
+            try:
+                self._overrides.reset(token)
+            except ValueError:  # the block was left in another context than it was entered
+                self._overrides.set(outer)
 
     def call(self, operation: str, request: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
         """Send a raw request through this table's transport (retries, error translation)."""

@@ -23,6 +23,7 @@ from dynaorm._errors import (
     ConfigurationError,
     DynaormError,
     EndpointUnavailable,
+    RequestTimeout,
     ServiceError,
     TableNotFound,
     Throttled,
@@ -120,6 +121,8 @@ def translate(exc: Exception, operation: str) -> DynaormError:
             reasons = exc.response.get("CancellationReasons", [])
             return TransactionCanceled(text, reasons=reasons, code=code, operation=operation)
         return cls(text, code=code, operation=operation)
+    if isinstance(exc, ReadTimeoutError | BotoConnectTimeout):
+        return RequestTimeout(f"{operation}: {exc}")
     if isinstance(exc, _CONNECTION_ERRORS):
         return EndpointUnavailable(f"{operation}: {exc}")
     if isinstance(exc, NoRegionError | NoCredentialsError):

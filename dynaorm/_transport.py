@@ -1,14 +1,33 @@
-"""Sending requests: botocore clients, retries under the policy, and error translation."""
+"""Sending requests: botocore clients, retries under the policy, and error translation.
+
+Three rules about clients live here:
+
+* **Bounded time.** The retry policy's deadline bounds the whole call: an attempt that would
+  outlast it waits for its response only until the deadline (botocore's per-request
+  ``read_timeout``, set from a ``before-parameter-build`` hook), so a server that accepts
+  connections and never answers costs at most ``deadline + connect_timeout``.
+* **Fork safety.** A process forked after a request must never use the parent's connections:
+  after ``fork()`` the child forgets every cached client (``os.register_at_fork``), and each
+  :class:`Transport` takes a fresh client on its next use.
+* **A bounded cache.** Clients are cached per connection settings *without* the secrets: new
+  credentials for the same endpoint replace the cached client instead of adding one (so
+  rotating session tokens never grows memory nor keeps old secrets), and at most
+  :data:`MAX_CACHED_CLIENTS` endpoints are cached, least recently used first out.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
+import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlparse
 
+import attrs
 import botocore.session
 from botocore import xform_name
 from botocore.client import BaseClient
@@ -16,21 +35,45 @@ from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 from dynaorm._errors import ConfigurationError
-from dynaorm._retry import DEFAULT_POLICY, Retrier, RetryPolicy
+from dynaorm._retry import DEFAULT_POLICY, LEAST_ATTEMPT_TIME, Retrier, RetryPolicy
 from dynaorm._settings import Settings
 from dynaorm._translate import THROTTLING_CODES, error_code, is_retryable, translate
 
-__all__ = ["Transport", "client_for"]
+__all__ = ["MAX_CACHED_CLIENTS", "Transport", "cached_clients", "client_for"]
 
 # The connection was never made, so the request never reached the server: any request, even
 # a conditional write, may be sent again.
 _NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
 
-_clients: dict[Settings, BaseClient] = {}
+MAX_CACHED_CLIENTS = 16
+"""How many clients (one per endpoint, region, profile and HTTP settings) stay cached."""
+
+# Settings without their secrets -> (the full settings, their client).
+_clients: OrderedDict[Settings, tuple[Settings, BaseClient]] = OrderedDict()
 _clients_lock = threading.Lock()
+# Bumped in a forked child: a Transport made in an older generation takes a new client.
+_generation = 0
+
+# The read timeout of the attempt being sent, when the retry deadline is nearer than the
+# connection's read_timeout; read by the hook every client has (same thread, same context).
+_attempt_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "dynaorm_attempt_timeout", default=None
+)
 
 # Local DynamoDB-compatible servers accept any credentials; these are used only for them.
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "dynaorm", "aws_secret_access_key": "dynaorm"}
+
+
+def _forget_clients_after_fork() -> None:
+    """In a forked child: drop the parent's clients (their pooled connections are shared with
+    the parent) and the lock another thread may have held at the fork."""
+    global _generation, _clients_lock
+    _generation += 1
+    _clients_lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_forget_clients_after_fork)
 
 
 def _is_loopback(endpoint: str) -> bool:
@@ -74,25 +117,62 @@ def _make_client(settings: Settings) -> BaseClient:
         # dynaorm retries under its own policy, so it can count and log every retry.
         retries={"mode": "standard", "total_max_attempts": 1},
     )
-    return session.create_client(
+    client = session.create_client(
         "dynamodb",
         region_name=region,
         endpoint_url=settings.endpoint_url,
         config=config,
         **credentials,
     )
+    client.meta.events.register(
+        "before-parameter-build.dynamodb",
+        _limit_read_timeout,
+        unique_id="dynaorm-attempt-timeout",
+    )
+    return client
+
+
+def _limit_read_timeout(context: dict[str, Any], **_: Any) -> None:
+    """botocore hook: wait for this attempt's response no longer than the deadline allows."""
+    timeout = _attempt_timeout.get()
+    if timeout is not None:
+        context["read_timeout"] = timeout
+
+
+def _without_secrets(settings: Settings) -> Settings:
+    return attrs.evolve(
+        settings,
+        aws_access_key_id=None,
+        aws_secret_access_key=None,
+        aws_session_token=None,
+        cursor_secret=None,
+    )
 
 
 def client_for(settings: Settings) -> BaseClient:
-    """The shared botocore client for fully resolved ``settings`` (created on first use)."""
-    client = _clients.get(settings)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(settings)
-            if client is None:
-                client = _make_client(settings)
-                _clients[settings] = client
-    return client
+    """The shared botocore client for fully resolved ``settings`` (created on first use).
+
+    Settings that differ only in credentials share one cache slot: a client made for new
+    credentials replaces the one for the old, which lives on only while a :class:`Transport`
+    still holds it.
+    """
+    key = _without_secrets(settings)
+    with _clients_lock:
+        entry = _clients.get(key)
+        if entry is not None and entry[0] == settings:
+            _clients.move_to_end(key)
+            return entry[1]
+        client = _make_client(settings)
+        _clients[key] = (settings, client)
+        _clients.move_to_end(key)
+        while len(_clients) > MAX_CACHED_CLIENTS:
+            _clients.popitem(last=False)
+        return client
+
+
+def cached_clients() -> int:
+    """How many botocore clients the cache holds (at most :data:`MAX_CACHED_CLIENTS`)."""
+    return len(_clients)
 
 
 class Transport:
@@ -100,13 +180,41 @@ class Transport:
 
     Args:
         settings: Resolved settings naming the endpoint.
-        policy: When to retry throttled and (for idempotent requests) failed requests.
+        policy: When to retry throttled and (for idempotent requests) failed requests, and
+            the deadline that bounds each call.
     """
 
     def __init__(self, settings: Settings, policy: RetryPolicy = DEFAULT_POLICY) -> None:
         self.settings = settings
         self.policy = policy
-        self.client = client_for(settings)
+        self._client = client_for(settings)
+        self._generation = _generation
+        self._read_timeout = float(settings.read_timeout or 0.0) or None
+        # The first attempt of a call without a retry budget: cut short only when the
+        # deadline is nearer than the read timeout (not with the defaults).
+        deadline = policy.deadline
+        self._first_timeout = (
+            deadline
+            if deadline is not None
+            and (self._read_timeout is None or deadline < self._read_timeout)
+            else None
+        )
+
+    @property
+    def client(self) -> BaseClient:
+        """The botocore client; a fresh one in a process forked since it was taken."""
+        if self._generation != _generation:
+            self._client = client_for(self.settings)
+            self._generation = _generation
+        return self._client
+
+    def _attempt_timeout(self, retrier: Retrier) -> float | None:
+        """The read timeout for the next attempt under ``retrier``, when the deadline is
+        nearer than the connection's own (``None``: the connection's)."""
+        left = retrier.time_left()
+        if left is None or (self._read_timeout is not None and left >= self._read_timeout):
+            return None
+        return max(left, LEAST_ATTEMPT_TIME)
 
     def call(
         self,
@@ -122,7 +230,8 @@ class Transport:
         Throttling and failures to connect are always retried (the server did not apply the
         request); server faults, broken connections and read timeouts only when
         ``idempotent``, since the server may have applied the request already. Every retry and
-        give-up is logged through the ``dynaorm`` logger.
+        give-up is logged through the ``dynaorm`` logger. The policy's deadline bounds the
+        whole call: an attempt waits for its response only until the deadline.
 
         Args:
             operation: The API operation name.
@@ -135,15 +244,20 @@ class Transport:
                 for a transaction that carries a ClientRequestToken.
 
         Raises:
-            DynaormError: The translated error once retries are exhausted or not allowed.
+            DynaormError: The translated error once retries are exhausted or not allowed;
+                :class:`~dynaorm.RequestTimeout` when the server did not answer in time.
         """
         method = getattr(self.client, xform_name(operation))
         # Most requests succeed at once, so a fresh retry budget is made only when one fails,
         # its deadline counted from before the first attempt all the same.
         started = time.monotonic() if retrier is None else 0.0
         while True:
-            if retrier is not None:
+            if retrier is None:
+                timeout = self._first_timeout
+            else:
                 retrier.requests += 1
+                timeout = self._attempt_timeout(retrier)
+            token = None if timeout is None else _attempt_timeout.set(timeout)
             try:
                 response: dict[str, Any] = method(**request)
                 return response
@@ -153,6 +267,9 @@ class Transport:
                     retrier.requests += 1
                 if not self._may_retry(exc, idempotent, retrier, retry_codes):
                     raise translate(exc, operation) from exc
+            finally:
+                if token is not None:
+                    _attempt_timeout.reset(token)
 
     @staticmethod
     def _may_retry(

@@ -7,7 +7,9 @@ available:
   server (:class:`~dynaorm.local.LocalDynamoDB`). While the session runs, dynaorm's global
   settings point at it, so no test can reach real AWS by accident.
 * ``table_factory``: call it with a :class:`~dynaorm.Table` definition; the table gets a unique
-  physical name, is created, and is deleted (and its name restored) after the test.
+  physical name (for every thread: threads a test starts see it too), is created, and is
+  deleted (and its name and settings restored) after the test. :func:`renamed` does the
+  renaming, for fixtures of a wider scope.
 * ``dynamodb_capabilities`` (session): what the server supports, found by probing it once.
 * ``fault_injector``: call it with a table (or a botocore client) and the options of
   :class:`~dynaorm.faults.FaultInjector`; it installs seeded, repeatable faults (throttling,
@@ -36,6 +38,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import uuid
@@ -63,6 +66,7 @@ __all__ = [
     "dynamodb_capabilities",
     "dynamodb_endpoint",
     "fault_injector",
+    "renamed",
     "table_factory",
     "unique_table_name",
 ]
@@ -144,15 +148,30 @@ def dynamodb_endpoint() -> Iterator[str]:
             configure(**{name: getattr(previous, name) for name in settings})
 
 
+@contextlib.contextmanager
+def renamed(table: Table, name: str, endpoint_url: str) -> Iterator[Table]:
+    """``table`` named ``name`` on ``endpoint_url`` for every thread while the block runs;
+    its name and settings are restored afterwards.
+
+    Unlike :meth:`Table.override`, which holds only in the calling context, this renames the
+    table process-wide, so threads a test starts itself see the test's table too.
+    """
+    saved = (table.name, table.settings)
+    table.name = name
+    table.configure(endpoint_url=endpoint_url)
+    try:
+        yield table
+    finally:
+        table.name, table.settings = saved
+
+
 @pytest.fixture
 def table_factory(dynamodb_endpoint: str) -> Iterator[Callable[[Table], Table]]:
     """Give each test fresh, uniquely named tables for Table definitions."""
     with ExitStack() as stack:
 
         def make(table: Table) -> Table:
-            stack.enter_context(
-                table.override(name=unique_table_name(table.name), endpoint_url=dynamodb_endpoint)
-            )
+            stack.enter_context(renamed(table, unique_table_name(table.name), dynamodb_endpoint))
             table.create(wait=True)
             stack.callback(table.delete, missing_ok=True, wait=False)
             return table

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dynaorm import Entity, Table
-from dynaorm.testing import unique_table_name
+from dynaorm.testing import renamed, unique_table_name
 
 
 @contextlib.contextmanager
@@ -30,7 +30,7 @@ def requests_sent(table: Table) -> Iterator[list[str]]:
 def fresh_table(table: Table, endpoint: str) -> Iterator[Table]:
     """``table`` under a unique name on ``endpoint``, created for the block and deleted after
     (for module-scoped fixtures, where ``table_factory`` cannot serve)."""
-    with table.override(name=unique_table_name(table.name), endpoint_url=endpoint):
+    with renamed(table, unique_table_name(table.name), endpoint):
         table.create(wait=True)
         try:
             yield table

@@ -34,6 +34,7 @@ from dynaorm import (
     Entity,
     InvalidCursor,
     Key,
+    RequestTimeout,
     RetryPolicy,
     ServiceError,
     Settings,
@@ -68,6 +69,7 @@ Recorder = Callable[[Table], list[str]]
         (UnknownEntityType, (DynaormError, LookupError)),
         (BatchIncomplete, (DynaormError,)),
         (EndpointUnavailable, (DynaormError, ConnectionError)),
+        (RequestTimeout, (EndpointUnavailable, ConnectionError, TimeoutError)),
         (ServiceError, (DynaormError,)),
         (ConditionFailed, (ServiceError,)),
         (VersionConflict, (ConditionFailed, ServiceError)),
@@ -172,18 +174,20 @@ def test_message_falls_back_to_the_botocore_text() -> None:
 
 
 @pytest.mark.parametrize(
-    "exc",
+    ("exc", "kind"),
     [
-        EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
-        ConnectionClosedError(endpoint_url="http://127.0.0.1:1"),
-        ReadTimeoutError(endpoint_url="http://127.0.0.1:1"),
-        ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), EndpointUnavailable),
+        (ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), EndpointUnavailable),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), RequestTimeout),
+        (ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), RequestTimeout),
     ],
 )
-def test_connection_errors(exc: Exception) -> None:
+def test_connection_errors(exc: Exception, kind: type[EndpointUnavailable]) -> None:
     error = translate(exc, "GetItem")
-    assert type(error) is EndpointUnavailable
+    assert type(error) is kind  # timeouts are a RequestTimeout, itself an EndpointUnavailable
+    assert isinstance(error, EndpointUnavailable)
     assert isinstance(error, ConnectionError)
+    assert isinstance(error, TimeoutError) is (kind is RequestTimeout)
     assert str(error).startswith("GetItem: ")
     assert is_retryable(exc, idempotent=True)
     assert not is_retryable(exc, idempotent=False)
@@ -280,7 +284,8 @@ def test_deadline_limits_and_shortens_retries(monkeypatch: pytest.MonkeyPatch) -
     clock.now += 1.0
     assert next(delays) == 1.0
     clock.now += 1.0
-    assert next(delays) == pytest.approx(0.5)  # only half a second left before the deadline
+    # half a second left before the deadline: the sleep leaves the retry LEAST_ATTEMPT_TIME
+    assert next(delays) == pytest.approx(0.5 - dynaorm._retry.LEAST_ATTEMPT_TIME)
     clock.now += 0.5
     assert list(delays) == []
 

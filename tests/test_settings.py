@@ -106,7 +106,7 @@ def test_defaults_after_resolution(bare_environment: None) -> None:
     resolved = Settings().resolved()
     assert resolved.endpoint_url is None
     assert resolved.region is None
-    assert (resolved.connect_timeout, resolved.read_timeout) == (5.0, 30.0)
+    assert (resolved.connect_timeout, resolved.read_timeout) == (5.0, 10.0)
     assert resolved.max_pool_connections == 32
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from dynaorm import (
     Key,
     SchemaMismatch,
     ServiceError,
+    Settings,
     Table,
     TableNotFound,
     ValidationError,
@@ -420,3 +423,143 @@ def test_typed_reads_on_a_keys_only_index_are_refused_before_any_request(
     # Reads that do not need the type on the index still work.
     assert [t.tag_id for t in Tagged.query(tag_id="t1")] == ["t1"]
     assert [t.tag_id for t in table.scan(types=[Tagged])] == ["t1"]  # type: ignore[union-attr]
+
+
+# -- table.override is scoped to the calling context ------------------------------------------
+
+notes = Table("test-table-override-notes")
+
+
+class Note(Entity, table=notes):
+    note_id = UnicodeAttribute()
+    author = UnicodeAttribute()
+    primary = Key(pk="NOTE#{note_id}", sk="NOTE")
+
+
+def stored_ids(table: Table, name: str) -> set[str]:
+    """Every note id in the physical table ``name``, by raw consistent scans."""
+    ids: set[str] = set()
+    request: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
+    while True:
+        response = table.call("Scan", request, idempotent=True)
+        ids |= {item["PK"]["S"].removeprefix("NOTE#") for item in response.get("Items", [])}
+        if "LastEvaluatedKey" not in response:
+            return ids
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def test_an_override_in_one_thread_does_not_move_another_threads_saves(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(notes)
+    original = table.name
+    copy = unique_table_name("test-table-override-copy")
+    inside = threading.Event()
+    web_done = threading.Event()
+    failures: list[BaseException] = []
+
+    def background_copy() -> None:  # a copy job: everything it writes goes to the copy
+        try:
+            with table.override(name=copy):
+                table.create()
+                inside.set()
+                with table.batch_write(workers=2) as batch:
+                    for i in range(50):
+                        batch.put(Note(note_id=f"copy-{i}", author="copy-job"))
+                web_done.wait(timeout=30)
+                Note(note_id="copy-last", author="copy-job").save()
+        except BaseException as exc:
+            failures.append(exc)
+            inside.set()
+
+    worker = threading.Thread(target=background_copy)
+    worker.start()
+    try:
+        assert inside.wait(timeout=30)
+        for i in range(20):  # the web thread, while the copy runs
+            assert table.name == original
+            Note(note_id=f"web-{i}", author="web").save()
+        web_done.set()
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+        assert failures == []
+        web = {f"web-{i}" for i in range(20)}
+        copied = {f"copy-{i}" for i in range(50)} | {"copy-last"}
+        assert stored_ids(table, original) == web
+        assert stored_ids(table, copy) == copied
+    finally:
+        web_done.set()
+        table.call("DeleteTable", {"TableName": copy}, idempotent=False)
+
+
+def test_threads_dynaorm_starts_inside_an_override_see_it(table_factory: Factory) -> None:
+    table = table_factory(notes)
+    original = table.name
+    copy = unique_table_name("test-table-override-copy")
+    ids = [f"n{i}" for i in range(120)]
+    try:
+        with table.override(name=copy):
+            table.create()
+            with table.batch_write(workers=4) as batch:  # batch workers
+                for note_id in ids:
+                    batch.put(Note(note_id=note_id, author="copy"))
+            keys = [Note.key(note_id=note_id) for note_id in ids]
+            found = table.batch_get(keys, workers=4, consistent=True)  # batch readers
+            assert [n.note_id for n in found if isinstance(n, Note)] == ids
+            assert Note.scan().consistent().segments(4).count() == len(ids)  # scan segments
+            segmented = {n.note_id for n in Note.scan().consistent().segments(3)}
+            assert segmented == set(ids)
+        assert table.name == original
+        assert stored_ids(table, original) == set()
+        assert stored_ids(table, copy) == set(ids)
+    finally:
+        table.call("DeleteTable", {"TableName": copy}, idempotent=False)
+
+
+def test_a_thread_started_by_the_caller_does_not_inherit_an_override() -> None:
+    table = Table("test-table-override-plain-thread")
+    seen: list[str] = []
+    with table.override(name="elsewhere"):
+        thread = threading.Thread(target=lambda: seen.append(table.name))
+        thread.start()
+        thread.join()
+        assert table.name == "elsewhere"
+    # Python starts a thread in an empty context (unless it is told to inherit the caller's).
+    inherits = bool(getattr(sys.flags, "thread_inherit_context", 0))
+    assert seen == ["elsewhere" if inherits else "test-table-override-plain-thread"]
+
+
+def test_overrides_nest_and_configure_stays_process_wide() -> None:
+    table = Table("test-table-override-nested", settings=Settings(read_timeout=3.0))
+    with table.override(name="outer", region="eu-west-1"):
+        with table.override(connect_timeout=2.0):
+            assert table.name == "outer"  # the outer name holds
+            assert (table.settings.region, table.settings.connect_timeout) == ("eu-west-1", 2.0)
+            with table.override(name="inner"):
+                assert table.name == "inner"
+            assert table.name == "outer"
+        assert table.settings.connect_timeout is None
+        table.configure(read_timeout=4.0)  # for every thread and for good
+        assert table.settings.read_timeout == 4.0
+        assert table.settings.region == "eu-west-1"
+    assert table.name == "test-table-override-nested"
+    assert table.settings == Settings(read_timeout=4.0)
+
+
+def test_an_override_of_an_unknown_setting_is_refused() -> None:
+    table = Table("test-table-override-unknown")
+    with pytest.raises(TypeError), table.override(endpoint="http://127.0.0.1:1"):
+        pass
+    assert table.settings == Settings()
+
+
+def test_assigning_the_name_renames_the_table_for_every_thread() -> None:
+    table = Table("test-table-rename")
+    table.name = "renamed"
+    seen: list[str] = []
+    thread = threading.Thread(target=lambda: seen.append(table.name))
+    thread.start()
+    thread.join()
+    assert seen == ["renamed"]
+    with pytest.raises(ConfigurationError):
+        table.name = ""
