@@ -192,7 +192,7 @@ def _raise_if_incomplete(
     cause = next((o.error for o in outcomes if o.error is not None), None)
     raise BatchIncomplete(
         f"batch_get on {table.name!r}: {len(left)} key(s) were not read after the retry policy "
-        f"ran out ({policy.max_attempts} attempts per request); nothing more was sent. They "
+        f"ran out ({policy.describe()}); nothing more was sent. They "
         "are in .unprocessed (ItemKeys).",
         unprocessed=left,
     ) from cause

@@ -334,8 +334,8 @@ class BatchWriter:
         raise BatchIncomplete(
             f"batch_write on {self.table.name!r}: {len(result.unprocessed)} write(s) were not "
             f"applied and {len(result.unknown)} may or may not have been ({result.applied} "
-            f"applied) when the retry policy ran out ({self.policy.max_attempts} attempts per "
-            "request); nothing more was sent. They are in .unprocessed and .unknown (entities, "
+            f"applied) when the retry policy ran out ({self.policy.describe()}); "
+            "nothing more was sent. They are in .unprocessed and .unknown (entities, "
             "ItemKeys for deletes).",
             unprocessed=result.unprocessed,
             unknown=result.unknown,

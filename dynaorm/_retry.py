@@ -71,6 +71,16 @@ class RetryPolicy:
     )
     jitter: bool = True
 
+    def describe(self) -> str:
+        """The policy's limits in words, for messages.
+
+        Example:
+            >>> RetryPolicy(max_attempts=3, deadline=2.5).describe()
+            'at most 3 attempts per request within 2.5 s'
+        """
+        text = f"at most {self.max_attempts} attempts per request"
+        return text if self.deadline is None else f"{text} within {self.deadline:g} s"
+
     def backoff(self, retry: int) -> float:
         """The sleep before retry number ``retry`` (1-based)."""
         bound = min(self.cap, self.base_delay * (2 ** min(retry - 1, 62)))
