@@ -49,6 +49,7 @@ from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
 from dynaorm._transaction_parts import CancellationReason, TransactionAction
 from dynaorm._transactions import Transaction
 from dynaorm._updates import ReturnValues
+from dynaorm._values import DecimalAttribute
 
 __version__ = "0.1.0"
 
@@ -63,6 +64,7 @@ __all__ = [
     "ConditionFailed",
     "ConfigurationError",
     "CreatedAtAttribute",
+    "DecimalAttribute",
     "DynaormError",
     "EndpointUnavailable",
     "Entity",

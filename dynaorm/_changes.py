@@ -172,6 +172,11 @@ def _landing_size(action: Action) -> int:
     return 0
 
 
+def _path_depth(path: Path) -> int:
+    """How many maps and lists hold the value at ``path`` (0 for a top-level attribute)."""
+    return len(path.path) - 1 + sum(str(segment).count("[") for segment in path.path)
+
+
 def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str, Change]:
     """Analyse update actions: their changes by physical top-level attribute name.
 
@@ -197,9 +202,10 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         python, attribute = declared.get(name, (None, None))
         _refuse(entity, profile.reserved, name, python, action)
         who = f"{entity.__qualname__}.{python or name}"
+        depth = _path_depth(path)
         for argument in action.values[1:]:
             for value in operand_values(argument):
-                check_value(value.value, what=f"{who} (update value)")
+                check_value(value.value, what=f"{who} (update value)", depth=depth)
         landing += _landing_size(action)
         kind: ChangeKind = "expression"
         decoded: Any = None

@@ -26,7 +26,9 @@ from dynaorm._errors import (
     ValidationError,
 )
 from dynaorm._expressions import attribute_missing
+from dynaorm._limits import short_repr
 from dynaorm._table import Table
+from dynaorm._values import guard_attribute
 from dynaorm._writes import condition_error, delete_entity, save_entity, validate_item
 
 if TYPE_CHECKING:
@@ -113,6 +115,10 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def __init__(self, _user_instantiated: bool = True, **values: Any) -> None:
         try:
             super().__init__(_user_instantiated, **values)
+        except ValidationError:
+            raise
+        except TypeError as exc:  # a map value with non-text keys (PynamoDB takes them as **kw)
+            raise ValidationError(_construction_error(type(self), values, exc)) from None
         except ValueError as exc:
             known = ", ".join(sorted(self.get_attributes()))
             raise ValidationError(
@@ -125,6 +131,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def _bind(cls, table: Table, type_name: str, keys: Mapping[str, Key]) -> None:
         attributes: dict[str, Attribute[Any]] = cls.get_attributes()
         for python_name, attribute in attributes.items():
+            guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
             if attribute.attr_name in table.reserved_attributes:
                 raise ConfigurationError(
                     f"{cls.__qualname__}.{python_name}: attribute name {attribute.attr_name!r} "
@@ -228,6 +235,8 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         self._check_concrete()
         try:
             item = self._container_serialize(null_check=True)
+        except ValidationError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
         item[self.__table__.type_attribute] = {"S": self.__type_name__}
@@ -573,6 +582,18 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, list):
         return [_canonical(v) for v in value]
     return value
+
+
+def _construction_error(cls: type[Entity], values: Mapping[str, Any], exc: TypeError) -> str:
+    """The message for a TypeError of the constructor: name the map with non-text keys."""
+    for name, value in values.items():
+        if isinstance(value, Mapping) and not all(isinstance(k, str) for k in value):
+            key = next(k for k in value if not isinstance(k, str))
+            return (
+                f"{cls.__qualname__}.{name}: map key {short_repr(key)} is a "
+                f"{type(key).__name__}; DynamoDB map keys are text: convert the keys to str"
+            )
+    return f"{cls.__qualname__}: {exc}"
 
 
 def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from dynaorm._changes import check_condition_values
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ConditionFailed, UnknownEntityType, VersionConflict
 from dynaorm._expressions import ExpressionBuilder, conjoin
-from dynaorm._limits import ITEM_SIZE_LIMIT, check_item, check_value
+from dynaorm._limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, check_item, check_value
 from dynaorm._timestamps import now, stamp_for_save
 
 if TYPE_CHECKING:
@@ -60,8 +60,9 @@ def _text_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-def _size(value: Any) -> int:
-    """The size of a typed value when it plainly passes every check of ``check_value``."""
+def _size(value: Any, depth: int = 0) -> int:
+    """The size of a typed value when it plainly passes every check of ``check_value``
+    (``depth``: the maps and lists holding it)."""
     if type(value) is not dict or len(value) != 1:
         raise _Unusual
     for kind, raw in value.items():
@@ -70,12 +71,12 @@ def _size(value: Any) -> int:
             return _text_size(raw)
         if kind == "N":
             return _number_size(raw)
-        if kind == "M" and kind_of is dict:
-            return 3 + _members_size(raw)
-        if kind == "L" and kind_of is list:
+        if kind == "M" and kind_of is dict and depth < NESTING_LIMIT:
+            return 3 + _members_size(raw, depth + 1)
+        if kind == "L" and kind_of is list and depth < NESTING_LIMIT:
             total = 3
             for member in raw:
-                total += 1 + _size(member)
+                total += 1 + _size(member, depth + 1)
             return total
         if kind in ("BOOL", "NULL"):
             return 1
@@ -105,7 +106,7 @@ def _plainly_valid(item: Mapping[str, Mapping[str, Any]]) -> bool:
     return size <= ITEM_SIZE_LIMIT
 
 
-def _members_size(members: Mapping[str, Any]) -> int:
+def _members_size(members: Mapping[str, Any], depth: int = 0) -> int:
     """Names plus values of an item or a map (each map member also counts one byte)."""
     total = 0
     for name, value in members.items():
@@ -115,7 +116,7 @@ def _members_size(members: Mapping[str, Any]) -> int:
         if type(text) is str:
             total += len(text) if text.isascii() else len(text.encode("utf-8"))
         else:
-            total += _size(value)
+            total += _size(value, depth)
     return total
 
 

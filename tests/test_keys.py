@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -151,8 +152,12 @@ def test_unpadded_numbers_round_trip(number: float) -> None:
 
 
 def test_negative_zero_builds_the_same_key_as_zero() -> None:
-    template = KeyTemplate("P#{n:08.2f}")
-    assert template.build({"n": -0.0}) == template.build({"n": 0}) == "P#00000.00"
+    padded = KeyTemplate("P#{n:08d}")
+    assert padded.build({"n": -0.0}) == padded.build({"n": 0}) == "P#00000000"
+    plain = KeyTemplate("P#{n}", resolver(n=NumberCodec()))
+    assert plain.build({"n": -0.0}) == plain.build({"n": 0}) == "P#0"
+    exact = KeyTemplate("P#{n}", resolver(n=NumberCodec(exact=True)))
+    assert exact.build({"n": Decimal("-0.00")}) == exact.build({"n": 0}) == "P#0"
 
 
 @given(value=safe_text, delimiter=st.sampled_from(["#", "|", ":", "/"]))
@@ -266,10 +271,12 @@ def test_zero_padded_numbers_sort_as_text(numbers: list[int]) -> None:
         unique=True,
     )
 )
-def test_zero_padded_fixed_point_numbers_sort_as_text(numbers: list[Any]) -> None:
-    template = KeyTemplate("P#{n:08.2f}")
-    rendered = {n: template.build({"n": n}) for n in numbers}
+def test_money_as_zero_padded_cents_sorts_as_text(numbers: list[Any]) -> None:
+    # (A fixed-point spec such as "08.2f" is refused: it rounds; whole cents do not.)
+    template = KeyTemplate("P#{cents:010d}", resolver(cents=NumberCodec("010d", exact=True)))
+    rendered = {n: template.build({"cents": n * 100}) for n in numbers}
     assert sorted(numbers) == sorted(numbers, key=rendered.__getitem__)
+    assert all(template.parse(rendered[n]) == {"cents": n * 100} for n in numbers)
 
 
 @given(st.lists(aware_datetimes | naive_datetimes, min_size=2, max_size=10))
