@@ -22,7 +22,7 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from dynaorm._class_cache import per_class
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import operand_values, path_head
-from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, value_size
+from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, short_repr, value_size
 from dynaorm._timestamps import timestamp_attributes
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         if not isinstance(action, Action):
             raise TypeError(
                 f"expected an update action such as {entity.__qualname__}.attribute.set(value), "
-                f"got {action!r} ({type(action).__name__})"
+                f"got {short_repr(action)} ({type(action).__name__})"
             )
         path = action.values[0]
         assert isinstance(path, Path)

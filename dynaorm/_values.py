@@ -79,7 +79,10 @@ class DecimalAttribute(Attribute[Decimal]):
 
 
 def _mentions_decimal(exc: BaseException) -> bool:
-    return "Decimal" in str(exc)
+    # What json.dumps (NumberAttribute) and PynamoDB's encoder lookup (raw maps and lists)
+    # raise for a Decimal.
+    text = str(exc)
+    return "Object of type Decimal " in text or "<class 'decimal.Decimal'>" in text
 
 
 def _reason(attribute: Attribute[Any], value: Any, exc: BaseException) -> str:
@@ -89,13 +92,14 @@ def _reason(attribute: Attribute[Any], value: Any, exc: BaseException) -> str:
             f"the value is nested too deeply to encode; DynamoDB allows {NESTING_LIMIT} levels "
             "of maps and lists. Flatten it or store it as JSON text"
         )
-    if isinstance(exc, OverflowError) and isinstance(value, datetime):
+    if isinstance(exc, OverflowError):
+        what = value.isoformat() if isinstance(value, datetime) else "a datetime in it"
         return (
-            f"{value.isoformat()} is out of range once converted to UTC (datetimes must fall "
-            "between 0001-01-01 and 9999-12-31 UTC)"
+            f"{what} is out of range once converted to UTC (datetimes must fall between "
+            "0001-01-01 and 9999-12-31 UTC)"
         )
-    if _mentions_decimal(exc) and not isinstance(attribute, DecimalAttribute):
-        if isinstance(attribute, MapAttribute) or kind in ("ListAttribute", "MapAttribute"):
+    if _mentions_decimal(exc):
+        if "<class" in str(exc):
             return (
                 "maps and lists without declared attributes hold int and float numbers, not "
                 "Decimal; declare a MapAttribute subclass with a DecimalAttribute "

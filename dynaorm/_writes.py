@@ -110,6 +110,8 @@ def _members_size(members: Mapping[str, Any], depth: int = 0) -> int:
     """Names plus values of an item or a map (each map member also counts one byte)."""
     total = 0
     for name, value in members.items():
+        if type(name) is not str:  # (bytes have isascii() too)
+            raise _Unusual
         total += 1 + (len(name) if name.isascii() else len(name.encode("utf-8")))
         # Text values inline: most values are, and a call per value is a good part of the cost.
         text = value.get("S") if type(value) is dict and len(value) == 1 else None
