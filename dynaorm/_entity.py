@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pynamodb.attributes import (
@@ -28,7 +28,7 @@ from dynaorm._errors import (
 from dynaorm._expressions import attribute_missing
 from dynaorm._limits import short_repr
 from dynaorm._table import Table
-from dynaorm._values import guard_attribute
+from dynaorm._values import guard_attribute, invalid_value, unguarded
 from dynaorm._writes import condition_error, delete_entity, save_entity, validate_item
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             return super()._container_serialize(null_check)
         out: dict[str, dict[str, Any]] = {}
         stored = self.attribute_values
-        for name, physical, attribute, slot, container, nullable in steps:
+        for name, physical, attribute, slot, container, nullable, serialize in steps:
             value = stored.get(slot) if slot is not None else getattr(self, name)
             try:
                 if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
@@ -291,12 +291,22 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 if value is None:
                     serialized = None
                 elif container:
-                    serialized = attribute.serialize(value, null_check=null_check)  # type: ignore[call-arg]
+                    serialized = serialize(value, null_check=null_check)
                 else:
-                    serialized = attribute.serialize(value)
+                    serialized = serialize(value)
             except AttributeNullError as exc:
                 exc.prepend_path(name)
                 raise
+            except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+                if (
+                    value is None
+                    or isinstance(exc, ValidationError)
+                    or "correctly typed" in str(exc)
+                ):
+                    raise
+                # What the attribute's guard raises, named by this entity (see _values).
+                who = f"{type(self).__qualname__}.{name}"
+                raise ValidationError(invalid_value(who, attribute, value, exc)) from None
             if serialized is None:
                 if null_check and not nullable:
                     raise AttributeNullError(name)
@@ -511,8 +521,9 @@ _DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
 
 # Per attribute: Python name, stored name, the attribute, the attribute_values key its
 # descriptor reads (None when its class has a __get__ of its own), whether it serializes with
-# null_check (lists and maps), and whether it may be null.
-_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool]
+# null_check (lists and maps), whether it may be null, and its serialize without the guard of
+# dynaorm._values (whose errors _container_serialize raises itself, without a call's cost).
+_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool, Callable[..., Any]]
 
 
 def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
@@ -535,6 +546,7 @@ def _build_encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
                 else None,
                 isinstance(a, ListAttribute | MapAttribute),
                 bool(a.null),
+                unguarded(a),
             )
             for name, a in cls.get_attributes().items()
         )

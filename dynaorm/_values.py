@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pynamodb.attributes import Attribute, MapAttribute
@@ -25,7 +25,7 @@ from pynamodb.exceptions import AttributeNullError
 from dynaorm._errors import ValidationError
 from dynaorm._limits import NESTING_LIMIT, decimal_text, number_problem, short_repr
 
-__all__ = ["DecimalAttribute", "guard_attribute", "invalid_value", "to_decimal"]
+__all__ = ["DecimalAttribute", "guard_attribute", "invalid_value", "to_decimal", "unguarded"]
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -60,7 +60,7 @@ class DecimalAttribute(Attribute[Decimal]):
     update expressions (``set``, ``add``, arithmetic), conditions and filters.
 
     Example:
-        >>> from decimal import Decimal
+        >>> from decimal import Decimal, InvalidOperation
         >>> DecimalAttribute().serialize(Decimal("19.990"))
         '19.99'
         >>> DecimalAttribute().deserialize("0.1000000000000000000000000000000000001")
@@ -74,8 +74,15 @@ class DecimalAttribute(Attribute[Decimal]):
         return decimal_text(to_decimal(value))
 
     def deserialize(self, value: Any) -> Decimal:
-        """The stored number as a ``Decimal``."""
-        return Decimal(value)
+        """The stored number as a ``Decimal``.
+
+        Raises:
+            ValueError: ``value`` is not number text.
+        """
+        try:
+            return Decimal(value)
+        except (InvalidOperation, TypeError):
+            raise ValueError(f"{short_repr(value)} is not a number") from None
 
 
 def _mentions_decimal(exc: BaseException) -> bool:
@@ -120,7 +127,14 @@ def invalid_value(who: str, attribute: Attribute[Any], value: Any, exc: BaseExce
     return f"{who}: {short_repr(value)} cannot be stored: {_reason(attribute, value, exc)}"
 
 
-_GUARDED = "_dynaorm_guarded"
+_UNGUARDED = "_dynaorm_unguarded"
+
+
+def unguarded(attribute: Attribute[Any]) -> Callable[..., Any]:
+    """The attribute's ``serialize`` without the guard of :func:`guard_attribute` (for a
+    caller that turns the errors into :class:`~dynaorm.ValidationError` itself)."""
+    original: Callable[..., Any] = getattr(attribute, _UNGUARDED, None) or attribute.serialize
+    return original
 
 
 def guard_attribute(attribute: Attribute[Any], who: str) -> None:
@@ -133,7 +147,7 @@ def guard_attribute(attribute: Attribute[Any], who: str) -> None:
     ``MapAttribute`` reached through it (``Order.address.city``) are guarded as well.
     Guarding twice is harmless.
     """
-    if getattr(attribute, _GUARDED, False):
+    if getattr(attribute, _UNGUARDED, None) is not None:
         return
     original: Callable[..., Any] = attribute.serialize
 
@@ -146,7 +160,7 @@ def guard_attribute(attribute: Attribute[Any], who: str) -> None:
             raise ValidationError(invalid_value(who, attribute, value, exc)) from None
 
     attribute.serialize = serialize  # type: ignore[method-assign]
-    setattr(attribute, _GUARDED, True)
+    setattr(attribute, _UNGUARDED, original)
     if isinstance(attribute, MapAttribute) and type(attribute) is not MapAttribute:
         for name, nested in list(vars(attribute).items()):
             if isinstance(nested, Attribute):
