@@ -16,7 +16,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from support import fresh_table, requests_sent
@@ -82,8 +82,8 @@ decimals = st.one_of(
         allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12
     ),
     st.decimals(allow_nan=False, allow_infinity=False),
-    st.integers(min_value=1, max_value=10**38 - 1).flatmap(
-        lambda digits: st.integers(min_value=-130, max_value=87).map(
+    st.integers(min_value=1, max_value=10**40).flatmap(
+        lambda digits: st.integers(min_value=-140, max_value=95).map(
             lambda exponent: Decimal(digits).scaleb(exponent)
         )
     ),
@@ -96,6 +96,9 @@ decimals = st.one_of(
             Decimal("1E-130"),
             Decimal("9.9999999999999999999999999999999999999E+125"),
             Decimal("-0.00"),
+            Decimal("1." + "1" * 38),
+            Decimal("1E+126"),
+            Decimal("1E-131"),
         ]
     ),
 )
@@ -108,6 +111,7 @@ def test_decimals_round_trip_exactly_or_are_refused_before_any_request(
 ) -> None:
     thing = Price(sku="prop", price=number, history=[number], ledger=Ledger(total=number))
     if not storable(number):
+        event("refused")
         with requests_sent(table) as sent:
             with pytest.raises(ValidationError):
                 thing.save()
@@ -117,6 +121,7 @@ def test_decimals_round_trip_exactly_or_are_refused_before_any_request(
                 Price.query(sku="prop").where(Price.balance == number).all()
         assert sent == []
         return
+    event("stored")
     thing.save()
     got = Price.get(sku="prop", price=number, consistent=True)
     assert got is not None
