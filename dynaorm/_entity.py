@@ -28,7 +28,7 @@ from dynaorm._errors import (
 from dynaorm._expressions import attribute_missing
 from dynaorm._limits import short_repr
 from dynaorm._table import Table
-from dynaorm._values import guard_attribute, invalid_value, unguarded
+from dynaorm._values import ENCODING_ERRORS, guard_attribute, invalid_value, unguarded
 from dynaorm._writes import condition_error, delete_entity, save_entity, validate_item
 
 if TYPE_CHECKING:
@@ -297,7 +297,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             except AttributeNullError as exc:
                 exc.prepend_path(name)
                 raise
-            except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+            except ENCODING_ERRORS as exc:
                 if (
                     value is None
                     or isinstance(exc, ValidationError)

@@ -13,19 +13,37 @@ This module is pure: no I/O and no knowledge of entities beyond the names it is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.attributes import Attribute, MapAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BinarySetAttribute,
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.constants import NUMBER
 from pynamodb.exceptions import AttributeNullError
 
 from dynaorm._errors import ValidationError
 from dynaorm._limits import NESTING_LIMIT, decimal_text, number_problem, short_repr
 
-__all__ = ["DecimalAttribute", "guard_attribute", "invalid_value", "to_decimal", "unguarded"]
+__all__ = [
+    "ENCODING_ERRORS",
+    "DecimalAttribute",
+    "guard_attribute",
+    "invalid_value",
+    "to_decimal",
+    "unguarded",
+]
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -128,18 +146,115 @@ def invalid_value(who: str, attribute: Attribute[Any], value: Any, exc: BaseExce
 
 
 _UNGUARDED = "_dynaorm_unguarded"
+_SET_TYPES = (UnicodeSetAttribute, NumberSetAttribute, BinarySetAttribute)
+_TEXT_LIKE = (str, bytes, bytearray)
+_CHECKED_TYPES: tuple[type[Attribute[Any]], ...] = (
+    *_SET_TYPES,
+    ListAttribute,
+    MapAttribute,
+    BooleanAttribute,
+    UTCDateTimeAttribute,
+    NumberAttribute,
+)
+
+
+def _type_check(attribute: Attribute[Any]) -> Callable[[Any], None] | None:
+    """A check of the value's Python type for the attributes whose encoding would otherwise
+    store something else than the value (``"abc"`` as the set ``{"a", "b", "c"}``, ``"no"``
+    as ``True``), or fail with an unhelpful error; ``None`` when no check is needed."""
+    kind = type(attribute).__name__
+    encoder = type(attribute).serialize
+    if not any(encoder is base.serialize for base in _CHECKED_TYPES):
+        return None  # a serialize of the application's own: it knows what it takes
+    if isinstance(attribute, _SET_TYPES):
+
+        def check_set(value: Any) -> None:
+            if isinstance(value, (*_TEXT_LIKE, Mapping)) or not isinstance(value, Iterable):
+                raise TypeError(f"a {kind} holds a set, got {type(value).__name__}")
+            if not isinstance(value, AbstractSet):
+                members = list(value)
+                if len(set(members)) != len(members):
+                    raise TypeError(f"a {kind} holds a set, got a {kind} with duplicates")
+
+        return check_set
+    if isinstance(attribute, ListAttribute):
+
+        def check_list(value: Any) -> None:
+            if isinstance(value, (*_TEXT_LIKE, Mapping)) or not isinstance(value, Iterable):
+                raise TypeError(f"a {kind} holds a list, got {type(value).__name__}")
+
+        return check_list
+    if type(attribute) is MapAttribute:
+
+        def check_map(value: Any) -> None:
+            if not isinstance(value, Mapping | MapAttribute):
+                raise TypeError(f"a {kind} holds a dict, got {type(value).__name__}")
+
+        return check_map
+    if isinstance(attribute, BooleanAttribute):
+
+        def check_bool(value: Any) -> None:
+            if not isinstance(value, bool):
+                raise TypeError(f"a {kind} holds True or False, got {type(value).__name__}")
+
+        return check_bool
+    if isinstance(attribute, UTCDateTimeAttribute):
+
+        def check_datetime(value: Any) -> None:
+            if not isinstance(value, datetime):
+                raise TypeError(f"a {kind} holds datetime values, got {type(value).__name__}")
+
+        return check_datetime
+    if isinstance(attribute, NumberAttribute):
+
+        def check_number(value: Any) -> None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                if isinstance(value, Decimal):
+                    raise TypeError("Object of type Decimal is not JSON serializable")
+                raise TypeError(f"a {kind} holds int or float, got {type(value).__name__}")
+
+        return check_number
+    return None
+
+
+def _checked(attribute: Attribute[Any]) -> Callable[..., Any]:
+    """The attribute's own ``serialize``, after the check of :func:`_type_check`."""
+    original: Callable[..., Any] = attribute.serialize
+    check = _type_check(attribute)
+    if check is None:
+        return original
+
+    def encode(value: Any, *args: Any, **kwargs: Any) -> Any:
+        check(value)
+        return original(value, *args, **kwargs)
+
+    return encode
 
 
 def unguarded(attribute: Attribute[Any]) -> Callable[..., Any]:
-    """The attribute's ``serialize`` without the guard of :func:`guard_attribute` (for a
-    caller that turns the errors into :class:`~dynaorm.ValidationError` itself)."""
+    """The attribute's ``serialize`` (after the type check that guarding adds) without the
+    error translation of :func:`guard_attribute`, for a caller that turns the errors into
+    :class:`~dynaorm.ValidationError` itself."""
     original: Callable[..., Any] = getattr(attribute, _UNGUARDED, None) or attribute.serialize
     return original
 
 
+# What encoding a hostile value may raise (a str where a datetime belongs raises
+# AttributeError, a list where a map belongs IndexError).
+ENCODING_ERRORS = (
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    RecursionError,
+    AttributeError,
+    LookupError,
+)
+
+
 def guard_attribute(attribute: Attribute[Any], who: str) -> None:
     """Make ``attribute`` raise :class:`~dynaorm.ValidationError` (naming ``who``) for a value
-    it cannot encode, instead of whatever its encoding raises.
+    it cannot encode, instead of whatever its encoding raises or, for a few types, instead of
+    storing something else (a text where a set or list belongs, a non-bool for a bool).
 
     The attribute's own ``serialize`` is wrapped on the instance, so every encoding of a value
     for it is covered: a write, and a value in an update action, condition or filter (which
@@ -149,18 +264,18 @@ def guard_attribute(attribute: Attribute[Any], who: str) -> None:
     """
     if getattr(attribute, _UNGUARDED, None) is not None:
         return
-    original: Callable[..., Any] = attribute.serialize
+    encode = _checked(attribute)
 
     def serialize(value: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return original(value, *args, **kwargs)
+            return encode(value, *args, **kwargs)
         except (ValidationError, AttributeNullError):
             raise
-        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        except ENCODING_ERRORS as exc:
             raise ValidationError(invalid_value(who, attribute, value, exc)) from None
 
     attribute.serialize = serialize  # type: ignore[method-assign]
-    setattr(attribute, _UNGUARDED, original)
+    setattr(attribute, _UNGUARDED, encode)
     if isinstance(attribute, MapAttribute) and type(attribute) is not MapAttribute:
         for name, nested in list(vars(attribute).items()):
             if isinstance(nested, Attribute):

@@ -10,6 +10,7 @@ whichever way it is sent: ``save()``, ``to_item()``, a transaction or batch put,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -19,6 +20,7 @@ import pytest
 from pynamodb.attributes import (
     Attribute,
     BinaryAttribute,
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -49,6 +51,7 @@ class Thing(Entity, table=hostile):
     numbers = NumberSetAttribute(null=True)
     texts = UnicodeSetAttribute(null=True)
     blob = BinaryAttribute(null=True, legacy_encoding=False)
+    flag = BooleanAttribute(null=True)
     address = Address(null=True)
     primary = Key(pk="THING#{thing_id}", sk="THING")
 
@@ -294,3 +297,38 @@ def test_values_at_the_limits_round_trip(table: Table, name: str, value: Any) ->
 def test_a_map_with_a_non_text_key_is_refused_at_construction() -> None:
     with pytest.raises(ValidationError, match=r"^Thing\.meta: map key 1 is a int"):
         Thing(thing_id="h", meta={1: "one"})
+
+
+# Values of the wrong Python type that PynamoDB would store as something else ("abc" as the set
+# {"a", "b", "c"}, "no" as True) or fail on with an AttributeError or IndexError.
+WRONG_TYPES: list[tuple[str, str, Any, str]] = [
+    ("text for a datetime", "when", "2024-05-01", "holds datetime values, got str"),
+    ("text for a string set", "texts", "abc", "holds a set, got str"),
+    ("dict for a string set", "texts", {"a": 1}, "holds a set, got dict"),
+    ("list with duplicates for a set", "numbers", [1, 1.0], "with duplicates"),
+    ("text for a list", "items", "abc", "holds a list, got str"),
+    ("dict for a list", "items", {"a": 1}, "holds a list, got dict"),
+    ("list for a map", "meta", [1, 2], "holds a dict, got list"),
+    ("text for a bool", "flag", "no", "holds True or False, got str"),
+    ("bool for a number", "number", True, "holds int or float, got bool"),
+    ("text for a number", "number", "5", "holds int or float, got str"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"), [c[1:] for c in WRONG_TYPES], ids=[c[0] for c in WRONG_TYPES]
+)
+def test_values_of_the_wrong_type_are_refused_not_converted(
+    table: Table, name: str, value: Any, message: str
+) -> None:
+    attribute: Attribute[Any] = getattr(Thing, name)
+    key = Thing.key(thing_id="h")
+    with requests_sent(table) as sent:
+        with pytest.raises(ValidationError, match=rf"^Thing\.{name}: .*{re.escape(message)}"):
+            Thing(thing_id="h", **{name: value}).save()
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            _put_in_batch(Thing(thing_id="h", **{name: value}))
+        # (An update setting a list or map attribute to another type is refused as such.)
+        with pytest.raises(ValidationError, match=rf"^Thing\.{name}: "):
+            Thing.update_by_key(key, attribute.set(value))
+    assert sent == []
