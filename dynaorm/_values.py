@@ -211,7 +211,9 @@ def _type_check(attribute: Attribute[Any]) -> Callable[[Any], None] | None:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 if isinstance(value, Decimal):
                     raise TypeError("Object of type Decimal is not JSON serializable")
-                raise TypeError(f"a {kind} holds int or float, got {type(value).__name__}")
+                raise TypeError(
+                    f"expected a number (a {kind} holds int or float), got {type(value).__name__}"
+                )
 
         return check_number
     return None

@@ -310,8 +310,18 @@ WRONG_TYPES: list[tuple[str, str, Any, str]] = [
     ("dict for a list", "items", {"a": 1}, "holds a list, got dict"),
     ("list for a map", "meta", [1, 2], "holds a dict, got list"),
     ("text for a bool", "flag", "no", "holds True or False, got str"),
-    ("bool for a number", "number", True, "holds int or float, got bool"),
-    ("text for a number", "number", "5", "holds int or float, got str"),
+    (
+        "bool for a number",
+        "number",
+        True,
+        "expected a number (a NumberAttribute holds int or float), got bool",
+    ),
+    (
+        "text for a number",
+        "number",
+        "5",
+        "expected a number (a NumberAttribute holds int or float), got str",
+    ),
 ]
 
 
