@@ -63,6 +63,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm._transaction_parts import CancellationReason, TransactionAction
     from dynaorm._transactions import Transaction
     from dynaorm._updates import ReturnValues
+    from dynaorm._values import DecimalAttribute
 
 __version__ = "0.1.0"
 
@@ -78,6 +79,7 @@ __all__ = [
     "ConditionFailed",
     "ConfigurationError",
     "CreatedAtAttribute",
+    "DecimalAttribute",
     "DynaormError",
     "EndpointUnavailable",
     "Entity",
@@ -165,6 +167,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm._transaction_parts import CancellationReason, TransactionAction
     from dynaorm._transactions import Transaction
     from dynaorm._updates import ReturnValues
+    from dynaorm._values import DecimalAttribute
 
     return dict(locals())
 

@@ -22,7 +22,7 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from dynaorm._class_cache import per_class
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import operand_values, path_head
-from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, value_size
+from dynaorm._limits import ITEM_SIZE_LIMIT, check_value, short_repr, value_size
 from dynaorm._timestamps import timestamp_attributes
 
 if TYPE_CHECKING:
@@ -172,6 +172,11 @@ def _landing_size(action: Action) -> int:
     return 0
 
 
+def _path_depth(path: Path) -> int:
+    """How many maps and lists hold the value at ``path`` (0 for a top-level attribute)."""
+    return len(path.path) - 1 + sum(str(segment).count("[") for segment in path.path)
+
+
 def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str, Change]:
     """Analyse update actions: their changes by physical top-level attribute name.
 
@@ -189,7 +194,7 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         if not isinstance(action, Action):
             raise TypeError(
                 f"expected an update action such as {entity.__qualname__}.attribute.set(value), "
-                f"got {action!r} ({type(action).__name__})"
+                f"got {short_repr(action)} ({type(action).__name__})"
             )
         path = action.values[0]
         assert isinstance(path, Path)
@@ -197,9 +202,10 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         python, attribute = declared.get(name, (None, None))
         _refuse(entity, profile.reserved, name, python, action)
         who = f"{entity.__qualname__}.{python or name}"
+        depth = _path_depth(path)
         for argument in action.values[1:]:
             for value in operand_values(argument):
-                check_value(value.value, what=f"{who} (update value)")
+                check_value(value.value, what=f"{who} (update value)", depth=depth)
         landing += _landing_size(action)
         kind: ChangeKind = "expression"
         decoded: Any = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pynamodb.attributes import (
@@ -26,7 +26,9 @@ from dynaorm._errors import (
     ValidationError,
 )
 from dynaorm._expressions import attribute_missing
+from dynaorm._limits import short_repr
 from dynaorm._table import Table
+from dynaorm._values import ENCODING_ERRORS, guard_attribute, invalid_value, unguarded
 from dynaorm._writes import condition_error, delete_entity, save_entity, validate_item
 
 if TYPE_CHECKING:
@@ -113,6 +115,10 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def __init__(self, _user_instantiated: bool = True, **values: Any) -> None:
         try:
             super().__init__(_user_instantiated, **values)
+        except ValidationError:
+            raise
+        except TypeError as exc:  # a map value with non-text keys (PynamoDB takes them as **kw)
+            raise ValidationError(_construction_error(type(self), values, exc)) from None
         except ValueError as exc:
             known = ", ".join(sorted(self.get_attributes()))
             raise ValidationError(
@@ -125,6 +131,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def _bind(cls, table: Table, type_name: str, keys: Mapping[str, Key]) -> None:
         attributes: dict[str, Attribute[Any]] = cls.get_attributes()
         for python_name, attribute in attributes.items():
+            guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
             if attribute.attr_name in table.reserved_attributes:
                 raise ConfigurationError(
                     f"{cls.__qualname__}.{python_name}: attribute name {attribute.attr_name!r} "
@@ -228,6 +235,8 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         self._check_concrete()
         try:
             item = self._container_serialize(null_check=True)
+        except ValidationError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
         item[self.__table__.type_attribute] = {"S": self.__type_name__}
@@ -312,7 +321,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             return super()._container_serialize(null_check)
         out: dict[str, dict[str, Any]] = {}
         stored = self.attribute_values
-        for name, physical, attribute, slot, container, nullable in steps:
+        for name, physical, attribute, slot, container, nullable, serialize in steps:
             value = stored.get(slot) if slot is not None else getattr(self, name)
             try:
                 if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
@@ -320,12 +329,22 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 if value is None:
                     serialized = None
                 elif container:
-                    serialized = attribute.serialize(value, null_check=null_check)  # type: ignore[call-arg]
+                    serialized = serialize(value, null_check=null_check)
                 else:
-                    serialized = attribute.serialize(value)
+                    serialized = serialize(value)
             except AttributeNullError as exc:
                 exc.prepend_path(name)
                 raise
+            except ENCODING_ERRORS as exc:
+                if (
+                    value is None
+                    or isinstance(exc, ValidationError)
+                    or "correctly typed" in str(exc)
+                ):
+                    raise
+                # What the attribute's guard raises, named by this entity (see _values).
+                who = f"{type(self).__qualname__}.{name}"
+                raise ValidationError(invalid_value(who, attribute, value, exc)) from None
             if serialized is None:
                 if null_check and not nullable:
                     raise AttributeNullError(name)
@@ -541,8 +560,9 @@ _DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
 
 # Per attribute: Python name, stored name, the attribute, the attribute_values key its
 # descriptor reads (None when its class has a __get__ of its own), whether it serializes with
-# null_check (lists and maps), and whether it may be null.
-_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool]
+# null_check (lists and maps), whether it may be null, and its serialize without the guard of
+# dynaorm._values (whose errors _container_serialize raises itself, without a call's cost).
+_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool, Callable[..., Any]]
 
 
 def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
@@ -565,6 +585,7 @@ def _build_encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
                 else None,
                 isinstance(a, ListAttribute | MapAttribute),
                 bool(a.null),
+                unguarded(a),
             )
             for name, a in cls.get_attributes().items()
         )
@@ -612,6 +633,18 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, list):
         return [_canonical(v) for v in value]
     return value
+
+
+def _construction_error(cls: type[Entity], values: Mapping[str, Any], exc: TypeError) -> str:
+    """The message for a TypeError of the constructor: name the map with non-text keys."""
+    for name, value in values.items():
+        if isinstance(value, Mapping) and not all(isinstance(k, str) for k in value):
+            key = next(k for k in value if not isinstance(k, str))
+            return (
+                f"{cls.__qualname__}.{name}: map key {short_repr(key)} is a "
+                f"{type(key).__name__}; DynamoDB map keys are text: convert the keys to str"
+            )
+    return f"{cls.__qualname__}: {exc}"
 
 
 def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from dynaorm._errors import ConfigurationError
 from dynaorm._indexes import Index
 from dynaorm._keys import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
 from dynaorm._limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
+from dynaorm._values import DecimalAttribute
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
@@ -47,7 +48,9 @@ class Key:
         index: The index this key populates; ``None`` for the primary key.
 
     Fields may carry a format spec: ``"{seq:08d}"`` zero-pads numbers so text order matches
-    numeric order. Datetime attributes render as fixed-width UTC ISO-8601.
+    numeric order. Only integer specs (``[sign][0][width]d``) are accepted, since a key must
+    read back exactly: ``.2f``, ``g`` or ``e`` would build one key for different numbers.
+    Datetime attributes render as fixed-width UTC ISO-8601.
 
     Example:
         >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
@@ -77,18 +80,16 @@ def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) 
                 raise ValueError("datetime fields take no format spec")
             return DateTimeCodec()
         if isinstance(attribute, NumberAttribute):
-            try:
-                format(0, spec)
-            except ValueError:
-                raise ValueError(f"{spec!r} is not a valid number format") from None
             return NumberCodec(spec)
+        if isinstance(attribute, DecimalAttribute):
+            return NumberCodec(spec, exact=True)
         if isinstance(attribute, UnicodeAttribute):
             if spec:
                 raise ValueError("text fields take no format spec")
             return TextCodec()
         raise ValueError(
             f"{entity_name}.{name} is a {type(attribute).__name__}; key templates take "
-            "UnicodeAttribute, NumberAttribute or UTCDateTimeAttribute fields"
+            "UnicodeAttribute, NumberAttribute, DecimalAttribute or UTCDateTimeAttribute fields"
         )
 
     return resolve

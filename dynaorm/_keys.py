@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from dynaorm._errors import ConfigurationError, ValidationError
-from dynaorm._limits import PARTITION_KEY_LIMIT, check_text
+from dynaorm._limits import PARTITION_KEY_LIMIT, check_text, decimal_text, number_problem
 
 __all__ = [
     "DateTimeCodec",
@@ -59,56 +59,99 @@ class TextCodec:
         return text
 
 
-_WIDTH = re.compile(r"^0?(\d+)")
+# The number specs a key field takes: an optional sign, an optional zero-pad flag with a
+# width, and the integer type "d". Any other spec can render two numbers as one key text
+# (".2f" turns 19.994 and 19.991 into "19.99"; "g", "e", "%" and ".2f" on large ints round),
+# or renders text that does not read back (hex, grouping, fill characters).
+_INTEGER_SPEC = re.compile(r"(?P<sign>[-+ ]?)(?P<zero>0?)(?P<width>[1-9][0-9]*)?d")
+
+
+def _refuse_spec(spec: str) -> None:
+    try:
+        format(12345, spec)
+    except ValueError:
+        raise ValueError(f"{spec!r} is not a valid number format") from None
+    raise ValueError(
+        f"format {spec!r} is refused: the key text it renders does not read back as "
+        "exactly the number it was built from for every value (with '.2f', 19.994 and 19.991 "
+        "both build '19.99', so the second save() would replace the first item). Key fields "
+        "take only the integer specs '[sign][0][width]d', e.g. '08d': store money as whole "
+        "cents ('{cents:010d}'), or leave out the spec to keep the exact value (which does "
+        "not sort numerically as text)"
+    )
 
 
 @attrs.frozen
 class NumberCodec:
-    """Numbers rendered with a format spec, e.g. ``08d`` (zero-padded so text order is numeric
-    order). Without a spec integers render in plain decimal (which does not sort as text)."""
+    """Numbers rendered with an integer format spec, e.g. ``08d`` (zero-padded so text order
+    is numeric order), or without a spec in plain, exact text (which does not sort as text).
+
+    Every accepted value reads back exactly: fractional, general and exponent specs
+    (``.2f``, ``g``, ``e``) are refused when the template is compiled.
+
+    Attributes:
+        spec: The format spec (``""`` or ``[sign][0][width]d``).
+        exact: Whether the field is a ``DecimalAttribute``: it takes ``Decimal`` and ``int``
+            values and reads back ``Decimal``. Otherwise it takes ``int`` and ``float`` and
+            reads back ``int`` (text without a point or exponent) or ``float``.
+    """
 
     spec: str = ""
+    exact: bool = False
+    _spec: re.Match[str] | None = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        # A key must parse back, so the spec has to render decimal text: hex ("x"), grouping
-        # (","), "%", fill characters or too few digits would build keys that cannot be read.
-        try:
-            text = format(12345, self.spec)
-        except ValueError:
-            raise ValueError(f"{self.spec!r} is not a valid number format") from None
-        try:
-            readable = Decimal(text) == 12345
-        except ArithmeticError:
-            readable = False
-        if not readable:
-            raise ValueError(
-                f"format {self.spec!r} renders numbers as text that does not read back "
-                f"(12345 -> {text!r}); use a decimal spec such as '08d'"
-            )
+        match = _INTEGER_SPEC.fullmatch(self.spec)
+        if self.spec and match is None:
+            _refuse_spec(self.spec)
+        object.__setattr__(self, "_spec", match)
 
     @property
     def width(self) -> int | None:
         """The zero-padded width of the spec, if it sets one."""
-        match = _WIDTH.match(self.spec)
-        return int(match.group(1)) if match and self.spec.startswith("0") else None
+        match = self._spec
+        if match is None or not match.group("zero") or not match.group("width"):
+            return None
+        return int(match.group("width"))
 
-    def to_text(self, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise TypeError(f"expected a number, got {type(value).__name__}")
+    def _number(self, value: Any) -> Any:
+        if self.exact:
+            if isinstance(value, bool) or not isinstance(value, int | Decimal):
+                raise TypeError(
+                    f"expected a number (Decimal or int for a DecimalAttribute field), got "
+                    f"{type(value).__name__}"
+                )
+            number = Decimal(value)
+            problem = number_problem(number)
+            if problem is not None:
+                raise ValueError(problem)
+            return number
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            hint = "; use a DecimalAttribute for Decimal" if isinstance(value, Decimal) else ""
+            raise TypeError(f"expected a number (int or float), got {type(value).__name__}{hint}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("NaN and infinity cannot be part of a key")
-        if value == 0:
-            value = abs(value)  # -0.0 would otherwise build another key than 0.0
+        return value
+
+    def to_text(self, value: Any) -> str:
+        number = self._number(value)
+        if number == 0:
+            number = 0  # -0.0 would otherwise build another key than 0
+        # (A Decimal here passed number_problem: at most 126 digits before the point.)
+        if isinstance(number, Decimal):
+            integral = number == number.to_integral_value()
+        else:
+            integral = number == int(number)
         if not self.spec:
-            if value == int(value):
-                return str(int(value))
-            return str(value)
+            if integral:
+                return str(int(number))
+            return decimal_text(number) if isinstance(number, Decimal) else repr(number)
         width = self.width
-        if width is not None and value < 0:
+        if width is not None and number < 0:
             raise ValueError("negative numbers do not sort as zero-padded text")
-        if self.spec.endswith("d") and value != int(value):
+        if not integral:
             raise ValueError(f"format {self.spec!r} needs a whole number")
-        text = format(int(value) if self.spec.endswith("d") else value, self.spec)
+        text = format(int(number), self.spec)
         if width is not None and len(text) > width:
             raise ValueError(f"does not fit in {width} characters")
         return text
@@ -120,6 +163,8 @@ class NumberCodec:
             raise ValueError(f"{text!r} is not a number") from None
         if not number.is_finite():
             raise ValueError(f"{text!r} is not a finite number")
+        if self.exact:
+            return number
         if number == number.to_integral_value() and "." not in text and "e" not in text.lower():
             return int(number)
         return float(number)

@@ -19,7 +19,7 @@ from dynaorm._changes import check_condition_values
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ConditionFailed, DynaormError, UnknownEntityType, VersionConflict
 from dynaorm._expressions import ExpressionBuilder, conjoin
-from dynaorm._limits import ITEM_SIZE_LIMIT, check_item, check_value
+from dynaorm._limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, check_item, check_value
 from dynaorm._timestamps import now, stamp_for_save
 from dynaorm._translate import root_cause
 
@@ -62,8 +62,9 @@ def _text_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-def _size(value: Any) -> int:
-    """The size of a typed value when it plainly passes every check of ``check_value``."""
+def _size(value: Any, depth: int = 0) -> int:
+    """The size of a typed value when it plainly passes every check of ``check_value``
+    (``depth``: the maps and lists holding it)."""
     if type(value) is not dict or len(value) != 1:
         raise _Unusual
     for kind, raw in value.items():
@@ -72,12 +73,12 @@ def _size(value: Any) -> int:
             return _text_size(raw)
         if kind == "N":
             return _number_size(raw)
-        if kind == "M" and kind_of is dict:
-            return 3 + _members_size(raw)
-        if kind == "L" and kind_of is list:
+        if kind == "M" and kind_of is dict and depth < NESTING_LIMIT:
+            return 3 + _members_size(raw, depth + 1)
+        if kind == "L" and kind_of is list and depth < NESTING_LIMIT:
             total = 3
             for member in raw:
-                total += 1 + _size(member)
+                total += 1 + _size(member, depth + 1)
             return total
         if kind in ("BOOL", "NULL"):
             return 1
@@ -107,17 +108,19 @@ def _plainly_valid(item: Mapping[str, Mapping[str, Any]]) -> bool:
     return size <= ITEM_SIZE_LIMIT
 
 
-def _members_size(members: Mapping[str, Any]) -> int:
+def _members_size(members: Mapping[str, Any], depth: int = 0) -> int:
     """Names plus values of an item or a map (each map member also counts one byte)."""
     total = 0
     for name, value in members.items():
+        if type(name) is not str:  # (bytes have isascii() too)
+            raise _Unusual
         total += 1 + (len(name) if name.isascii() else len(name.encode("utf-8")))
         # Text values inline: most values are, and a call per value is a good part of the cost.
         text = value.get("S") if type(value) is dict and len(value) == 1 else None
         if type(text) is str:
             total += len(text) if text.isascii() else len(text.encode("utf-8"))
         else:
-            total += _size(value)
+            total += _size(value, depth)
     return total
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from dynaorm import ConfigurationError, KeyTemplate, ValidationError
@@ -151,8 +153,12 @@ def test_unpadded_numbers_round_trip(number: float) -> None:
 
 
 def test_negative_zero_builds_the_same_key_as_zero() -> None:
-    template = KeyTemplate("P#{n:08.2f}")
-    assert template.build({"n": -0.0}) == template.build({"n": 0}) == "P#00000.00"
+    padded = KeyTemplate("P#{n:08d}")
+    assert padded.build({"n": -0.0}) == padded.build({"n": 0}) == "P#00000000"
+    plain = KeyTemplate("P#{n}", resolver(n=NumberCodec()))
+    assert plain.build({"n": -0.0}) == plain.build({"n": 0}) == "P#0"
+    exact = KeyTemplate("P#{n}", resolver(n=NumberCodec(exact=True)))
+    assert exact.build({"n": Decimal("-0.00")}) == exact.build({"n": 0}) == "P#0"
 
 
 @given(value=safe_text, delimiter=st.sampled_from(["#", "|", ":", "/"]))
@@ -266,10 +272,12 @@ def test_zero_padded_numbers_sort_as_text(numbers: list[int]) -> None:
         unique=True,
     )
 )
-def test_zero_padded_fixed_point_numbers_sort_as_text(numbers: list[Any]) -> None:
-    template = KeyTemplate("P#{n:08.2f}")
-    rendered = {n: template.build({"n": n}) for n in numbers}
+def test_money_as_zero_padded_cents_sorts_as_text(numbers: list[Any]) -> None:
+    # (A fixed-point spec such as "08.2f" is refused: it rounds; whole cents do not.)
+    template = KeyTemplate("P#{cents:010d}", resolver(cents=NumberCodec("010d", exact=True)))
+    rendered = {n: template.build({"cents": n * 100}) for n in numbers}
     assert sorted(numbers) == sorted(numbers, key=rendered.__getitem__)
+    assert all(template.parse(rendered[n]) == {"cents": n * 100} for n in numbers)
 
 
 @given(st.lists(aware_datetimes | naive_datetimes, min_size=2, max_size=10))
@@ -427,3 +435,107 @@ def test_templates_that_build_the_same_text_are_reported_as_colliding(
     values_b = {name: data.draw(_value) for name in b.fields}
     if a.build(values_a) == b.build(values_b):
         assert templates_may_collide(a, b)
+
+
+# -- number format specs: every accepted spec round-trips exactly ------------------------------
+
+# Independently of dynaorm: the specs a key field may take are an optional sign, an optional
+# zero flag with a width, and the integer type "d".
+ACCEPTED_SPEC = re.compile(r"[-+ ]?(0?[1-9][0-9]*)?d")
+
+candidate_specs = st.one_of(
+    st.from_regex(r"\A[-+ ]?[#0]?[0-9]{0,3}[,_]?(\.[0-9]{1,3})?[bcdeEfFgGnosxX%]?\Z"),
+    st.text(alphabet="0123456789.+- #,_<>=^dfgeEn%x", max_size=7),
+    st.sampled_from(["08d", "+010d", " 6d", "d", "3d", "010.2f", ".2f", ".3f", "g", ".2e", "08"]),
+)
+key_numbers = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            19.994,
+            19.991,
+            19.99,
+            0.1,
+            -0.0,
+            1e16,
+            2**53 + 1,
+            1e-7,
+            Decimal("19.994"),
+            Decimal("1E+5"),
+        ]
+    ),
+)
+
+
+def _accepts(spec: str, exact: bool) -> NumberCodec | None:
+    try:
+        return NumberCodec(spec, exact=exact)
+    except ValueError:
+        return None
+
+
+@given(spec=candidate_specs, exact=st.booleans())
+def test_only_integer_specs_are_accepted(spec: str, exact: bool) -> None:
+    accepted = _accepts(spec, exact) is not None
+    assert accepted == (spec == "" or ACCEPTED_SPEC.fullmatch(spec) is not None), spec
+
+
+@given(spec=candidate_specs, exact=st.booleans(), values=st.lists(key_numbers, max_size=8))
+@settings(max_examples=400)
+def test_every_accepted_spec_reads_back_exactly_and_never_merges_two_numbers(
+    spec: str, exact: bool, values: list[Any]
+) -> None:
+    """For every spec a key field accepts, parse(build(v)) == v for every value it builds, so
+    two different numbers can never build the same key (and overwrite each other's item)."""
+    codec = _accepts(spec, exact)
+    assume(codec is not None)
+    template = KeyTemplate("N#{n}#END", resolver(n=codec))
+    built: dict[str, Any] = {}
+    for value in values:
+        try:
+            text = template.build({"n": value})
+        except ValidationError:
+            event("value refused")
+            continue  # refused before any request: never a lossy key
+        event("value built")
+        back = template.parse(text)["n"]
+        assert back == value, (spec, value, text, back)
+        if exact:
+            assert isinstance(back, Decimal)
+        assert built.setdefault(text, value) == value, (spec, text, built[text], value)
+
+
+@pytest.mark.parametrize("spec", ["010.2f", ".2f", ".3f", "g", ".6g", "e", ".2e", "n", "%", "08"])
+def test_lossy_specs_are_refused_when_the_template_is_compiled(spec: str) -> None:
+    with pytest.raises(ConfigurationError, match="does not read back as exactly the number"):
+        KeyTemplate(f"P#{{price:{spec}}}", owner="Product.primary.sk")
+
+
+@pytest.mark.parametrize(
+    ("codec", "value", "message"),
+    [
+        (NumberCodec(), Decimal("1.5"), "use a DecimalAttribute for Decimal"),
+        (NumberCodec(exact=True), 1.5, "Decimal or int for a DecimalAttribute field"),
+        (NumberCodec(exact=True), Decimal("1E+126"), "outside DynamoDB's number range"),
+        (NumberCodec(exact=True), Decimal("1." + "1" * 38), "39 significant digits"),
+        (NumberCodec(exact=True), Decimal("NaN"), "NaN or infinity"),
+        (NumberCodec("08d", exact=True), Decimal("19.99"), "needs a whole number"),
+    ],
+    ids=repr,
+)
+def test_numbers_a_field_cannot_hold_are_refused(
+    codec: NumberCodec, value: Any, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        KeyTemplate("P#{n}", resolver(n=codec)).build({"n": value})
+
+
+def test_exact_fields_use_one_canonical_text_per_number() -> None:
+    template = KeyTemplate("P#{n}", resolver(n=NumberCodec(exact=True)))
+    assert template.build({"n": Decimal("19.990")}) == template.build({"n": Decimal("19.99")})
+    assert template.build({"n": Decimal("1E+3")}) == template.build({"n": 1000}) == "P#1000"
+    assert template.build({"n": Decimal("1E-7")}) == "P#0.0000001"
+    assert template.build({"n": Decimal("19.994")}) != template.build({"n": Decimal("19.991")})
+    assert template.parse("P#19.994") == {"n": Decimal("19.994")}

@@ -22,6 +22,7 @@ KNOWN_RANKS: dict[str, int] = {
     "_indexes": 10,
     "_expressions": 10,
     "_limits": 10,
+    "_values": 10,
     "_changes": 10,
     "_mutate": 10,
     "_timestamps": 10,
