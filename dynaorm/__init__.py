@@ -21,6 +21,7 @@ from dynaorm._collection import CollectionQuery, ItemCollection
 from dynaorm._entity import Entity, EntityMeta, VersionAttribute
 from dynaorm._entity_keys import BoundKey, ItemKey, Key
 from dynaorm._errors import (
+    AttributeNotLoaded,
     BatchIncomplete,
     ConditionFailed,
     ConfigurationError,
@@ -53,6 +54,7 @@ from dynaorm._updates import ReturnValues
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttributeNotLoaded",
     "BatchIncomplete",
     "BatchProgress",
     "BatchWriteResult",

@@ -33,6 +33,8 @@ KNOWN_RANKS: dict[str, int] = {
     "_batching": 20,
     "_fault_plan": 20,
     "_schema": 30,
+    # Raw item -> entity or UnknownItem: sees tables and entities only under TYPE_CHECKING.
+    "_decode": 35,
     "_table": 40,
     "_entity_keys": 50,
     # The write paths entities delegate to; they see entities only under TYPE_CHECKING.
