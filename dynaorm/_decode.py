@@ -201,7 +201,7 @@ class Decoder:
         self._returned = frozenset(returned) if returned is not None else None
         self._assumed = assumed
         self._strict = strict
-        self._unloaded: dict[type[Entity], tuple[tuple[str, str], ...]] = {}
+        self._unloaded: dict[type[Entity], frozenset[str]] = {}
 
     @property
     def partial(self) -> bool:
@@ -278,19 +278,18 @@ class Decoder:
 
     def _make_partial(self, instance: Entity, item: Mapping[str, Any]) -> None:
         cls = type(instance)
-        candidates = self._unloaded.get(cls)
-        if candidates is None:
+        unloaded = self._unloaded.get(cls)
+        if unloaded is None:
+            # What was asked for decides, not what a server sends beyond it (some local
+            # servers ignore projections), so a read is partial the same way everywhere.
             returned = self._returned or frozenset()
-            attributes = cls.get_attributes()
             renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
-            candidates = tuple(
-                (renamed.get(a.attr_name, a.attr_name), a.attr_name)
-                for a in attributes.values()
+            unloaded = frozenset(
+                renamed.get(a.attr_name, a.attr_name)
+                for a in cls.get_attributes().values()
                 if a.attr_name not in returned
             )
-            self._unloaded[cls] = candidates
-        # An attribute the response holds anyway was read: only absent ones are unloaded.
-        unloaded = frozenset(name for name, physical in candidates if physical not in item)
+            self._unloaded[cls] = unloaded
         if not unloaded:
             return
         values = instance.attribute_values
