@@ -22,8 +22,9 @@ never dropped without a trace: per the table's ``unknown_items`` policy it becom
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -87,12 +88,17 @@ class PartialValues(dict[str, Any]):
         *,
         entity: type[Entity],
         unloaded: frozenset[str],
-        key: Mapping[str, Any],
+        key: Mapping[str, Any] | Callable[[], dict[str, Any]],
     ) -> None:
         super().__init__(values)
         self._entity = entity
         self._unloaded = unloaded
-        self._key = dict(key)
+        # The item's key, for messages: worked out only when one is raised.
+        self._key: Mapping[str, Any] | Callable[[], dict[str, Any]] = key
+
+    def _item_key(self) -> dict[str, Any]:
+        key = self._key
+        return key() if callable(key) else dict(key)
 
     @property
     def unloaded(self) -> frozenset[str]:
@@ -114,19 +120,20 @@ class PartialValues(dict[str, Any]):
     def not_loaded(self, name: str) -> AttributeNotLoaded:
         """The error for reading ``name``."""
         entity = self._entity.__qualname__
+        key = self._item_key()
         return AttributeNotLoaded(
-            f"{entity} {self._key}: attribute {name!r} was not loaded (the instance was read "
+            f"{entity} {key}: attribute {name!r} was not loaded (the instance was read "
             f"with select() or through an index that does not project it). Select "
             f"{entity}.{name} too, or refresh() the instance to read it whole.",
             entity=self._entity,
             attribute=name,
-            key=self._key,
+            key=key,
         )
 
     def __reduce__(self) -> Any:
         return (
             _rebuild_partial,
-            (dict(self), self._entity, self._unloaded, self._key),
+            (dict(self), self._entity, self._unloaded, self._item_key()),
         )
 
 
@@ -153,13 +160,23 @@ def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def restore_key_fields(instance: Entity, item: Mapping[str, Any]) -> None:
+def restore_key_fields(
+    instance: Entity, item: Mapping[str, Any], fields: frozenset[str] | None = None
+) -> None:
     """Fill a partial entity's unset key-template fields from the key attributes it was read
-    with, so it still knows its primary key (``item_key``) and index keys."""
+    with, so it still knows its primary key (``item_key``) and index keys.
+
+    Args:
+        instance: The entity.
+        item: The raw item it was decoded from.
+        fields: Only keys using one of these fields are parsed (all keys when ``None``).
+    """
     stored = instance.attribute_values
     for key in type(instance).__keys__.values():
+        if fields is not None and fields.isdisjoint(key.fields):
+            continue
         physical = [a for a in (key.pk_attribute, key.sk_attribute) if a is not None]
-        if not all(isinstance(item.get(a), Mapping) and "S" in item[a] for a in physical):
+        if not all(type(item.get(a)) is dict and "S" in item[a] for a in physical):
             continue
         try:
             values = key.parse(item)
@@ -292,12 +309,16 @@ class Decoder:
             self._unloaded[cls] = unloaded
         if not unloaded:
             return
-        values = instance.attribute_values
-        kept = {k: v for k, v in values.items() if k not in unloaded}
-        instance.attribute_values = PartialValues(
-            kept, entity=cls, unloaded=unloaded, key=_raw_key(self._table, item)
+        values = PartialValues(
+            instance.attribute_values,
+            entity=cls,
+            unloaded=unloaded,
+            key=functools.partial(_raw_key, self._table, item),
         )
-        restore_key_fields(instance, item)
+        for name in unloaded:
+            dict.pop(values, name, None)  # a default set by decoding: not read, so not shown
+        instance.attribute_values = values
+        restore_key_fields(instance, item, unloaded)
 
 
 def decode_whole(
