@@ -371,7 +371,11 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         whole.
 
         Example:
-            >>> Customer(customer_id="c1", email="a@x.io").is_partial  # doctest: +SKIP
+            >>> from pynamodb.attributes import UnicodeAttribute
+            >>> class Note(Entity, table=Table("doc-notes")):
+            ...     note_id = UnicodeAttribute()
+            ...     primary = Key(pk="NOTE#{note_id}", sk="NOTE")
+            >>> Note(note_id="n1").is_partial
             False
         """
         return bool(self.unloaded_attributes)
@@ -379,7 +383,13 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     @property
     def unloaded_attributes(self) -> frozenset[str]:
         """The Python names of the attributes the read did not load (and that were not set
-        since); empty for a whole instance."""
+        since); empty for a whole instance.
+
+        Example:
+            >>> Order.query(customer_id="c1").select(Order.total).first().unloaded_attributes
+            ... # doctest: +SKIP
+            frozenset({'status', 'meta'})
+        """
         values = self.attribute_values
         return values.unloaded if isinstance(values, PartialValues) else frozenset()
 

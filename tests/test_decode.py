@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from dynaorm import (
@@ -32,7 +34,7 @@ from dynaorm import (
     ValidationError,
     VersionAttribute,
 )
-from dynaorm._decode import PartialValues
+from dynaorm._decode import Decoder, PartialValues, reload
 from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
@@ -496,3 +498,66 @@ def test_a_failed_condition_carries_an_untyped_stored_item_raw(strangers: Table)
     with pytest.raises(ConditionFailed) as caught:
         Product(sku="u1", name="x").save(condition=Product.name == "nope")
     assert caught.value.item == UNTYPED_PRODUCT  # raw: it is not a Product
+
+
+# -- the decoder itself (no server) --------------------------------------------------------------
+
+ATTRIBUTES = ("name", "stock", "price")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    selected=st.sets(st.sampled_from(ATTRIBUTES)),
+    stock=st.integers(min_value=-(10**6), max_value=10**6),
+    price=st.none() | st.integers(min_value=0, max_value=10**6),
+    name=st.text(alphabet="abcxyz LAMP", min_size=1, max_size=20),
+)
+def test_a_partial_decode_holds_exactly_what_was_selected(
+    selected: set[str], stock: int, price: int | None, name: str
+) -> None:
+    """Whatever is selected, a partial entity agrees with the whole one on every selected
+    attribute, raises for every other one, and is whole again after a reload."""
+    whole = Product(sku="p1", name=name, stock=stock, price=price)
+    item = whole.to_item()
+    physical = {Product.get_attributes()[n].attr_name for n in selected}
+    projected = {k: v for k, v in item.items() if k in physical | {"PK", "SK", "_type"}}
+    returned = physical | {"PK", "SK", "_type", "GSI1PK", "GSI1SK", "LSI1SK"}
+    decoded = Decoder(shop, entities=(Product,), returned=returned)(projected)
+    assert isinstance(decoded, Product)
+    assert decoded.sku == "p1"  # restored from the key
+    assert decoded.unloaded_attributes == set(ATTRIBUTES) - selected
+    assert decoded.is_partial == (selected != set(ATTRIBUTES))
+    for attribute in ATTRIBUTES:
+        if attribute in selected:
+            assert getattr(decoded, attribute) == getattr(whole, attribute)
+        else:
+            with pytest.raises(AttributeNotLoaded):
+                getattr(decoded, attribute)
+    assert (decoded == whole) == (selected == set(ATTRIBUTES))
+    reload(decoded, item)
+    assert decoded == whole
+    assert not decoded.is_partial
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    type_value=st.none() | st.sampled_from(["Product", "Review", "Ghost", ""]),
+    policy=st.sampled_from(["keep", "raise"]),
+)
+def test_an_item_not_of_the_asked_type_is_never_an_entity(
+    type_value: str | None, policy: str
+) -> None:
+    item: dict[str, Any] = {"PK": {"S": "PRODUCT#p1"}, "SK": {"S": "PRODUCT"}, "sku": {"S": "p1"}}
+    if type_value is not None:
+        item["_type"] = {"S": type_value}
+    decoder = Decoder(shop, entities=(Product,), strict=policy == "raise")
+    if type_value == "Product":
+        assert isinstance(decoder(item), Product)
+    elif policy == "raise":
+        with pytest.raises(UnknownEntityType):
+            decoder(item)
+    else:
+        record = decoder(item)
+        assert isinstance(record, UnknownItem)
+        assert record.type_name == type_value
+        assert record.item == item
