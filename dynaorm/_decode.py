@@ -42,6 +42,7 @@ __all__ = [
     "PartialValues",
     "UnknownItem",
     "UnknownPolicy",
+    "classified",
     "decode_whole",
     "is_strict",
     "reload",
@@ -187,6 +188,27 @@ def restore_key_fields(
                 setattr(instance, name, value)
 
 
+def classified(table: Table, item: Mapping[str, Any]) -> type[Entity] | None:
+    """The entity the table's ``classify`` hook says ``item`` is (``None``: no hook, or it
+    does not claim the item).
+
+    Raises:
+        ConfigurationError: The hook returned something that is not an entity of the table.
+    """
+    classify = getattr(table, "classify", None)
+    if classify is None:
+        return None
+    cls = classify(item)
+    if cls is None:
+        return None
+    if table.entities.get(getattr(cls, "__type_name__", "")) is not cls:
+        raise ConfigurationError(
+            f"table {table.name!r}: classify returned {cls!r}, which is not an entity of "
+            "the table; return one of its entity classes or None"
+        )
+    return cls
+
+
 class Decoder:
     """Decodes the items of one read: entities (partial when ``returned`` is less than whole
     items) or :class:`UnknownItem` records, per the unknown-items policy.
@@ -246,7 +268,7 @@ class Decoder:
         if cls is None:
             cls = table.entities.get(type_name) if type_name is not None else None
             if cls is None:
-                cls = self._classified(item)
+                cls = classified(table, item)
         wanted = (expected,) if expected is not None else self._entities
         if cls is None or (wanted is not None and not issubclass(cls, wanted)):
             if self._strict:
@@ -256,21 +278,6 @@ class Decoder:
         if self._returned is not None:
             self._make_partial(instance, item)
         return instance
-
-    def _classified(self, item: Mapping[str, Any]) -> type[Entity] | None:
-        table = self._table
-        classify = getattr(table, "classify", None)
-        if classify is None:
-            return None
-        cls = classify(item)
-        if cls is None:
-            return None
-        if table.entities.get(getattr(cls, "__type_name__", "")) is not cls:
-            raise ConfigurationError(
-                f"table {table.name!r}: classify returned {cls!r}, which is not an entity of "
-                "the table; return one of its entity classes or None"
-            )
-        return cls
 
     def _unknown_error(
         self,
@@ -300,11 +307,8 @@ class Decoder:
             # What was asked for decides, not what a server sends beyond it (some local
             # servers ignore projections), so a read is partial the same way everywhere.
             returned = self._returned or frozenset()
-            renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
             unloaded = frozenset(
-                renamed.get(a.attr_name, a.attr_name)
-                for a in cls.get_attributes().values()
-                if a.attr_name not in returned
+                name for name, a in cls.get_attributes().items() if a.attr_name not in returned
             )
             self._unloaded[cls] = unloaded
         if not unloaded:
@@ -330,7 +334,11 @@ def decode_whole(
     Raises:
         UnknownEntityType: The item is not an ``entity`` and ``strict``.
     """
-    return Decoder(entity.__table__, strict=strict)(item, entity)
+    table = entity.__table__
+    raw_type = item.get(table.type_attribute)
+    if type(raw_type) is dict and raw_type.get("S") == entity.__type_name__:
+        return entity._from_raw(item)  # the common case, without building a decoder
+    return Decoder(table, strict=strict)(item, entity)
 
 
 def reload(instance: Entity, item: Mapping[str, Any]) -> None:

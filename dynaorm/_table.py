@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy
+from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy, classified
 from dynaorm._errors import ConfigurationError, TableNotFound, UnknownEntityType
 from dynaorm._indexes import Index
 from dynaorm._keys import DEFAULT_DELIMITER, templates_may_collide
@@ -216,14 +216,17 @@ class Table:
             self.entities[type_name] = entity
 
     def entity_for(self, item: Mapping[str, Any]) -> type[Entity]:
-        """The entity class a raw item belongs to, from its entity-type attribute.
+        """The entity class a raw item belongs to, from its entity-type attribute (or, for an
+        item whose type names no registered entity, the ``classify`` hook).
 
         Raises:
-            UnknownEntityType: No registered entity has the item's type.
+            UnknownEntityType: No registered entity has the item's type (nor claims it).
         """
         raw = item.get(self.type_attribute)
         type_name = raw.get("S") if isinstance(raw, Mapping) else None
         entity = self.entities.get(type_name) if type_name is not None else None
+        if entity is None:
+            entity = classified(self, item)
         if entity is None:
             keys = {k: item[k] for k in (self.pk, self.sk) if k and k in item}
             what = f"type {type_name!r}" if type_name else f"no {self.type_attribute!r} attribute"
@@ -241,7 +244,7 @@ class Table:
         Raises:
             UnknownEntityType: No registered entity has the item's type.
         """
-        return self.entity_for(item).from_item(item)
+        return self.entity_for(item)._from_raw(item)
 
     # -- connection ------------------------------------------------------------------------
 

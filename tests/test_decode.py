@@ -391,6 +391,8 @@ def test_an_entity_query_reports_untyped_items_on_the_page_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="dynaorm"):
         assert [r.n for r in Review.query(sku="p1")] == [1, 2, 3]
     assert "page.unknown" in caplog.text
+    # count() counts what the filter lets through: the untyped item too.
+    assert Review.query(sku="p1").count() == 4
     # The limit counts results: an unknown item does not use it up.
     limited = Review.query(sku="p1").limit(2).page()
     assert [r.n for r in limited.items] == [1, 2]
@@ -478,6 +480,8 @@ def test_a_classify_hook_claims_untyped_items_on_every_path(strangers: Table) ->
     page = Product.scan().page()
     assert sorted(p.sku for p in page.items) == ["p1", "u1"]
     assert sort_keys(page.unknown) == ["REVIEW#000"]
+    assert strangers.entity_for(UNTYPED_PRODUCT) is Product
+    assert strangers.from_item(UNTYPED_PRODUCT).name == "Legacy lamp"  # type: ignore[attr-defined]
     product.save()  # writes the type attribute: a typed item from now on
     strangers.classify = None
     assert isinstance(Product.get(sku="u1", consistent=True), Product)
