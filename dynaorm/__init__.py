@@ -30,6 +30,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key
     from dynaorm._errors import (
+        AttributeNotLoaded,
         BatchIncomplete,
         ConditionFailed,
         ConfigurationError,
@@ -68,6 +69,7 @@ if _typing.TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttributeNotLoaded",
     "BatchIncomplete",
     "BatchProgress",
     "BatchWriteResult",
@@ -134,6 +136,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key
     from dynaorm._errors import (
+        AttributeNotLoaded,
         BatchIncomplete,
         ConditionFailed,
         ConfigurationError,

@@ -20,16 +20,18 @@ from dynaorm._batching import (
     physical_key,
     send_until_done,
 )
+from dynaorm._decode import Decoder, UnknownItem, is_strict
 from dynaorm._entity import Entity
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import BatchIncomplete, ValidationError
-from dynaorm._expressions import ExpressionBuilder
+from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._limits import BATCH_GET_LIMIT
+from dynaorm._read_support import top_name
 from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
 from dynaorm._threads import WorkerPool
 
-__all__ = ["batch_get", "item_keys", "projection"]
+__all__ = ["batch_get", "item_keys", "key_read_decoder", "projection"]
 
 Selectable = Attribute[Any] | Path | str
 
@@ -70,6 +72,22 @@ def projection(
     return {"ProjectionExpression": expression, **builder.members()}
 
 
+def key_read_decoder(
+    table: Table, select: Sequence[Selectable] | None, keys: Iterable[ItemKey]
+) -> Decoder:
+    """The decoder of a read by keys (``batch_get``, ``transact_get``): partial entities
+    when ``select`` is given; items that are not of their key's entity type become
+    :class:`~dynaorm.UnknownItem` records (or raise, under ``unknown_items="raise"``)."""
+    returned: set[str] | None = None
+    if select:
+        returned = {table.type_attribute, table.pk, *([table.sk] if table.sk else [])}
+        returned.update(top_name(path_of(target)) for target in select)
+        for entity in dict.fromkeys(k.entity for k in keys):
+            attributes = entity.get_attributes()
+            returned.update(attributes[name].attr_name for name in entity.__primary__.fields)
+    return Decoder(table, returned=returned, strict=is_strict(table, None))
+
+
 def batch_get(
     table: Table,
     keys: Iterable[ItemKey | Entity],
@@ -79,7 +97,7 @@ def batch_get(
     workers: int = 1,
     policy: RetryPolicy | None = None,
     progress: ProgressCallback | None = None,
-) -> list[Entity | None]:
+) -> list[Entity | UnknownItem | None]:
     """Read many items by key with ``BatchGetItem``; see :meth:`dynaorm.Table.batch_get`."""
     if workers < 1:
         raise ValidationError(f"batch_get: workers must be at least 1, got {workers!r}")
@@ -143,8 +161,9 @@ def batch_get(
         outcomes = [o for o in results if o is not None]
         unsent = [k for chunk, o in zip(chunks, results, strict=True) if o is None for k in chunk]
     _raise_if_incomplete(table, policy, outcomes, unsent)
+    decode = key_read_decoder(table, select, distinct.values())
     return [
-        key.entity.from_item(found[key_tuple(key)]) if key_tuple(key) in found else None
+        decode(found[key_tuple(key)], key.entity) if key_tuple(key) in found else None
         for key in requested
     ]
 

@@ -5,10 +5,12 @@ Example:
     >>> result.first(Customer), len(result[Order])  # doctest: +SKIP
     (Customer(customer_id='c1', ...), 3)
 
-Items whose entity type no entity of the table claims are never dropped silently: they are kept
-as :class:`~dynaorm.UnknownItem` records in ``ItemCollection.unknown`` (``strict=True`` raises
-:class:`~dynaorm.UnknownEntityType` instead). Restricting ``types=`` filters on the server,
-so items of other types are not read into the result at all.
+Items no entity of the table claims (no type attribute, or a type naming no registered entity)
+are never dropped silently: they are kept as :class:`~dynaorm.UnknownItem` records in
+``ItemCollection.unknown`` (``strict=True``, or the table's ``unknown_items="raise"``, raises
+:class:`~dynaorm.UnknownEntityType` instead). Restricting ``types=`` filters on the server, so
+items of other types are not read into the result at all; items without a type attribute
+still are (they could be of any type).
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ import attrs
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._cursor import request_digest
+from dynaorm._decode import is_strict
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import ExpressionBuilder, key_condition
 from dynaorm._paging import Plan, Reader, UnknownItem
 from dynaorm._read_support import (
     check_filter_paths,
-    decode_any,
     filter_expression,
     position_attributes,
+    read_decoding,
     require_type_attribute,
-    type_filter,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
     key: BoundKey[Any]
     partition_values: tuple[tuple[str, Any], ...]
     types: tuple[type[Entity], ...] = ()
-    strict: bool = False
+    strict: bool | None = None
     descending: bool = False
 
     @classmethod
@@ -97,7 +99,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         partition_values: Mapping[str, Any],
         *,
         types: Iterable[type[Entity]] | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> CollectionQuery:
         """The collection query of ``key``'s partition with these values.
 
@@ -164,7 +166,9 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             builder, key.pk_attribute, {"S": partition}
         )
         names = [t.__type_name__ for t in self.types]
-        filters = [type_filter(table, names)] if names else []
+        filters, decoder = read_decoding(
+            table, index, (), names, entity=None, strict=is_strict(table, self.strict)
+        )
         filters.extend(self.filters)
         if filters:
             request["FilterExpression"] = filter_expression(builder, filters)
@@ -177,12 +181,14 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             table=table,
             operation="Query",
             request=request,
-            decode=decode_any(table, strict=self.strict),
+            decode=decoder,
             position_attributes=position_attributes(table, index),
             digest=request_digest(request, kind="collection"),
             partition=(key.pk_attribute, partition),
             page_size=self.request_limit,
             max_age=self.cursor_max_age,
+            mixed=True,
+            what="partition()",
         )
 
     def fetch(self) -> ItemCollection:

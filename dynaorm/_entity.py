@@ -17,6 +17,7 @@ from pynamodb.exceptions import AttributeNullError
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._class_cache import per_class
+from dynaorm._decode import PartialValues, decode_whole, reload
 from dynaorm._entity_keys import BoundKey, ItemKey, Key, bind_key
 from dynaorm._entity_writes import EntityWrites
 from dynaorm._errors import (
@@ -228,11 +229,14 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         Index keys whose fields are not all set are left out (sparse indexes).
 
         Raises:
-            ValidationError: A primary-key field is missing or unusable, a required attribute
-                is unset, a value has the wrong type, a number cannot be stored (NaN,
-                infinity, over 38 digits, out of range), or the item is over 400 KB.
+            ValidationError: The instance is partial (read with ``select()`` or through an
+                index that does not project every attribute: the item would lack the others);
+                a primary-key field is missing or unusable, a required attribute is unset, a
+                value has the wrong type, a number cannot be stored (NaN, infinity, over 38
+                digits, out of range), or the item is over 400 KB.
         """
         self._check_concrete()
+        self._assert_complete()
         try:
             item = self._container_serialize(null_check=True)
         except ValidationError:
@@ -266,6 +270,12 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 type_name=stored,
                 item=item,
             )
+        return cls._from_raw(item)
+
+    @classmethod
+    def _from_raw(cls, item: Mapping[str, Any]) -> Self:
+        """An instance holding a raw item's attributes, whatever its type attribute says
+        (read paths decode through :class:`dynaorm._decode.Decoder`, which checks it)."""
         if cls.__init__ is Entity.__init__:
             # _container_deserialize sets every attribute (defaults included) afresh, so the
             # constructor's own pass over the attributes would only be repeated.
@@ -316,12 +326,20 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The attributes in DynamoDB's typed form, as PynamoDB's own method gives them, minus
         its per-attribute lookups (every write encodes through here)."""
+        return self._serialize(null_check)
+
+    def _serialize(
+        self, null_check: bool, skip: frozenset[str] = frozenset()
+    ) -> dict[str, dict[str, Any]]:
+        """:meth:`_container_serialize`, leaving out the attributes ``skip`` names."""
         steps = _encode_plan(type(self))
         if steps is None:
             return super()._container_serialize(null_check)
         out: dict[str, dict[str, Any]] = {}
         stored = self.attribute_values
         for name, physical, attribute, slot, container, nullable, serialize in steps:
+            if name in skip:
+                continue
             value = stored.get(slot) if slot is not None else getattr(self, name)
             try:
                 if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
@@ -379,13 +397,62 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                     values[slot] = value
 
     def __eq__(self, other: object) -> bool:
+        # A partial instance equals only an instance missing the same attributes and holding
+        # the same values for the others: an attribute not read is never compared as a value.
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Entity)
-        mine = _canonical(self._container_serialize(null_check=False))
-        return bool(mine == _canonical(other._container_serialize(null_check=False)))
+        unloaded = self.unloaded_attributes
+        if unloaded != other.unloaded_attributes:
+            return False
+        mine = _canonical(self._serialize(False, unloaded))
+        return bool(mine == _canonical(other._serialize(False, unloaded)))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        unloaded = self.unloaded_attributes
+        if not unloaded:
+            return text
+        sep = "" if text.endswith("()") else ", "
+        return f"{text[:-1]}{sep}<not loaded: {', '.join(sorted(unloaded))}>)"
+
+    # -- partial instances -----------------------------------------------------------------
+
+    @property
+    def is_partial(self) -> bool:
+        """True when the instance was read with ``select()`` (or through an index that does
+        not project every attribute) and some attributes were not loaded. Reading one raises
+        :class:`~dynaorm.AttributeNotLoaded`; ``save()`` is refused; ``refresh()`` reads it
+        whole.
+
+        Example:
+            >>> from pynamodb.attributes import UnicodeAttribute
+            >>> class Note(Entity, table=Table("doc-notes")):
+            ...     note_id = UnicodeAttribute()
+            ...     primary = Key(pk="NOTE#{note_id}", sk="NOTE")
+            >>> Note(note_id="n1").is_partial
+            False
+        """
+        return bool(self.unloaded_attributes)
+
+    @property
+    def unloaded_attributes(self) -> frozenset[str]:
+        """The Python names of the attributes the read did not load (and that were not set
+        since); empty for a whole instance.
+
+        Example:
+            >>> Order.query(customer_id="c1").select(Order.total).first().unloaded_attributes
+            ... # doctest: +SKIP
+            frozenset({'status', 'meta'})
+        """
+        values = self.attribute_values
+        return values.unloaded if isinstance(values, PartialValues) else frozenset()
+
+    @property
+    def _partial(self) -> bool:
+        return self.is_partial
 
     # -- reads and writes ------------------------------------------------------------------
 
@@ -401,13 +468,15 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         table = cls.__table__
         request = {"TableName": table.name, "Key": key.to_request(), "ConsistentRead": consistent}
         item = table.call("GetItem", request, idempotent=True).get("Item")
-        return cls.from_item(item) if item else None
+        return decode_whole(cls, item) if item else None  # type: ignore[return-value]
 
     def refresh(self, *, consistent: bool = True) -> None:
-        """Reload this instance from the table.
+        """Reload this instance from the table, whole: a partial instance (read with
+        ``select()``) holds every attribute afterwards and can be saved.
 
         Raises:
-            LookupError: The item no longer exists (a :class:`~dynaorm.UnknownEntityType`).
+            LookupError: The item no longer exists, or is not of this type (a
+                :class:`~dynaorm.UnknownEntityType`).
         """
         table = self.__table__
         key = self.item_key
@@ -419,9 +488,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 type_name=None,
                 item={},
             )
-        self.from_item(item)  # checks the stored type
-        self._container_deserialize(dict(item))
-        self._partial = False  # read in full now, so writable again
+        reload(self, item)  # checks the stored type; whole now, so writable again
 
     def save(self, *, condition: Condition | None = None) -> None:
         """Write the whole item (PutItem), replacing any stored one.
@@ -486,9 +553,6 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
 
     # -- queries and scans (facades over dynaorm._query / dynaorm._scan) -------------------
 
-    # Set on instances read with a projection (select()): they hold only some attributes.
-    _partial: bool = False
-
     @classmethod
     def query(cls, **partition_values: Any) -> Query[Self]:
         """Query this entity's items in one partition of its primary key.
@@ -542,11 +606,13 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         Raises:
             ValidationError: The instance is partial.
         """
-        if self._partial:
+        unloaded = self.unloaded_attributes
+        if unloaded:
             raise ValidationError(
                 f"{type(self).__qualname__} {dict(self.item_key.key)} was read with select() "
-                "and holds only some attributes; writing it would lose the others. Read it in "
-                "full (e.g. get()) before saving or updating it."
+                "(or through an index that does not project every attribute) and holds only "
+                f"some attributes (not loaded: {', '.join(sorted(unloaded))}); writing it would "
+                "erase the others. refresh() it (or read it with get()) before saving it."
             )
 
 

@@ -8,6 +8,7 @@ Every error dynaorm raises derives from :class:`DynaormError`::
     │   └── SchemaMismatch                  the live table differs from its definition
     ├── InvalidCursor (ValueError)          tampered, foreign or stale pagination cursor
     ├── UnknownEntityType (LookupError)     an item whose type no entity of the table claims
+    ├── AttributeNotLoaded (AttributeError) reading an attribute a projected read did not load
     ├── BatchIncomplete                     a batch not completed: what was applied, not, unknown
     ├── ImportIncomplete                    an import stopped part-way; says which lines landed
     ├── EndpointUnavailable (ConnectionError) the server could not be reached
@@ -28,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "AttributeNotLoaded",
     "BatchIncomplete",
     "ConditionFailed",
     "ConfigurationError",
@@ -96,6 +98,30 @@ class UnknownEntityType(DynaormError, LookupError):
         super().__init__(message)
         self.type_name = type_name
         self.item = dict(item)
+
+
+class AttributeNotLoaded(DynaormError, AttributeError):
+    """An attribute of a partial entity (read with ``select()`` or through an index that does
+    not project it) was read, but the read did not load it.
+
+    A partial entity never shows a default or ``None`` for an attribute it did not read:
+    ``select()`` the attribute too, or ``refresh()`` the instance to read it whole. Being an
+    ``AttributeError``, ``hasattr(entity, name)`` is ``False`` and ``getattr(entity, name,
+    default)`` returns ``default`` for such an attribute.
+
+    Attributes:
+        entity: The entity class.
+        attribute: The Python name of the attribute.
+        key: The item's primary key (physical attribute -> text), as read.
+    """
+
+    def __init__(
+        self, message: str, *, entity: type[Any], attribute: str, key: Mapping[str, Any]
+    ) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.attribute = attribute
+        self.key = dict(key)
 
 
 class BatchIncomplete(DynaormError):

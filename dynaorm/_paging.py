@@ -17,6 +17,7 @@ import attrs
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
+from dynaorm._decode import UnknownItem, report_unknown
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._read_ahead import Requests
@@ -40,6 +41,11 @@ class Page(Generic[T]):
         items: The decoded items, in key order (scan pages: in each segment's order).
         scanned_count: Items DynamoDB evaluated, before filtering.
         consumed_capacity: Read capacity units the requests consumed, when the server says.
+        unknown: The items this page read that no entity of the asked type claims (no type
+            attribute, or a type naming no registered entity), as
+            :class:`~dynaorm.UnknownItem` records, under the table's ``unknown_items="keep"``
+            policy. Entity queries and scans keep them off ``items`` (and log a warning);
+            mixed reads (partitions, table scans) also have them among ``items``.
     """
 
     items: tuple[T, ...]
@@ -47,6 +53,7 @@ class Page(Generic[T]):
     consumed_capacity: float | None = None
     _position: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
     _signer: Signer | None = attrs.field(default=None, repr=False, eq=False)
+    unknown: tuple[UnknownItem, ...] = attrs.field(default=(), kw_only=True)
 
     @functools.cached_property
     def cursor(self) -> str | None:
@@ -61,19 +68,6 @@ class Page(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-@attrs.frozen
-class UnknownItem:
-    """An item whose entity type no entity of the table claims (multi-type reads keep them).
-
-    Attributes:
-        type_name: The stored entity-type value (``None`` when the item has none).
-        item: The raw item as DynamoDB returned it.
-    """
-
-    type_name: str | None
-    item: Mapping[str, Any] = attrs.field(repr=False)
 
 
 def _add(total: float | None, more: float | None) -> float | None:
@@ -104,12 +98,15 @@ class Plan(Generic[T]):
         limiter: Paces requests by the read capacity they consume.
         max_age: Seconds after which a cursor is refused as expired (else the table's
             ``cursor_max_age``).
+        mixed: Whether :class:`~dynaorm.UnknownItem` records the decoder returns are results
+            too (multi-type reads); otherwise they are only on ``page.unknown``.
+        what: The read, for warnings (``"Order.query()"``).
     """
 
     table: Table
     operation: str
     request: Mapping[str, Any]
-    decode: Callable[[dict[str, Any]], T]
+    decode: Callable[[dict[str, Any]], T | UnknownItem]
     position_attributes: tuple[str, ...]
     digest: bytes
     partition: tuple[str, str] | None = None
@@ -117,6 +114,34 @@ class Plan(Generic[T]):
     page_size: int | None = None
     limiter: ReadRateLimiter | None = None
     max_age: float | None = None
+    mixed: bool = False
+    what: str = ""
+
+    def decode_page(
+        self, raw: list[dict[str, Any]], remaining: int | None
+    ) -> tuple[list[T], list[UnknownItem], int]:
+        """Decode a response's items until ``remaining`` results are found.
+
+        Returns:
+            The results, the unknown items read, and how many raw items were used (the
+            position after the last of them is where reading goes on).
+        """
+        items: list[T] = []
+        unknown: list[UnknownItem] = []
+        used = 0
+        for item in raw:
+            if remaining is not None and len(items) >= remaining:
+                break
+            used += 1
+            result = self.decode(item)
+            if isinstance(result, UnknownItem):
+                unknown.append(result)
+                if not self.mixed:
+                    continue
+            items.append(result)  # type: ignore[arg-type]
+        if unknown and not self.mixed:
+            report_unknown(self.table, self.what, unknown)
+        return items, unknown, used
 
     def send(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request (after the rate limiter allows it)."""
@@ -208,21 +233,22 @@ class Plan(Generic[T]):
                 after: Mapping[str, Any] | None = response.get("LastEvaluatedKey")
                 evaluated += int(response.get("ScannedCount", len(raw)))
                 matched += len(raw)
-                if remaining is not None and len(raw) > remaining:
-                    raw = raw[:remaining]
-                    after = self.position_of(raw[-1])
+                items, unknown, used = self.decode_page(raw, remaining)
+                if 0 < used < len(raw):
+                    after = self.position_of(raw[used - 1])
                 if remaining is not None:
-                    remaining -= len(raw)
+                    remaining -= len(items)
                 more = after is not None and (remaining is None or remaining > 0)
                 if more:
                     asked = _next_ask(remaining, evaluated, matched, asked)
                     requests.submit(self.request_for(after, asked))
                 yield Page(
-                    tuple(self.decode(item) for item in raw),
+                    tuple(items),
                     int(response.get("ScannedCount", 0)),
                     capacity_units(response),
                     position=after,
                     signer=self.sign,
+                    unknown=tuple(unknown),
                 )
                 if not more:
                     return
@@ -420,6 +446,7 @@ class Reader(Generic[T]):
         plan = self._plan()
         position = plan.start(cursor if cursor is not None else self.cursor)
         items: list[T] = []
+        unknown: list[UnknownItem] = []
         scanned = 0
         consumed: float | None = None
         last: Page[T] | None = None
@@ -427,12 +454,20 @@ class Reader(Generic[T]):
         ahead = self.reads_ahead and self.max_items is not None
         for last in plan.stream(position, self.max_items, read_ahead=ahead):
             items.extend(last.items)
+            unknown.extend(last.unknown)
             scanned += last.scanned_count
             consumed = _add(consumed, last.consumed_capacity)
             if self.max_items is None:
                 break
         after = last._position if last is not None else None
-        return Page(tuple(items), scanned, consumed, position=after, signer=plan.sign)
+        return Page(
+            tuple(items),
+            scanned,
+            consumed,
+            position=after,
+            signer=plan.sign,
+            unknown=tuple(unknown),
+        )
 
     def pages(self) -> Iterator[Page[T]]:
         """Yield a page per response until the results (or the limit) are exhausted."""

@@ -28,6 +28,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from dynaorm._cursor import request_digest
+from dynaorm._decode import is_strict
 from dynaorm._errors import ValidationError
 from dynaorm._expressions import ExpressionBuilder, key_condition, path_of
 from dynaorm._key_range import KeyRange, compile_range, split_range
@@ -36,9 +37,8 @@ from dynaorm._read_support import (
     add_read_expressions,
     check_filter_paths,
     index_has,
+    read_decoding,
     require_type_attribute,
-    restore_key_fields,
-    type_filter,
 )
 
 if TYPE_CHECKING:
@@ -127,8 +127,9 @@ class Query(Reader[E], Generic[E]):
 
         The entity type and the key attributes are always read too, and the key-template
         fields (``customer_id``, ``order_id``) are restored from the keys, so a partial result
-        still knows its ``item_key``. Results are partial entities: they refuse ``save()``;
-        re-read them in full to write.
+        still knows its ``item_key``. Results are partial entities: reading an attribute that
+        was not selected raises :class:`~dynaorm.AttributeNotLoaded` (never a default), and
+        ``save()`` is refused; ``refresh()`` reads one whole.
         """
         return attrs.evolve(self, projection=(*self.projection, *(path_of(t) for t in targets)))
 
@@ -194,8 +195,15 @@ class Query(Reader[E], Generic[E]):
             condition.operator if condition else None,
             [{"S": v} for v in condition.values] if condition else (),
         )
-        typed = index_has(table, index, table.type_attribute)
-        filters: list[Condition] = [type_filter(table, [entity.__type_name__])] if typed else []
+        type_name = entity.__type_name__
+        filters, decoder = read_decoding(
+            table,
+            index,
+            self.projection,
+            [type_name],
+            entity=entity,
+            strict=is_strict(table, None),
+        )
         if key_range.exclude is not None:
             field, value = key_range.exclude
             filters.append(entity.get_attributes()[field] != value)
@@ -205,24 +213,11 @@ class Query(Reader[E], Generic[E]):
         request["ConsistentRead"] = self.consistent_read
         request["ReturnConsumedCapacity"] = "TOTAL"
 
-        complete_index = index is None or index.local or index.projection == "ALL"
-        partial = bool(self.projection) or not complete_index
-        type_name = entity.__type_name__
-
-        def decode(item: dict[str, Any]) -> E:
-            if not typed:
-                item = {**item, table.type_attribute: {"S": type_name}}
-            instance = entity.from_item(item)
-            if partial:
-                instance._partial = True
-                restore_key_fields(instance, item)
-            return instance
-
         return Plan(
             table=table,
             operation="Query",
             request=request,
-            decode=decode,
+            decode=decoder,  # type: ignore[arg-type]
             position_attributes=positions,
             digest=request_digest(request, kind="query", entity=type_name),
             partition=(key.pk_attribute, partition),
@@ -231,4 +226,5 @@ class Query(Reader[E], Generic[E]):
             else None,
             page_size=self.request_limit,
             max_age=self.cursor_max_age,
+            what=f"{self._owner}.query()",
         )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, _Operand
 
-from dynaorm._errors import UnknownEntityType, ValidationError
+from dynaorm._decode import Decoder
+from dynaorm._errors import ValidationError
 from dynaorm._expressions import ExpressionBuilder, operand_values, path_of
 from dynaorm._indexes import Index
 from dynaorm._limits import check_value
-from dynaorm._paging import UnknownItem
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -23,13 +23,13 @@ if TYPE_CHECKING:
 __all__ = [
     "check_filter_paths",
     "condition_paths",
-    "decode_any",
     "filter_expression",
     "index_has",
     "position_attributes",
     "projection_paths",
+    "read_decoding",
     "require_type_attribute",
-    "restore_key_fields",
+    "returned_attributes",
     "top_name",
     "type_filter",
 ]
@@ -92,14 +92,76 @@ def require_type_attribute(table: Table, index: Index | None, what: str) -> None
     )
 
 
-def type_filter(table: Table, type_names: Sequence[str]) -> Condition:
-    """``type = :t`` for one type name, ``type IN (...)`` for several."""
+def type_filter(table: Table, type_names: Sequence[str], *, untyped: bool = False) -> Condition:
+    """``type = :t`` for one type name, ``type IN (...)`` for several; with ``untyped``, OR
+    ``attribute_not_exists(type)``, so that items without the type attribute come back to be
+    reported (or classified) instead of being dropped unseen by the server."""
     path = Path([table.type_attribute])
     if len(type_names) == 1:
         condition: Condition = path == type_names[0]
     else:
         condition = path.is_in(*type_names)
+    if untyped:
+        condition = condition | path.does_not_exist()
     return condition
+
+
+def returned_attributes(
+    table: Table, index: Index | None, projection: Sequence[Path]
+) -> frozenset[str] | None:
+    """The top-level attributes a Query or Scan can return; ``None`` for whole items.
+
+    With a projection: the selected attributes plus type and keys, as far as the index holds
+    them. Without one: everything from the table or an ``ALL`` index, only the projected
+    attributes from any other index (DynamoDB reads ``ALL_PROJECTED_ATTRIBUTES`` there, from a
+    local index too).
+    """
+    if projection:
+        names = {top_name(p) for p in projection}
+        names.update((table.type_attribute, *position_attributes(table, index)))
+        return frozenset(n for n in names if index_has(table, index, n))
+    if index is None or index.projection == "ALL":
+        return None
+    return frozenset((*position_attributes(table, index), *index.include))
+
+
+def read_decoding(
+    table: Table,
+    index: Index | None,
+    projection: Sequence[Path],
+    type_names: Sequence[str],
+    *,
+    entity: type[Entity] | None,
+    strict: bool,
+) -> tuple[list[Condition], Decoder]:
+    """The type filter and the decoder of a Query or Scan.
+
+    Items without the type attribute are not filtered out on the server when the response
+    carries the type attribute: they come back, and the decoder makes them
+    :class:`~dynaorm.UnknownItem` records (or raises, ``strict``). When the response cannot
+    carry it (an index that does not project it), items are taken to be ``entity``.
+
+    Args:
+        table: The table read.
+        index: The index read, if any.
+        projection: The selected paths.
+        type_names: The entity types to filter on (none: every type).
+        entity: The one entity type the read returns (``None``: a mixed read).
+        strict: Raise for unknown items.
+    """
+    returned = returned_attributes(table, index, projection)
+    carried = returned is None or table.type_attribute in returned
+    filters: list[Condition] = []
+    if type_names and index_has(table, index, table.type_attribute):
+        filters.append(type_filter(table, type_names, untyped=carried))
+    decoder = Decoder(
+        table,
+        entities=(entity,) if entity is not None else None,
+        returned=returned,
+        assumed=entity if entity is not None and not carried else None,
+        strict=strict,
+    )
+    return filters, decoder
 
 
 def filter_expression(builder: ExpressionBuilder, conditions: Iterable[Condition]) -> str:
@@ -172,40 +234,3 @@ def check_filter_paths(
             )
     for value in operand_values(condition):
         check_value(value.value, what=f"{what} (filter value)")
-
-
-def restore_key_fields(instance: Entity, item: Mapping[str, Any]) -> None:
-    """Fill a partial entity's unset key-template fields from the key attributes it was read
-    with, so it still knows its primary key (``item_key``) and index keys."""
-    stored = instance.attribute_values
-    for key in type(instance).__keys__.values():
-        physical = [a for a in (key.pk_attribute, key.sk_attribute) if a is not None]
-        if not all(isinstance(item.get(a), Mapping) and "S" in item[a] for a in physical):
-            continue
-        try:
-            values = key.parse(item)
-        except ValidationError:
-            continue
-        for name, value in values.items():
-            if stored.get(name) is None:
-                setattr(instance, name, value)
-
-
-def decode_any(table: Table, *, strict: bool) -> Callable[[dict[str, Any]], Entity | UnknownItem]:
-    """A decoder for multi-type reads: the right entity, or an :class:`UnknownItem`.
-
-    Args:
-        table: The table whose registered entities decode items.
-        strict: Raise :class:`~dynaorm.UnknownEntityType` instead of keeping unknown items.
-    """
-
-    def decode(item: dict[str, Any]) -> Entity | UnknownItem:
-        try:
-            entity = table.entity_for(item)
-        except UnknownEntityType as exc:
-            if strict:
-                raise
-            return UnknownItem(exc.type_name, item)
-        return entity.from_item(item)
-
-    return decode

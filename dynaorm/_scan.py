@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -20,6 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from dynaorm._cursor import cursor_keys, request_digest
+from dynaorm._decode import is_strict
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._paging import Page, Plan, Reader, UnknownItem
@@ -27,11 +28,8 @@ from dynaorm._rate import ReadRateLimiter
 from dynaorm._read_support import (
     add_read_expressions,
     check_filter_paths,
-    decode_any,
-    index_has,
+    read_decoding,
     require_type_attribute,
-    restore_key_fields,
-    type_filter,
 )
 from dynaorm._scan_runner import (
     ScanCheckpoint,
@@ -71,7 +69,7 @@ class Scan(Reader[T], Generic[T]):
     entity: type[Entity] | None = None
     types: tuple[type[Entity], ...] = ()
     index: str | None = None
-    strict: bool = False
+    strict: bool | None = None
     projection: tuple[Path, ...] = ()
     total_segments: int = 1
     segment_number: int | None = None
@@ -100,7 +98,7 @@ class Scan(Reader[T], Generic[T]):
         *,
         types: Iterable[type[Entity]] = (),
         index: str | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> Scan[Entity | UnknownItem]:
         """A scan of every item of ``table`` (``shop.scan()``), optionally only ``types``.
 
@@ -240,11 +238,17 @@ class Scan(Reader[T], Generic[T]):
         request: dict[str, Any] = {"TableName": table.name}
         if index is not None:
             request["IndexName"] = index.name
-        typed = index_has(table, index, table.type_attribute)
         names = (
             [self.entity.__type_name__] if self.entity else [t.__type_name__ for t in self.types]
         )
-        filters = [type_filter(table, names)] if names and typed else []
+        filters, decoder = read_decoding(
+            table,
+            index,
+            self.projection,
+            names,
+            entity=self.entity,
+            strict=is_strict(table, self.strict),
+        )
         filters.extend(self.filters)
         positions = add_read_expressions(request, builder, table, index, filters, self.projection)
         if segment is not None:
@@ -252,39 +256,19 @@ class Scan(Reader[T], Generic[T]):
             request["TotalSegments"] = self.total_segments
         request["ConsistentRead"] = self.consistent_read
         request["ReturnConsumedCapacity"] = "TOTAL"
-        complete_index = index is None or index.local or index.projection == "ALL"
         return Plan(
             table=table,
             operation="Scan",
             request=request,
-            decode=self._decoder(partial=bool(self.projection) or not complete_index, typed=typed),
+            decode=decoder,  # type: ignore[arg-type]
             position_attributes=positions,
             digest=request_digest(request, kind="scan", types=names),
             page_size=self.request_limit,
             limiter=limiter,
             max_age=self.cursor_max_age,
+            mixed=self.entity is None,
+            what=self._what,
         )
-
-    def _decoder(self, *, partial: bool, typed: bool) -> Callable[[dict[str, Any]], T]:
-        table, entity = self.table, self.entity
-        if entity is None:
-            decode_entity = decode_any(table, strict=self.strict)
-        else:
-            type_name = entity.__type_name__
-
-            def decode_entity(item: dict[str, Any]) -> Entity | UnknownItem:
-                if not typed:
-                    item = {**item, table.type_attribute: {"S": type_name}}
-                return entity.from_item(item)
-
-        def decode(item: dict[str, Any]) -> T:
-            result = decode_entity(item)
-            if partial and not isinstance(result, UnknownItem):
-                result._partial = True
-                restore_key_fields(result, item)
-            return cast(T, result)
-
-        return decode
 
     def compile(self) -> dict[str, Any]:
         """The first request exactly as it will be sent.

@@ -254,10 +254,10 @@ def run_segments(
             plan = plans[number]
             raw: list[dict[str, Any]] = payload.get("Items", [])
             after: Mapping[str, Any] | None = payload.get("LastEvaluatedKey")
-            if remaining is not None and len(raw) > remaining:
-                raw = raw[:remaining]
-                after = plan.position_of(raw[-1])
-            items = tuple(plan.decode(item) for item in raw)
+            decoded, unknown, used = plan.decode_page(raw, remaining)
+            if 0 < used < len(raw):
+                after = plan.position_of(raw[used - 1])
+            items = tuple(decoded)
             positions[number] = after
             done[number] = after is None
             if remaining is not None:
@@ -272,6 +272,7 @@ def run_segments(
                 plans=plans,
                 positions=tuple(positions),
                 done=tuple(done),
+                unknown=tuple(unknown),
             )
             if remaining == 0:
                 return

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from dynaorm._decode import Decoder
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ValidationError
 from dynaorm._paging import UnknownItem
-from dynaorm._read_support import decode_any
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -173,7 +173,9 @@ def decode_stream_records(table: Table, records: Any) -> list[Change]:
         ...         if change.event == "INSERT" and isinstance(change.new, Order):
         ...             notify(change.new)
     """
-    decode = decode_any(table, strict=False)
+    # Never strict, whatever the table's unknown_items policy: a stream handler that raises
+    # makes Lambda retry the same batch until the records expire.
+    decode = Decoder(table, strict=False)
     changes = []
     for position, record in enumerate(_records(records)):
         where = f"stream record {position}"

@@ -7,11 +7,12 @@ import contextvars
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy, classified
 from dynaorm._errors import ConfigurationError, TableNotFound, UnknownEntityType
 from dynaorm._indexes import Index
 from dynaorm._keys import DEFAULT_DELIMITER, templates_may_collide
@@ -95,6 +96,15 @@ class Table:
         retry_policy: How requests are retried when throttled.
         settings: Connection settings for this table; unset fields come from
             :func:`dynaorm.configure` and the environment.
+        unknown_items: What reads do with an item no entity claims (no type attribute, or a
+            type naming no registered entity): ``"keep"`` (default) keeps it as an
+            :class:`~dynaorm.UnknownItem` record (among the results of mixed reads, on
+            ``page.unknown`` of entity queries and scans, with a warning), ``"raise"``
+            raises :class:`~dynaorm.UnknownEntityType`. Reads of one item by key (``get``,
+            ``refresh``) always raise. See "Unknown items" in docs/queries.md.
+        classify: Called with each raw item whose type attribute names no registered
+            entity (or that has none); returns the entity class the item is (read as
+            such), or ``None`` (the item is unknown).
 
     Example:
         >>> shop = Table("shop", pk="PK", sk="SK",
@@ -118,6 +128,8 @@ class Table:
         delimiter: str = DEFAULT_DELIMITER,
         retry_policy: RetryPolicy = DEFAULT_POLICY,
         settings: Settings | None = None,
+        unknown_items: UnknownPolicy = "keep",
+        classify: Callable[[Mapping[str, Any]], type[Entity] | None] | None = None,
     ) -> None:
         if not name:
             raise ConfigurationError("a table needs a name")
@@ -129,6 +141,13 @@ class Table:
             raise ConfigurationError(
                 f"table {name!r}: the key delimiter must be a single character, got {delimiter!r}"
             )
+        if unknown_items not in UNKNOWN_POLICIES:
+            raise ConfigurationError(
+                f"table {name!r}: unknown_items must be one of {', '.join(UNKNOWN_POLICIES)}, "
+                f"not {unknown_items!r}"
+            )
+        if classify is not None and not callable(classify):
+            raise ConfigurationError(f"table {name!r}: classify must be callable or None")
         if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
             raise ConfigurationError("capacities apply only to billing_mode='PROVISIONED'")
         self._overrides: contextvars.ContextVar[_Override | None] = contextvars.ContextVar(
@@ -147,6 +166,8 @@ class Table:
         self.delimiter = delimiter
         self.retry_policy = retry_policy
         self._settings = settings or Settings()
+        self.unknown_items: UnknownPolicy = unknown_items
+        self.classify = classify
         self.entities: dict[str, type[Entity]] = {}
         self._slot = _TransportSlot()
         self._lock = threading.Lock()
@@ -246,14 +267,17 @@ class Table:
         return decode_stream_records(self, records)
 
     def entity_for(self, item: Mapping[str, Any]) -> type[Entity]:
-        """The entity class a raw item belongs to, from its entity-type attribute.
+        """The entity class a raw item belongs to, from its entity-type attribute (or, for an
+        item whose type names no registered entity, the ``classify`` hook).
 
         Raises:
-            UnknownEntityType: No registered entity has the item's type.
+            UnknownEntityType: No registered entity has the item's type (nor claims it).
         """
         raw = item.get(self.type_attribute)
         type_name = raw.get("S") if isinstance(raw, Mapping) else None
         entity = self.entities.get(type_name) if type_name is not None else None
+        if entity is None:
+            entity = classified(self, item)
         if entity is None:
             keys = {k: item[k] for k in (self.pk, self.sk) if k and k in item}
             what = f"type {type_name!r}" if type_name else f"no {self.type_attribute!r} attribute"
@@ -271,7 +295,7 @@ class Table:
         Raises:
             UnknownEntityType: No registered entity has the item's type.
         """
-        return self.entity_for(item).from_item(item)
+        return self.entity_for(item)._from_raw(item)
 
     # -- name and connection ---------------------------------------------------------------
 
@@ -522,7 +546,7 @@ class Table:
         *,
         types: Iterable[type[Entity]] | None = None,
         consistent: bool = False,
-        strict: bool = False,
+        strict: bool | None = None,
         **partition_values: Any,
     ) -> ItemCollection:
         """Read a whole item collection: every item sharing ``key``'s partition, typed.
@@ -532,8 +556,9 @@ class Table:
                 has one) decides which partition is read, e.g. ``Customer.primary``.
             types: Read only these entity types (filtered on the server).
             consistent: Strongly consistent read (not on global indexes).
-            strict: Raise for items of unknown types instead of keeping them in
-                ``ItemCollection.unknown``.
+            strict: Raise for unknown items (no type attribute, or a type naming no
+                registered entity) instead of keeping them in ``ItemCollection.unknown``;
+                ``None`` follows the table's ``unknown_items`` policy.
             **partition_values: The fields of ``key``'s partition template.
 
         Returns:
@@ -558,7 +583,7 @@ class Table:
         /,
         *,
         types: Iterable[type[Entity]] | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
         **partition_values: Any,
     ) -> CollectionQuery:
         """The lazy form of :meth:`partition`: a query object to page through, filter, limit.
@@ -579,15 +604,16 @@ class Table:
         *,
         types: Iterable[type[Entity]] = (),
         index: str | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> Scan[Entity | UnknownItem]:
         """A scan of every item of the table (or of ``index``), typed.
 
         Args:
             types: Only these entity types (filtered on the server).
             index: Scan this secondary index instead of the table.
-            strict: Raise for items of unknown types instead of yielding
-                :class:`~dynaorm.UnknownItem` records.
+            strict: Raise for unknown items instead of yielding
+                :class:`~dynaorm.UnknownItem` records; ``None`` follows the table's
+                ``unknown_items`` policy.
 
         Returns:
             A :class:`~dynaorm.Scan`; ``.segments(4)`` runs it in parallel.
@@ -652,7 +678,7 @@ class Table:
         workers: int = 1,
         policy: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
-    ) -> list[Entity | None]:
+    ) -> list[Entity | UnknownItem | None]:
         """Read items of any entity of this table by key, in ``BatchGetItem`` requests of 100.
 
         Unprocessed keys are retried with backoff under ``policy``, never without bound.
@@ -661,15 +687,20 @@ class Table:
             keys: :class:`~dynaorm.ItemKey` objects (``Order.key(...)``) or entity instances.
             consistent: Strongly consistent reads.
             select: Attributes to read (attributes, paths or names); the entity type and
-                primary key are always read. ``None`` reads whole items.
+                primary key are always read. The results are then partial entities: reading
+                an attribute not selected raises :class:`~dynaorm.AttributeNotLoaded`, and
+                ``save()`` is refused. ``None`` reads whole items.
             workers: Requests in flight at once (a thread pool when more than 1).
             policy: Retry policy; this table's ``retry_policy`` when ``None``.
             progress: Called with a :class:`~dynaorm.BatchProgress` after every request.
 
         Returns:
-            One entry per requested key, in request order: a typed entity instance, or
-            ``None`` when there is no such item. A key requested twice is read once and
-            appears at both positions (as two separate instances).
+            One entry per requested key, in request order: a typed entity instance (partial
+            with ``select``), ``None`` when there is no such item, or an
+            :class:`~dynaorm.UnknownItem` when the stored item is not of the key's entity type
+            (no type attribute, or another type; ``unknown_items="raise"`` raises
+            :class:`~dynaorm.UnknownEntityType` instead). A key requested twice is read once
+            and appears at both positions (as two separate instances).
 
         Raises:
             BatchIncomplete: Keys were still unprocessed when the policy ran out; they are in
@@ -725,15 +756,18 @@ class Table:
 
     def transact_get(
         self, keys: Iterable[ItemKey | Entity], *, select: Sequence[Selectable] | None = None
-    ) -> list[Entity | None]:
+    ) -> list[Entity | UnknownItem | None]:
         """Read up to 100 items as of one moment (``TransactGetItems``).
 
         Args:
             keys: :class:`~dynaorm.ItemKey` objects or entity instances (at most 100 distinct).
-            select: Attributes to read; ``None`` reads whole items.
+            select: Attributes to read (partial entities, as for :meth:`batch_get`);
+                ``None`` reads whole items.
 
         Returns:
-            Typed entity instances (``None`` for missing items), in request order.
+            Typed entity instances (partial with ``select``; ``None`` for missing items; an
+            :class:`~dynaorm.UnknownItem` for an item not of its key's type, as in
+            :meth:`batch_get`), in request order.
 
         Raises:
             ValidationError: More than 100 distinct keys, or a key of another table.

@@ -69,7 +69,11 @@ def stamp_for_save(instance: Entity, when: datetime) -> Callable[[], None]:
     """Set the instance's timestamps for a full write; returns a function that undoes it.
 
     Created timestamps are set only when the instance holds none; updated ones always.
+
+    Raises:
+        ValidationError: The instance is partial (a full write would erase what it lacks).
     """
+    instance._assert_complete()
     created, updated = timestamp_attributes(type(instance))
     previous = {name: getattr(instance, name) for name in (*created, *updated)}
     for name in created:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dynaorm._batch_get import Selectable, item_keys, projection
+from dynaorm._batch_get import Selectable, item_keys, key_read_decoder, projection
 from dynaorm._batching import PhysicalKey, key_tuple
+from dynaorm._decode import UnknownItem
 from dynaorm._entity import Entity
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import TransactionCanceled, ValidationError
@@ -23,7 +24,7 @@ def transact_get(
     keys: Iterable[ItemKey | Entity],
     *,
     select: Sequence[Selectable] | None = None,
-) -> list[Entity | None]:
+) -> list[Entity | UnknownItem | None]:
     """Read up to 100 items as of one moment (``TransactGetItems``); see
     :meth:`dynaorm.Table.transact_get`."""
     requested = item_keys(table, keys, "transact_get")
@@ -56,7 +57,8 @@ def transact_get(
     for key, entry in zip(order, response.get("Responses", []), strict=False):
         if entry.get("Item"):
             found[key_tuple(key)] = entry["Item"]
+    decode = key_read_decoder(table, select, order)
     return [
-        key.entity.from_item(found[key_tuple(key)]) if key_tuple(key) in found else None
+        decode(found[key_tuple(key)], key.entity) if key_tuple(key) in found else None
         for key in requested
     ]

@@ -40,6 +40,7 @@ from dynaorm._changes import (
     typed_value,
     update_profile,
 )
+from dynaorm._decode import decode_whole, reload
 from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import ConditionFailed, UnknownEntityType, ValidationError
 from dynaorm._expressions import ExpressionBuilder, NameAction
@@ -246,7 +247,12 @@ def _timestamps(
             touched.add(attribute.attr_name)
             plain[name] = Change(attribute.attr_name, name, "plain", when)
     for name, attribute in created.items():
-        unset = instance is None or getattr(instance, name) is None
+        # Not loaded (a partial instance): unknown, so set only where the item has none.
+        unset = (
+            instance is None
+            or name in instance.unloaded_attributes
+            or getattr(instance, name) is None
+        )
         if attribute.attr_name not in changes and unset:
             actions.append(attribute.set(attribute | when))
             touched.add(attribute.attr_name)
@@ -331,13 +337,13 @@ def run_update(
         return decode_attributes(entity, raw, plan.touched)
     if instance is not None and return_values == "ALL_NEW":
         return instance
-    return entity.from_item(raw) if raw else None
+    return decode_whole(entity, raw) if raw else None
 
 
 def _reflect(instance: Entity, new: dict[str, Any] | None) -> None:
     """Make the instance hold the item as stored after the update."""
     if new is not None:
-        instance._container_deserialize(new)
+        reload(instance, new)  # the whole item: a partial instance is whole afterwards
         return
     # Deleted meanwhile: a later versioned write through the instance will conflict.
     with contextlib.suppress(UnknownEntityType):

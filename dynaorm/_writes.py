@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._changes import check_condition_values
+from dynaorm._decode import UnknownItem, decode_whole
 from dynaorm._entity_keys import ItemKey
-from dynaorm._errors import ConditionFailed, DynaormError, UnknownEntityType, VersionConflict
+from dynaorm._errors import ConditionFailed, DynaormError, VersionConflict
 from dynaorm._expressions import ExpressionBuilder, conjoin
 from dynaorm._limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, check_item, check_value
 from dynaorm._timestamps import now, stamp_for_save
@@ -145,10 +146,8 @@ def decode_item(entity: type[Entity], raw: Mapping[str, Any] | None) -> Any:
     """The stored item as an instance of ``entity`` (the raw dict if it is of another type)."""
     if not raw:
         return None
-    try:
-        return entity.from_item(raw)
-    except UnknownEntityType:
-        return dict(raw)
+    stored = decode_whole(entity, raw, strict=False)
+    return dict(raw) if isinstance(stored, UnknownItem) else stored
 
 
 def decode_attributes(

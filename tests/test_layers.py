@@ -35,6 +35,8 @@ KNOWN_RANKS: dict[str, int] = {
     "_write_ledger": 10,
     "_fault_plan": 20,
     "_schema": 30,
+    # Raw item -> entity or UnknownItem: sees tables and entities only under TYPE_CHECKING.
+    "_decode": 35,
     "_table": 40,
     "_entity_keys": 50,
     # The write paths entities delegate to; they see entities only under TYPE_CHECKING.

@@ -104,7 +104,7 @@ def on_sk(operator_text: str, *values: str, **extra: Any) -> dict[str, Any]:
     names = dict(PK_SK)
     numbered = {f":v{i + 1}": {"S": v} for i, v in enumerate(values)}
     type_placeholder = f":v{len(values) + 1}"
-    filter_text = f"#n2 = {type_placeholder}"
+    filter_text = f"(#n2 = {type_placeholder} OR attribute_not_exists (#n2))"
     expression_values = {**C1, **numbered, type_placeholder: ORDER}
     if "exclude" in extra:
         attribute, value = extra.pop("exclude")
@@ -135,7 +135,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: Customer.query(customer_id="c1"),
         query(
             KeyConditionExpression="#n0 = :v0 AND #n1 = :v1",
-            FilterExpression="#n2 = :v2",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2))",
             ExpressionAttributeNames=PK_SK,
             ExpressionAttributeValues={**C1, ":v1": {"S": "PROFILE"}, ":v2": {"S": "Customer"}},
         ),
@@ -211,7 +211,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         {
             "TableName": "flat",
             "KeyConditionExpression": "#n0 = :v0",
-            "FilterExpression": "#n1 = :v1",
+            "FilterExpression": "(#n1 = :v1 OR attribute_not_exists (#n1))",
             "ExpressionAttributeNames": {"#n0": "PK", "#n1": "_type"},
             "ExpressionAttributeValues": {":v0": {"S": "SETTING#s1"}, ":v1": {"S": "Setting"}},
             **TAIL,
@@ -223,7 +223,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             IndexName="GSI1",
             KeyConditionExpression="#n0 = :v0",
-            FilterExpression="#n1 = :v1",
+            FilterExpression="(#n1 = :v1 OR attribute_not_exists (#n1))",
             ExpressionAttributeNames={"#n0": "GSI1PK", "#n1": "_type"},
             ExpressionAttributeValues={":v0": {"S": "STATUS#PAID"}, ":v1": ORDER},
         ),
@@ -234,7 +234,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             IndexName="GSI1",
             KeyConditionExpression="#n0 = :v0 AND #n1 > :v1",
-            FilterExpression="#n2 = :v2",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2))",
             ExpressionAttributeNames={"#n0": "GSI1PK", "#n1": "GSI1SK", "#n2": "_type"},
             ExpressionAttributeValues={":v0": {"S": "STATUS#PAID"}, ":v1": {"S": TS}, ":v2": ORDER},
             ScanIndexForward=False,
@@ -246,7 +246,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             IndexName="GSI1",
             KeyConditionExpression="#n0 = :v0 AND #n1 < :v1",
-            FilterExpression="#n2 = :v2",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2))",
             ExpressionAttributeNames={"#n0": "GSI1PK", "#n1": "GSI1SK", "#n2": "_type"},
             ExpressionAttributeValues={":v0": {"S": "STATUS#PAID"}, ":v1": {"S": TS}, ":v2": ORDER},
         ),
@@ -257,7 +257,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             IndexName="GSI3",
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            FilterExpression="#n2 = :v2",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2))",
             ExpressionAttributeNames={"#n0": "GSI3PK", "#n1": "GSI3SK", "#n2": "_type"},
             ExpressionAttributeValues={
                 ":v0": {"S": "WEEK#2024-05-01"},
@@ -272,7 +272,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             IndexName="LSI1",
             KeyConditionExpression="#n0 = :v0 AND #n1 BETWEEN :v1 AND :v2",
-            FilterExpression="#n2 = :v3",
+            FilterExpression="(#n2 = :v3 OR attribute_not_exists (#n2))",
             ExpressionAttributeNames={"#n0": "PK", "#n1": "LSI1SK", "#n2": "_type"},
             ExpressionAttributeValues={
                 **C1,
@@ -296,7 +296,8 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         query(
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
             FilterExpression=(
-                "#n2 = :v2 AND #n3 = :v3 AND #n4 IN (:v4, :v5) AND #n5.#n6 > :v6 "
+                "(#n2 = :v2 OR attribute_not_exists (#n2)) "
+                "AND #n3 = :v3 AND #n4 IN (:v4, :v5) AND #n5.#n6 > :v6 "
                 "AND (#n7.#n8 = :v7 OR (NOT attribute_exists (#n9))) AND size (#n10) >= :v6 "
                 "AND #n10[0] = :v8"
             ),
@@ -329,7 +330,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: orders().select(Order.name, Order.meta["count"], Order.dims.width, Order.size),
         query(
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            FilterExpression="#n2 = :v2",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2))",
             ProjectionExpression="#n3, #n4.#n5, #n6.#n7, #n8, #n2, #n0, #n1",
             ExpressionAttributeNames={
                 **PK_SK,
@@ -353,7 +354,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: orders().where(Order.total > 1).limit(20),
         query(
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            FilterExpression="#n2 = :v2 AND #n3 > :v3",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2)) AND #n3 > :v3",
             ExpressionAttributeNames={**PK_SK, "#n3": "total"},
             ExpressionAttributeValues={
                 **C1,
@@ -369,7 +370,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: orders().where(Order.total > 1),
         query(
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            FilterExpression="#n2 = :v2 AND #n3 > :v3",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2)) AND #n3 > :v3",
             ExpressionAttributeNames={**PK_SK, "#n3": "total"},
             ExpressionAttributeValues={
                 **C1,
@@ -384,7 +385,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: orders().where(Order.total > 1).limit(20).page_size(7),
         query(
             KeyConditionExpression="#n0 = :v0 AND begins_with(#n1, :v1)",
-            FilterExpression="#n2 = :v2 AND #n3 > :v3",
+            FilterExpression="(#n2 = :v2 OR attribute_not_exists (#n2)) AND #n3 > :v3",
             ExpressionAttributeNames={**PK_SK, "#n3": "total"},
             ExpressionAttributeValues={
                 **C1,
@@ -409,7 +410,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: shop.partition_query(Customer.primary, types=[Customer, Order], customer_id="c1"),
         query(
             KeyConditionExpression="#n0 = :v0",
-            FilterExpression="#n1 IN (:v1, :v2)",
+            FilterExpression="(#n1 IN (:v1, :v2) OR attribute_not_exists (#n1))",
             ExpressionAttributeNames={"#n0": "PK", "#n1": "_type"},
             ExpressionAttributeValues={**C1, ":v1": {"S": "Customer"}, ":v2": ORDER},
         ),
@@ -419,7 +420,7 @@ CASES: list[tuple[str, Callable[[], Any], dict[str, Any]]] = [
         lambda: Order.scan().where(Order.total > 1),
         {
             "TableName": "shop",
-            "FilterExpression": "#n0 = :v0 AND #n1 > :v1",
+            "FilterExpression": "(#n0 = :v0 OR attribute_not_exists (#n0)) AND #n1 > :v1",
             "ExpressionAttributeNames": {"#n0": "_type", "#n1": "total"},
             "ExpressionAttributeValues": {":v0": ORDER, ":v1": {"N": "1"}},
             "ConsistentRead": False,
