@@ -9,7 +9,9 @@ last item handed out, so a cursor taken anywhere resumes with no item skipped or
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
@@ -19,6 +21,7 @@ from dynaorm._cursor import cursor_secret, decode_cursor, encode_cursor
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._read_ahead import Requests
+from dynaorm._retry import Retrier
 
 if TYPE_CHECKING:
     from dynaorm._table import Table
@@ -114,11 +117,27 @@ class Plan(Generic[T]):
     page_size: int | None = None
     limiter: ReadRateLimiter | None = None
 
-    def send(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request (after the rate limiter allows it)."""
+    def send(self, request: dict[str, Any], stop: threading.Event | None = None) -> dict[str, Any]:
+        """Send one request (after the rate limiter allows it).
+
+        Args:
+            request: The request.
+            stop: Set by the consumer (on another thread) when it stops reading: no request
+                starts after it, and a failed attempt is not retried.
+
+        Raises:
+            CancelledError: ``stop`` was set before the request was sent.
+        """
         if self.limiter is not None:
-            self.limiter.acquire()
-        response = self.table.call(self.operation, request, idempotent=True)
+            self.limiter.acquire(stop)
+        if stop is None:
+            response = self.table.call(self.operation, request, idempotent=True)
+        else:
+            if stop.is_set():
+                raise CancelledError("the reader was stopped")
+            transport = self.table.transport
+            retrier = Retrier(transport.policy, self.operation, stop=stop)
+            response = transport.call(self.operation, request, idempotent=True, retrier=retrier)
         charge(self.limiter, response, consistent=bool(request.get("ConsistentRead")))
         return response
 
@@ -175,12 +194,17 @@ class Plan(Generic[T]):
                 raise InvalidCursor("the cursor's position is outside this query's sort-key range")
         return position
 
-    def stream(
+    def responses(
         self, position: Mapping[str, Any] | None, cap: int | None, *, read_ahead: bool = False
-    ) -> Iterator[Page[T]]:
-        """Send requests from ``position``; yield one page per response, at most ``cap``
-        items in all. Each page's cursor resumes right after its last item. With
-        ``read_ahead`` the next request is sent before the current page is decoded."""
+    ) -> Iterator[tuple[list[dict[str, Any]], Mapping[str, Any] | None, dict[str, Any]]]:
+        """Send requests from ``position``; yield, per response, its raw items (cut to at most
+        ``cap`` in all), the position right after the last of them (``None``: nothing
+        follows) and the response itself.
+
+        A request is sent on the caller's thread when the next response is wanted; with
+        ``read_ahead``, on a worker thread as soon as the current response says where it ends.
+        Closing the iterator stops at once (no request is started or retried after it).
+        """
         remaining = cap
         evaluated = matched = 0
         asked = _next_ask(remaining, evaluated, matched, cap)
@@ -202,6 +226,21 @@ class Plan(Generic[T]):
                 if more:
                     asked = _next_ask(remaining, evaluated, matched, asked)
                     requests.submit(self.request_for(after, asked))
+                yield raw, after, response
+                if not more:
+                    return
+        finally:
+            requests.close()
+
+    def stream(
+        self, position: Mapping[str, Any] | None, cap: int | None, *, read_ahead: bool = False
+    ) -> Iterator[Page[T]]:
+        """Send requests from ``position``; yield one page per response, at most ``cap``
+        items in all. Each page's cursor resumes right after its last item. With
+        ``read_ahead`` the next request is sent before the current page is decoded."""
+        responses = self.responses(position, cap, read_ahead=read_ahead)
+        try:
+            for raw, after, response in responses:
                 yield Page(
                     tuple(self.decode(item) for item in raw),
                     int(response.get("ScannedCount", 0)),
@@ -209,25 +248,40 @@ class Plan(Generic[T]):
                     position=after,
                     signer=self.sign,
                 )
-                if not more:
-                    return
         finally:
-            requests.close()
+            close(responses)
 
-    def count(self, position: Mapping[str, Any] | None, cap: int | None) -> int:
-        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``."""
+    def count(
+        self,
+        position: Mapping[str, Any] | None,
+        cap: int | None,
+        stop: threading.Event | None = None,
+    ) -> int:
+        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``.
+
+        Raises:
+            CancelledError: ``stop`` was set (see :meth:`send`).
+        """
         total = 0
         while cap is None or total < cap:
             request = self.request_for(position, None)
             request.pop("ProjectionExpression", None)
             request["Select"] = "COUNT"
             _drop_unused_names(request)
-            response = self.send(request)
+            response = self.send(request, stop)
             total += int(response.get("Count", 0))
             position = response.get("LastEvaluatedKey")
             if position is None:
                 break
         return total if cap is None else min(total, cap)
+
+
+def close(iterator: Iterator[Any]) -> None:
+    """Close ``iterator`` when it is a generator (its ``finally`` blocks run now, not when it
+    is garbage collected)."""
+    closer = getattr(iterator, "close", None)
+    if closer is not None:
+        closer()
 
 
 def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
@@ -390,12 +444,16 @@ class Reader(Generic[T]):
         last: Page[T] | None = None
         # Without a limit one response is the page: nothing to read ahead.
         ahead = self.reads_ahead and self.max_items is not None
-        for last in plan.stream(position, self.max_items, read_ahead=ahead):
-            items.extend(last.items)
-            scanned += last.scanned_count
-            consumed = _add(consumed, last.consumed_capacity)
-            if self.max_items is None:
-                break
+        pages = plan.stream(position, self.max_items, read_ahead=ahead)
+        try:
+            for last in pages:
+                items.extend(last.items)
+                scanned += last.scanned_count
+                consumed = _add(consumed, last.consumed_capacity)
+                if self.max_items is None:
+                    break
+        finally:
+            close(pages)
         after = last._position if last is not None else None
         return Page(tuple(items), scanned, consumed, position=after, signer=plan.sign)
 
@@ -406,8 +464,12 @@ class Reader(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         """Stream every item, one response in memory at a time."""
-        for page in self.pages():
-            yield from page.items
+        pages = self.pages()
+        try:
+            for page in pages:
+                yield from page.items
+        finally:
+            close(pages)
 
     def all(self) -> list[T]:
         """Every item (up to the limit) as a list."""

@@ -10,7 +10,9 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import as_completed
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -278,18 +280,13 @@ class Scan(Reader[T], Generic[T]):
         checkpoint = self._checkpoint()
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
         if checkpoint.total_segments == 1:
-            plans = [self._segment_plan(self.segment_number, None)]
+            plans = [self._segment_plan(self.segment_number, limiter)]
             workers = 1
         else:
-            plans = [self._segment_plan(i, None) for i in range(checkpoint.total_segments)]
+            plans = [self._segment_plan(i, limiter) for i in range(checkpoint.total_segments)]
             workers = self.workers or checkpoint.total_segments
         return run_segments(
-            plans,
-            checkpoint,
-            self.max_items,
-            workers=workers,
-            limiter=limiter,
-            numbered=checkpoint.total_segments > 1,
+            plans, checkpoint, self.max_items, workers=workers, read_ahead=self.reads_ahead
         )
 
     def page(self, cursor: str | None = None) -> Page[T]:
@@ -314,10 +311,22 @@ class Scan(Reader[T], Generic[T]):
         plans = [self._segment_plan(i, limiter) for i in range(checkpoint.total_segments)]
         starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
         todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
+        if len(plans) == 1:  # a resumed sequential scan: on the caller's thread
+            total = plans[0].count(starts[0], None) if todo else 0
+            return total if self.max_items is None else min(total, self.max_items)
         workers = self.workers or len(plans)
-        with WorkerPool("scan-count", min(workers, len(todo) or 1)) as pool:
-            counts = list(pool.map(lambda i: plans[i].count(starts[i], None), todo))
-        total = sum(counts)
+        # Stopping (an error, Ctrl-C) cancels the segments not started and every retry; the
+        # caller does not wait for the requests in flight.
+        stop = threading.Event()
+        pool = WorkerPool("scan-count", min(workers, len(todo) or 1))
+        finished = False
+        try:
+            futures = [pool.submit(plans[i].count, starts[i], None, stop) for i in todo]
+            total = sum(future.result() for future in as_completed(futures))
+            finished = True
+        finally:
+            stop.set()
+            pool.shutdown(wait=finished, cancel_futures=True)  # idle threads only
         return total if self.max_items is None else min(total, self.max_items)
 
 
