@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from dynaorm._threads import WorkerPool
+from dynaorm._threads import WorkerPool, result_of
 
 __all__ = ["Requests", "Send"]
 
@@ -46,20 +46,21 @@ class Requests:
         self._stop = threading.Event()
         self._pool = WorkerPool("read-ahead", 1) if ahead else None
         self._request: dict[str, Any] | None = None
-        self._future: Future[dict[str, Any]] | None = None
+        self._future: Future[dict[str, Any]] | None = None  # submitted, answer not taken
+        self._sent: Future[dict[str, Any]] | None = None  # the latest submitted
 
     def submit(self, request: dict[str, Any]) -> None:
         """Queue ``request`` (send it now, with read-ahead); at most one is outstanding."""
         if self._pool is None:
             self._request = request
         else:
-            self._future = self._pool.submit(self._send, request, self._stop)
+            self._future = self._sent = self._pool.submit(self._send, request, self._stop)
 
     def answer(self) -> dict[str, Any]:
         """The response to the submitted request (its error, raised here)."""
         if self._future is not None:
             future, self._future = self._future, None
-            return future.result()
+            return result_of(future)
         request, self._request = self._request, None
         if request is None:
             raise RuntimeError("no request was submitted")
@@ -71,5 +72,6 @@ class Requests:
         itself. With nothing in flight the worker thread has ended on return."""
         self._stop.set()
         if self._pool is not None:
-            in_flight = self._future is not None and not self._future.done()
+            # Also while the caller is (was) waiting for its answer: wait only for an idle thread.
+            in_flight = self._sent is not None and not self._sent.done()
             self._pool.shutdown(wait=not in_flight, cancel_futures=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import as_completed
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -34,7 +33,7 @@ from dynaorm._read_support import (
     type_filter,
 )
 from dynaorm._scan_runner import ScanCheckpoint, ScanPage, run_segments
-from dynaorm._threads import WorkerPool
+from dynaorm._threads import WorkerPool, each_completed
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -322,7 +321,7 @@ class Scan(Reader[T], Generic[T]):
         finished = False
         try:
             futures = [pool.submit(plans[i].count, starts[i], None, stop) for i in todo]
-            total = sum(future.result() for future in as_completed(futures))
+            total = sum(future.result() for future in each_completed(futures))
             finished = True
         finally:
             stop.set()

@@ -24,7 +24,7 @@ import attrs
 from dynaorm._errors import InvalidCursor
 from dynaorm._paging import Page, Plan, close
 from dynaorm._rate import capacity_units
-from dynaorm._threads import WorkerPool
+from dynaorm._threads import WorkerPool, take
 
 __all__ = ["ScanCheckpoint", "ScanPage", "run_segments"]
 
@@ -193,7 +193,7 @@ def _in_parallel(
         for i in pending:
             pool.submit(_read_segment, plans[i], i, starts[i], channel, stop)
         while active:
-            kind, number, payload = channel.get()
+            kind, number, payload = take(channel)
             if kind == "error":
                 raise payload
             if kind == "end":
