@@ -400,7 +400,10 @@ class Reader(Generic[T]):
 
         Iterating then runs at the pace of the slower of the server and your code, rather
         than their sum. The requests are the same; but if you stop early, the one already
-        sent for the next page has read (and consumed capacity) for nothing.
+        sent for the next page has read (and consumed capacity) for nothing. Stopping does
+        not wait for it: it is not retried, and its thread (``dynaorm-read-ahead_0``) ends
+        once its answer comes. Without ``read_ahead()`` every request is sent on your thread
+        when the next page is wanted.
 
         Example:
             >>> for order in Order.query(customer_id="c1").read_ahead():  # doctest: +SKIP

@@ -122,8 +122,10 @@ class Scan(Reader[T], Generic[T]):
         return attrs.evolve(self, projection=(*self.projection, *(path_of(t) for t in targets)))
 
     def segments(self, n: int, *, workers: int | None = None) -> Scan[T]:
-        """Scan in ``n`` parallel segments on a thread pool (``workers`` threads, default
-        ``n``). Iteration then yields items as segments deliver them, in no global order.
+        """Scan in ``n`` parallel segments on a thread pool (``workers`` threads named
+        ``dynaorm-scan_<k>``, default ``n``). Iteration then yields items as segments deliver
+        them, in no global order. Leaving the loop early stops at once: segments not started
+        are cancelled and no request is retried; requests in flight are not waited for.
 
         Raises:
             ValidationError: ``n`` or ``workers`` is not a positive integer.
