@@ -242,14 +242,7 @@ def export_items(
         _raw_plan(cast("Plan[Any]", scan._segment_plan(i if numbered else None, None)))
         for i in range(segments)
     ]
-    pages = run_segments(
-        plans,
-        ScanCheckpoint.start(segments),
-        None,
-        workers=segments,
-        limiter=None,
-        numbered=numbered,
-    )
+    pages = run_segments(plans, ScanCheckpoint.start(segments), None, workers=segments)
     count = 0
     for page in pages:
         for item in page.items:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
@@ -21,6 +23,7 @@ from dynaorm._decode import UnknownItem, report_unknown
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._read_ahead import Requests
+from dynaorm._retry import Retrier
 
 if TYPE_CHECKING:
     from dynaorm._table import Table
@@ -143,11 +146,27 @@ class Plan(Generic[T]):
             report_unknown(self.table, self.what, unknown)
         return items, unknown, used
 
-    def send(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request (after the rate limiter allows it)."""
+    def send(self, request: dict[str, Any], stop: threading.Event | None = None) -> dict[str, Any]:
+        """Send one request (after the rate limiter allows it).
+
+        Args:
+            request: The request.
+            stop: Set by the consumer (on another thread) when it stops reading: no request
+                starts after it, and a failed attempt is not retried.
+
+        Raises:
+            CancelledError: ``stop`` was set before the request was sent.
+        """
         if self.limiter is not None:
-            self.limiter.acquire()
-        response = self.table.call(self.operation, request, idempotent=True)
+            self.limiter.acquire(stop)
+        if stop is None:
+            response = self.table.call(self.operation, request, idempotent=True)
+        else:
+            if stop.is_set():
+                raise CancelledError("the reader was stopped")
+            transport = self.table.transport
+            retrier = Retrier(transport.policy, self.operation, stop=stop)
+            response = transport.call(self.operation, request, idempotent=True, retrier=retrier)
         charge(self.limiter, response, consistent=bool(request.get("ConsistentRead")))
         return response
 
@@ -215,12 +234,17 @@ class Plan(Generic[T]):
                 raise InvalidCursor("the cursor's position is outside this query's sort-key range")
         return position
 
-    def stream(
+    def responses(
         self, position: Mapping[str, Any] | None, cap: int | None, *, read_ahead: bool = False
-    ) -> Iterator[Page[T]]:
-        """Send requests from ``position``; yield one page per response, at most ``cap``
-        items in all. Each page's cursor resumes right after its last item. With
-        ``read_ahead`` the next request is sent before the current page is decoded."""
+    ) -> Iterator[tuple[list[T], list[UnknownItem], Mapping[str, Any] | None, dict[str, Any]]]:
+        """Send requests from ``position``; yield, per response, its decoded results (at most
+        ``cap`` in all) and unknown items, the position right after the last item used
+        (``None``: nothing follows) and the response itself.
+
+        A request is sent on the caller's thread when the next response is wanted; with
+        ``read_ahead``, on a worker thread as soon as the current response says where it ends.
+        Closing the iterator stops at once (no request is started or retried after it).
+        """
         remaining = cap
         evaluated = matched = 0
         asked = _next_ask(remaining, evaluated, matched, cap)
@@ -242,6 +266,21 @@ class Plan(Generic[T]):
                 if more:
                     asked = _next_ask(remaining, evaluated, matched, asked)
                     requests.submit(self.request_for(after, asked))
+                yield items, unknown, after, response
+                if not more:
+                    return
+        finally:
+            requests.close()
+
+    def stream(
+        self, position: Mapping[str, Any] | None, cap: int | None, *, read_ahead: bool = False
+    ) -> Iterator[Page[T]]:
+        """Send requests from ``position``; yield one page per response, at most ``cap``
+        items in all. Each page's cursor resumes right after its last item. With
+        ``read_ahead`` the next request is sent before the current page is decoded."""
+        responses = self.responses(position, cap, read_ahead=read_ahead)
+        try:
+            for items, unknown, after, response in responses:
                 yield Page(
                     tuple(items),
                     int(response.get("ScannedCount", 0)),
@@ -250,25 +289,40 @@ class Plan(Generic[T]):
                     signer=self.sign,
                     unknown=tuple(unknown),
                 )
-                if not more:
-                    return
         finally:
-            requests.close()
+            close(responses)
 
-    def count(self, position: Mapping[str, Any] | None, cap: int | None) -> int:
-        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``."""
+    def count(
+        self,
+        position: Mapping[str, Any] | None,
+        cap: int | None,
+        stop: threading.Event | None = None,
+    ) -> int:
+        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``.
+
+        Raises:
+            CancelledError: ``stop`` was set (see :meth:`send`).
+        """
         total = 0
         while cap is None or total < cap:
             request = self.request_for(position, None)
             request.pop("ProjectionExpression", None)
             request["Select"] = "COUNT"
             _drop_unused_names(request)
-            response = self.send(request)
+            response = self.send(request, stop)
             total += int(response.get("Count", 0))
             position = response.get("LastEvaluatedKey")
             if position is None:
                 break
         return total if cap is None else min(total, cap)
+
+
+def close(iterator: Iterator[Any]) -> None:
+    """Close ``iterator`` when it is a generator (its ``finally`` blocks run now, not when it
+    is garbage collected)."""
+    closer = getattr(iterator, "close", None)
+    if closer is not None:
+        closer()
 
 
 def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
@@ -388,7 +442,10 @@ class Reader(Generic[T]):
 
         Iterating then runs at the pace of the slower of the server and your code, rather
         than their sum. The requests are the same; but if you stop early, the one already
-        sent for the next page has read (and consumed capacity) for nothing.
+        sent for the next page has read (and consumed capacity) for nothing. Stopping does
+        not wait for it: it is not retried, and its thread (``dynaorm-read-ahead_0``) ends
+        once its answer comes. Without ``read_ahead()`` every request is sent on your thread
+        when the next page is wanted.
 
         Example:
             >>> for order in Order.query(customer_id="c1").read_ahead():  # doctest: +SKIP
@@ -452,13 +509,17 @@ class Reader(Generic[T]):
         last: Page[T] | None = None
         # Without a limit one response is the page: nothing to read ahead.
         ahead = self.reads_ahead and self.max_items is not None
-        for last in plan.stream(position, self.max_items, read_ahead=ahead):
-            items.extend(last.items)
-            unknown.extend(last.unknown)
-            scanned += last.scanned_count
-            consumed = _add(consumed, last.consumed_capacity)
-            if self.max_items is None:
-                break
+        pages = plan.stream(position, self.max_items, read_ahead=ahead)
+        try:
+            for last in pages:
+                items.extend(last.items)
+                unknown.extend(last.unknown)
+                scanned += last.scanned_count
+                consumed = _add(consumed, last.consumed_capacity)
+                if self.max_items is None:
+                    break
+        finally:
+            close(pages)
         after = last._position if last is not None else None
         return Page(
             tuple(items),
@@ -476,8 +537,12 @@ class Reader(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         """Stream every item, one response in memory at a time."""
-        for page in self.pages():
-            yield from page.items
+        pages = self.pages()
+        try:
+            for page in pages:
+                yield from page.items
+        finally:
+            close(pages)
 
     def all(self) -> list[T]:
         """Every item (up to the limit) as a list."""

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -39,7 +40,7 @@ from dynaorm._scan_runner import (
     run_segments,
     seal_checkpoint,
 )
-from dynaorm._threads import WorkerPool
+from dynaorm._threads import WorkerPool, each_completed
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -132,8 +133,10 @@ class Scan(Reader[T], Generic[T]):
         return attrs.evolve(self, projection=(*self.projection, *(path_of(t) for t in targets)))
 
     def segments(self, n: int, *, workers: int | None = None) -> Scan[T]:
-        """Scan in ``n`` parallel segments on a thread pool (``workers`` threads, default
-        ``n``). Iteration then yields items as segments deliver them, in no global order.
+        """Scan in ``n`` parallel segments on a thread pool (``workers`` threads named
+        ``dynaorm-scan_<k>``, default ``n``). Iteration then yields items as segments deliver
+        them, in no global order. Leaving the loop early stops at once: segments not started
+        are cancelled and no request is retried; requests in flight are not waited for.
 
         Raises:
             ValidationError: ``n`` or ``workers`` is not a positive integer.
@@ -304,15 +307,10 @@ class Scan(Reader[T], Generic[T]):
         """
         checkpoint = self._checkpoint()
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        plans = self._plans_for(checkpoint.total_segments, None)
+        plans = self._plans_for(checkpoint.total_segments, limiter)
         workers = 1 if len(plans) == 1 else self.workers or len(plans)
         return run_segments(
-            plans,
-            checkpoint,
-            self.max_items,
-            workers=workers,
-            limiter=limiter,
-            numbered=checkpoint.total_segments > 1,
+            plans, checkpoint, self.max_items, workers=workers, read_ahead=self.reads_ahead
         )
 
     def page(self, cursor: str | None = None) -> Page[T]:
@@ -337,10 +335,22 @@ class Scan(Reader[T], Generic[T]):
         plans = self._plans_for(checkpoint.total_segments, limiter)
         starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
         todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
+        if len(plans) == 1:  # a resumed sequential scan: on the caller's thread
+            total = plans[0].count(starts[0], None) if todo else 0
+            return total if self.max_items is None else min(total, self.max_items)
         workers = self.workers or len(plans)
-        with WorkerPool("scan-count", min(workers, len(todo) or 1)) as pool:
-            counts = list(pool.map(lambda i: plans[i].count(starts[i], None), todo))
-        total = sum(counts)
+        # Stopping (an error, Ctrl-C) cancels the segments not started and every retry; the
+        # caller does not wait for the requests in flight.
+        stop = threading.Event()
+        pool = WorkerPool("scan-count", min(workers, len(todo) or 1))
+        finished = False
+        try:
+            futures = [pool.submit(plans[i].count, starts[i], None, stop) for i in todo]
+            total = sum(future.result() for future in each_completed(futures))
+            finished = True
+        finally:
+            stop.set()
+            pool.shutdown(wait=finished, cancel_futures=True)  # idle threads only
         return total if self.max_items is None else min(total, self.max_items)
 
 

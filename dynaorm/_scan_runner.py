@@ -1,8 +1,10 @@
-"""Running scan segments: in line for one, on a thread pool for several; checkpoints; read rate.
+"""Running scan segments: in line for one, on a thread pool for several; checkpoints.
 
-Workers read their segment page by page and hand each response to the consuming thread through
-a bounded queue, so memory stays constant however large the table is: a slow consumer makes
-the workers wait. The consumer decodes, applies the limit, and records each segment's
+A sequential scan runs on the caller's thread and sends a request only when the caller wants
+the next page (``read_ahead()``: one page ahead, on a named worker thread). For several
+segments, workers read their segment page by page and hand each response to the consuming
+thread through a bounded queue, so memory stays constant however large the table is: a slow
+consumer makes the workers wait. The consumer decodes, applies the limit, and records each segment's
 position as of the pages it has *delivered*; a :class:`ScanCheckpoint` taken after a page
 therefore resumes with nothing skipped and nothing delivered twice (pages read ahead but not
 yet delivered are read again).
@@ -29,9 +31,9 @@ from dynaorm._cursor import (
     seal_token,
 )
 from dynaorm._errors import ValidationError
-from dynaorm._paging import Page, Plan
-from dynaorm._rate import ReadRateLimiter, capacity_units, charge
-from dynaorm._threads import WorkerPool
+from dynaorm._paging import Page, Plan, UnknownItem, close
+from dynaorm._rate import capacity_units
+from dynaorm._threads import WorkerPool, take
 
 if TYPE_CHECKING:
     from dynaorm._scan import Scan
@@ -167,6 +169,9 @@ class ScanPage(Page[T], Generic[T]):
 
 
 _Message = tuple[str, int, Any]
+# What a source of pages yields: segment number, raw items (cut to the limit), the position
+# right after them (``None``: the segment is done), and the response they came in.
+_Delivery = tuple[int, list[Any], list[UnknownItem], Mapping[str, Any] | None, dict[str, Any]]
 
 
 def _put(channel: queue.Queue[_Message], message: _Message, stop: threading.Event) -> bool:
@@ -185,26 +190,83 @@ def _read_segment(
     position: Mapping[str, Any] | None,
     channel: queue.Queue[_Message],
     stop: threading.Event,
-    limiter: ReadRateLimiter | None,
 ) -> None:
     try:
         while not stop.is_set():
-            if limiter is not None:
-                limiter.acquire(stop)
-                if stop.is_set():
-                    break
-            request = plan.request_for(position, None)
-            response = plan.table.call(plan.operation, request, idempotent=True)
-            charge(limiter, response, consistent=bool(request.get("ConsistentRead")))
+            response = plan.send(plan.request_for(position, None), stop)
             if not _put(channel, ("page", number, response), stop):
                 return
             position = response.get("LastEvaluatedKey")
             if position is None:
                 break
     except BaseException as exc:  # handed to the consumer, which raises it
-        _put(channel, ("error", number, exc), stop)
+        _put(channel, ("error", number, exc), stop)  # dropped at once when stopped
         return
     _put(channel, ("end", number, None), stop)
+
+
+def _in_line(
+    plan: Plan[Any], position: Mapping[str, Any] | None, cap: int | None, read_ahead: bool
+) -> Iterator[_Delivery]:
+    """One segment read on the caller's thread, a request when the next page is wanted (with
+    ``read_ahead``: the next one on a worker thread while this one is used)."""
+    responses = plan.responses(position, cap, read_ahead=read_ahead)
+    try:
+        for items, unknown, after, response in responses:
+            yield 0, items, unknown, after, response
+    finally:
+        close(responses)
+
+
+def _in_parallel(
+    plans: Sequence[Plan[Any]],
+    pending: Sequence[int],
+    starts: Sequence[Mapping[str, Any] | None],
+    cap: int | None,
+    workers: int,
+) -> Iterator[_Delivery]:
+    """Segments read on a pool of ``workers`` threads, handed over through a bounded queue.
+
+    Closing (or an error) stops at once: segments not started are cancelled, no worker starts
+    another request or retry, and the caller does not wait for the requests in flight (their
+    workers drop the answers and end by themselves).
+    """
+    threads = min(workers, len(pending))
+    channel: queue.Queue[_Message] = queue.Queue(maxsize=2 * max(1, threads))
+    stop = threading.Event()
+    pool = WorkerPool("scan", threads)
+    remaining = cap
+    active = len(pending)
+    try:
+        for i in pending:
+            pool.submit(_read_segment, plans[i], i, starts[i], channel, stop)
+        while active:
+            kind, number, payload = take(channel)
+            if kind == "error":
+                raise payload
+            if kind == "end":
+                active -= 1
+                continue
+            raw: list[dict[str, Any]] = payload.get("Items", [])
+            after: Mapping[str, Any] | None = payload.get("LastEvaluatedKey")
+            items, unknown, used = plans[number].decode_page(raw, remaining)
+            if 0 < used < len(raw):
+                after = plans[number].position_of(raw[used - 1])
+            if remaining is not None:
+                remaining -= len(items)
+            yield number, items, unknown, after, payload
+            if remaining == 0:
+                return
+    finally:
+        stop.set()
+        # Every worker has ended its segment (active == 0) or is told to stop; wait only for
+        # idle threads, never for a request in flight.
+        pool.shutdown(wait=active == 0, cancel_futures=True)
+        while True:  # let go of pages handed over but not delivered
+            try:
+                channel.get_nowait()
+            except queue.Empty:
+                break
 
 
 def run_segments(
@@ -213,19 +275,21 @@ def run_segments(
     cap: int | None,
     *,
     workers: int,
-    limiter: ReadRateLimiter | None,
-    numbered: bool,
+    read_ahead: bool = False,
 ) -> Iterator[ScanPage[T]]:
     """Read every unfinished segment from its checkpointed position; yield pages as they
     arrive, at most ``cap`` items in all.
 
+    One plan (a sequential scan, or one ``segment()``) is read on the caller's thread, a
+    request only when the next page is wanted (``read_ahead``: one request ahead, on a worker
+    thread); several on a pool of ``workers`` threads, whose pages carry their segment number.
+
     Args:
-        plans: One compiled plan per segment.
+        plans: One compiled plan per segment (each carries the shared read-rate limiter).
         checkpoint: Where each segment starts.
         cap: The most items to deliver.
         workers: Threads reading at once (segments beyond wait their turn).
-        limiter: Shared read-rate limiter.
-        numbered: Pages carry their segment number (parallel scans) or ``None``.
+        read_ahead: Read one page ahead when there is one plan.
 
     Raises:
         InvalidCursor: A checkpointed cursor does not belong to its segment of this scan.
@@ -236,36 +300,20 @@ def run_segments(
     pending = [i for i in range(len(plans)) if not done[i]]
     if not pending or cap == 0:
         return
-    channel: queue.Queue[_Message] = queue.Queue(maxsize=2 * max(1, min(workers, len(pending))))
-    stop = threading.Event()
-    pool = WorkerPool("scan", min(workers, len(pending)))
-    remaining = cap
+    numbered = len(plans) > 1
+    if numbered:
+        source = _in_parallel(plans, pending, starts, cap, workers)
+    else:
+        source = _in_line(plans[0], starts[0], cap, read_ahead)
     try:
-        for i in pending:
-            pool.submit(_read_segment, plans[i], i, starts[i], channel, stop, limiter)
-        active = len(pending)
-        while active:
-            kind, number, payload = channel.get()
-            if kind == "error":
-                raise payload
-            if kind == "end":
-                active -= 1
-                continue
+        for number, items, unknown, after, response in source:
             plan = plans[number]
-            raw: list[dict[str, Any]] = payload.get("Items", [])
-            after: Mapping[str, Any] | None = payload.get("LastEvaluatedKey")
-            decoded, unknown, used = plan.decode_page(raw, remaining)
-            if 0 < used < len(raw):
-                after = plan.position_of(raw[used - 1])
-            items = tuple(decoded)
             positions[number] = after
             done[number] = after is None
-            if remaining is not None:
-                remaining -= len(items)
             yield ScanPage(
-                items,
-                int(payload.get("ScannedCount", 0)),
-                capacity_units(payload),
+                tuple(items),
+                int(response.get("ScannedCount", 0)),
+                capacity_units(response),
                 position=after,
                 signer=plan.sign,
                 segment=number if numbered else None,
@@ -274,13 +322,5 @@ def run_segments(
                 done=tuple(done),
                 unknown=tuple(unknown),
             )
-            if remaining == 0:
-                return
     finally:
-        stop.set()
-        while True:  # unblock workers waiting to hand over a page
-            try:
-                channel.get_nowait()
-            except queue.Empty:
-                break
-        pool.shutdown(wait=True, cancel_futures=True)
+        close(source)

@@ -297,3 +297,25 @@ def test_a_rate_limited_scan_is_paced_by_consumed_capacity(small: Table) -> None
     elapsed = time.monotonic() - started
     assert sorted(found) == list(range(3, N_SMALL, BUCKETS))
     assert elapsed >= 0.5
+
+
+def test_a_limited_sequential_scan_sends_its_compiled_request_and_no_more(small: Table) -> None:
+    # A plain scan runs on the caller's thread like a query: the first request is the compiled
+    # one (Limit: the items still wanted; the type filter may need a little more), and reaching
+    # the limit sends nothing more.
+    scan = Item.scan().limit(7)
+    sent: list[dict[str, Any]] = []
+
+    def capture(params: dict[str, Any], **kwargs: Any) -> None:
+        sent.append(dict(params))
+
+    events = small.transport.client.meta.events
+    events.register("provide-client-params.dynamodb.Scan", capture)
+    try:
+        found = scan.all()
+    finally:
+        events.unregister("provide-client-params.dynamodb.Scan", capture)
+    assert len(found) == 7
+    assert sent[0] == scan.compile()
+    assert sent[0]["Limit"] == 7
+    assert len(sent) <= 3  # stops once 7 are found: nothing read ahead
