@@ -317,16 +317,35 @@ def _ranges(numbers: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
+def _accounting(accepted: list[int], unwritten: Iterable[Any], unknown: Iterable[Any]) -> str:
+    """Which accepted lines were written, and which may or may not have been."""
+    missing, maybe = set(unwritten), set(unknown)
+    written = [n for n in accepted if n not in missing and n not in maybe]
+    unsure = [n for n in accepted if n in maybe]
+    text = f"lines {_ranges(written)} ({len(written)} items)" if written else "no line"
+    if unsure:
+        text += (
+            f"; outcome unknown (sent, no answer): lines {_ranges(unsure)} "
+            f"({len(unsure)} items; importing them again is safe, a put is idempotent)"
+        )
+    return f"written: {text}, nothing else"
+
+
 def _incomplete(
-    table: Table, accepted: list[int], unwritten: Iterable[Any], line: int | None, cause: str
+    table: Table,
+    accepted: list[int],
+    unwritten: Iterable[Any],
+    line: int | None,
+    cause: str,
+    unknown: Iterable[Any] = (),
 ) -> ImportIncomplete:
-    missing = set(unwritten)
-    written = [n for n in accepted if n not in missing]
-    lines = f"lines {_ranges(written)} ({len(written)} items)" if written else "no line"
+    missing, maybe = set(unwritten), set(unknown)
     where = f"at line {line}" if line is not None else "while writing"
     return ImportIncomplete(
-        f"import into {table.name!r} stopped {where}: {cause}; written: {lines}, nothing else",
-        written=written,
+        f"import into {table.name!r} stopped {where}: {cause}; "
+        f"{_accounting(accepted, missing, maybe)}",
+        written=[n for n in accepted if n not in missing and n not in maybe],
+        unknown=[n for n in accepted if n in maybe],
         line=line,
     )
 
@@ -365,8 +384,11 @@ def import_items(
             stored; the message names the line. Nothing was written.
         ImportIncomplete: The import stopped after writing some lines: a bad line
             (``validate_first=False``) or a failed write (retries exhausted, a server
-            error). ``.written`` lists exactly the lines written, ``.line`` the bad line;
-            the cause is chained.
+            error). ``.written`` lists exactly the lines written, ``.unknown`` the lines
+            sent without an answer (they may or may not be stored; importing them again is
+            safe), ``.line`` the bad line; the cause is chained. Any other exception that
+            ends the import (Ctrl-C, an error in ``progress``) carries a note saying the
+            same.
 
     Example:
         >>> with open("shop.jsonl") as lines:  # doctest: +SKIP
@@ -395,9 +417,18 @@ def import_items(
                     accepted.append(number)
                     batch._put_item(item, number)
     except DynaormError as exc:
-        unwritten = batch.result.unprocessed
+        result = batch.result
         line_number = bad[0] if bad else None
-        raise _incomplete(table, accepted, unwritten, line_number, str(exc)) from exc
+        raise _incomplete(
+            table, accepted, result.unprocessed, line_number, str(exc), result.unknown
+        ) from exc
+    except BaseException as exc:  # Ctrl-C, an error in the progress callback: say what landed
+        result = batch.result
+        exc.add_note(
+            f"import into {table.name!r} interrupted: "
+            f"{_accounting(accepted, result.unprocessed, result.unknown)}"
+        )
+        raise
     if bad is not None:
         number, error = bad
         raise _incomplete(table, accepted, (), number, str(error)) from error

@@ -166,12 +166,22 @@ class ImportIncomplete(DynaormError):
 
     Attributes:
         written: The line numbers (1-based) whose items were written, ascending.
+        unknown: The lines sent without an answer: they may or may not have been written
+            (importing them again is safe).
         line: The line that stopped the import (a bad line), or ``None`` when writing failed.
     """
 
-    def __init__(self, message: str, *, written: Sequence[int], line: int | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        written: Sequence[int],
+        line: int | None,
+        unknown: Sequence[int] = (),
+    ) -> None:
         super().__init__(message)
         self.written = tuple(written)
+        self.unknown = tuple(unknown)
         self.line = line
 
 

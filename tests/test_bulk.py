@@ -139,3 +139,54 @@ def test_export_then_import_gives_back_arbitrary_items_exactly(
     out.seek(0)
     assert import_items(table, out, workers=2) == len(rows)
     assert _raw_items(table) == before
+
+
+def _raw_keys(table: Table) -> set[str]:
+    keys: set[str] = set()
+    request: dict[str, Any] = {"TableName": table.name, "ConsistentRead": True}
+    while True:
+        response = table.call("Scan", request, idempotent=True)
+        keys |= {item["PK"]["S"] for item in response.get("Items", [])}
+        if "LastEvaluatedKey" not in response:
+            return keys
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_import_never_reports_lines_of_unknown_outcome_as_written(
+    table_factory: Factory, fault_injector: Any, seed: int
+) -> None:
+    from dynaorm import ImportIncomplete, RetryPolicy
+
+    table = table_factory(bulk)
+    table.retry_policy = RetryPolicy(max_attempts=1, base_delay=0.001)
+    lines = [f'{{"PK": {{"S": "P{i:02d}"}}, "SK": {{"S": "x"}}}}' for i in range(60)]
+    # Every batch request times out after it was sent; a seeded coin decides whether the
+    # server applied it.
+    fault_injector(table, seed=seed, read_timeout=1.0, operations={"BatchWriteItem"})
+    with pytest.raises(ImportIncomplete) as caught:
+        import_items(table, lines)
+    incomplete = caught.value
+    stored = {int(key[1:]) + 1 for key in _raw_keys(table)}  # line numbers of stored items
+    assert set(incomplete.written) <= stored  # every line said written is stored
+    assert set(incomplete.written).isdisjoint(incomplete.unknown)
+    assert stored <= set(incomplete.written) | set(incomplete.unknown)  # nothing else landed
+    assert incomplete.unknown  # sent without an answer: never reported as written
+    assert "outcome unknown (sent, no answer)" in str(incomplete)
+
+
+def test_an_import_interrupted_by_its_progress_callback_says_what_landed(
+    table_factory: Factory,
+) -> None:
+    table = table_factory(bulk)
+    lines = [f'{{"PK": {{"S": "P{i:02d}"}}, "SK": {{"S": "x"}}}}' for i in range(60)]
+
+    def progress(report: Any) -> None:
+        raise KeyError("the progress bar broke")
+
+    with pytest.raises(KeyError) as caught:
+        import_items(table, lines, progress=progress)
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert "import into" in notes
+    assert "interrupted: written: lines 1-25 (25 items)" in notes
+    assert _raw_keys(table) == {f"P{i:02d}" for i in range(25)}
