@@ -242,4 +242,6 @@ def policy_from_aws(max_attempts: object, retry_mode: object) -> RetryPolicy:
             f"max_attempts {max_attempts!r} (AWS_MAX_ATTEMPTS or the shared config file) must "
             "be a whole number of at least 1"
         )
-    return policy if attempts == policy.max_attempts else attrs.evolve(policy, max_attempts=attempts)
+    if attempts == policy.max_attempts:
+        return policy
+    return attrs.evolve(policy, max_attempts=attempts)

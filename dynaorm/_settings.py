@@ -1,10 +1,10 @@
 """Connection settings: global (:func:`configure`), per table, and from the environment.
 
 Resolution order for each setting: the table's own settings, then the global ones set by
-:func:`configure`, then the environment (``DYNAORM_ENDPOINT``, ``DYNAORM_REGION``, then
-``AWS_REGION``), then the standard AWS configuration chain (a given botocore/boto3 session's,
-or a new one's). Nothing here falls back to real AWS on its own: without an endpoint the
-standard chain decides, exactly as boto3 would.
+:func:`configure`, then the environment (``DYNAORM_ENDPOINT``; ``DYNAORM_REGION``, then
+``AWS_REGION``, then ``AWS_DEFAULT_REGION``), then the standard AWS configuration chain (a
+given botocore/boto3 session's, or a new one's). Nothing here falls back to real AWS on its
+own: without an endpoint the standard chain decides, exactly as boto3 would.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "botocore_session",
     "configure",
     "current_settings",
+    "environment_inputs",
     "replacing_secrets",
 ]
 
@@ -55,6 +56,29 @@ def _seconds(value: float | datetime.timedelta | None) -> float | None:
     if value is not None and (isinstance(value, bool) or not value > 0):
         raise ConfigurationError(f"cursor_max_age must be a positive duration, got {value!r}")
     return None if value is None else float(value)
+
+
+# The environment variables that change how a table's requests are sent (see Table.transport).
+ENVIRONMENT_INPUTS = (
+    "DYNAORM_ENDPOINT",
+    "DYNAORM_REGION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_PROFILE",
+)
+_encode = getattr(os.environ, "encodekey", None)
+_ENCODED_INPUTS = tuple(map(_encode, ENVIRONMENT_INPUTS)) if _encode else ENVIRONMENT_INPUTS
+
+
+def environment_inputs() -> tuple[object, ...]:
+    """The values of :data:`ENVIRONMENT_INPUTS` (raw, for comparison only), read on every
+    request: through ``os.environ``'s own dict, five times faster than ``os.environ.get``."""
+    data = getattr(os.environ, "_data", None)
+    if type(data) is dict:
+        return tuple(map(data.get, _ENCODED_INPUTS))
+    return tuple(map(os.environ.get, ENVIRONMENT_INPUTS))
 
 
 def botocore_session(session: Any) -> Any:
@@ -148,17 +172,21 @@ class Settings:
             ConfigurationError: Half of an access-key pair is set, or a value is invalid.
         """
         endpoint = self.endpoint_url or os.environ.get("DYNAORM_ENDPOINT") or None
-        if self.session is not None and self.profile is not None:
+        profile = self.profile
+        if profile is None and self.session is None:
+            profile = os.environ.get("AWS_PROFILE") or None
+        if self.session is not None and profile is not None:
             raise ConfigurationError(
                 "set a session or a profile, not both (a session carries its own profile)"
             )
-        # The region: this setting, the session's own, DYNAORM_REGION, AWS_REGION; then the
-        # client's chain (AWS_DEFAULT_REGION, the profile's region in the shared config file).
+        # The region: this setting, the session's own, DYNAORM_REGION, AWS_REGION,
+        # AWS_DEFAULT_REGION; then the profile's region in the shared config file (the client).
         region = (
             self.region
             or (None if self.session is None else _session_region(self.session))
             or os.environ.get("DYNAORM_REGION")
             or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
             or None
         )
         if endpoint is not None and not endpoint.startswith(("http://", "https://")):
@@ -177,6 +205,7 @@ class Settings:
             self,
             endpoint_url=endpoint,
             region=region,
+            profile=profile,
             connect_timeout=self.connect_timeout or 5.0,
             read_timeout=self.read_timeout or 10.0,
             max_pool_connections=self.max_pool_connections or 32,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,7 +22,7 @@ from dynaorm._schema import (
     gsi_create_update,
     schema_mismatches,
 )
-from dynaorm._settings import Settings, current_settings, replacing_secrets
+from dynaorm._settings import Settings, current_settings, environment_inputs, replacing_secrets
 from dynaorm._transport import Transport
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ class _TransportSlot:
 
     def __init__(self) -> None:
         self.transport: Transport | None = None
-        self.inputs: tuple[object, ...] = (None,) * 7
+        self.inputs: tuple[Any, ...] = (None, None, ())
 
 
 class _Override:
@@ -378,16 +377,7 @@ class Table:
             own, slot = override.settings_over(self._settings), override.slot
         # Resolving settings costs more than a request's own client-side work, so the result
         # is reused while the inputs are the very same objects.
-        environ = os.environ
-        inputs = (
-            own,
-            current_settings(),
-            environ.get("DYNAORM_ENDPOINT"),
-            environ.get("DYNAORM_REGION"),
-            environ.get("AWS_REGION"),
-            environ.get("AWS_MAX_ATTEMPTS"),
-            environ.get("AWS_RETRY_MODE"),
-        )
+        inputs = (own, current_settings(), environment_inputs())
         cached = slot.transport
         previous = slot.inputs
         explicit = self._retry_policy
@@ -396,7 +386,7 @@ class Table:
             and cached.explicit_policy is explicit
             and inputs[0] is previous[0]
             and inputs[1] is previous[1]
-            and inputs[2:] == previous[2:]
+            and inputs[2] == previous[2]
         ):
             return cached
         settings = own.merged_over(inputs[1]).resolved()
@@ -406,7 +396,7 @@ class Table:
             cached is None
             or cached.settings != settings
             or cached.explicit_policy is not explicit
-            or inputs[5:] != previous[5:]
+            or inputs[2][4:] != previous[2][4:]
         ):
             cached = Transport(settings, explicit)
         slot.transport = cached

@@ -110,7 +110,7 @@ def maybe_applied(exc: BaseException) -> bool:
 
 def request_id(exc: ClientError) -> str | None:
     """The server's id of the request that failed with ``exc`` (``x-amzn-RequestId``)."""
-    meta = exc.response.get("ResponseMetadata") or {}
+    meta: Mapping[str, Any] = exc.response.get("ResponseMetadata") or {}
     found = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid")
     return str(found) if found else None
 

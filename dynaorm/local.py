@@ -33,14 +33,14 @@ def _server_classes() -> tuple[type[Any], type[Any]]:
     def log(type: str, message: str, *args: Any) -> None:
         server_logger.log(_LEVELS.get(type, logging.INFO), message.rstrip(), *args)
 
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+    class QuietHandler(MotoRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             """Drop the access line of each request (noise in tests and demos)."""
 
         def log(self, type: str, message: str, *args: Any) -> None:
             log(type, message, *args)
 
-    class QuietServer(ThreadedWSGIServer):  # type: ignore[misc]
+    class QuietServer(ThreadedWSGIServer):
         def log(self, type: str, message: str, *args: Any) -> None:
             log(type, message, *args)
 
