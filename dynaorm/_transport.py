@@ -98,6 +98,13 @@ def _is_loopback(endpoint: str) -> bool:
 
 
 def _make_client(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
+    try:
+        return _make_client_of(settings)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigurationError(f"{exc} (AWS_CONFIG_FILE, AWS_PROFILE or profile=)") from exc
+
+
+def _make_client_of(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
     if settings.session is not None:
         session = botocore_session(settings.session)
     else:
@@ -143,10 +150,7 @@ def _make_client(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
         _limit_read_timeout,
         unique_id="dynaorm-attempt-timeout",
     )
-    try:
-        scoped = session.get_scoped_config()
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise ConfigurationError(str(exc)) from exc
+    scoped = session.get_scoped_config()
     return client, (scoped.get("max_attempts"), scoped.get("retry_mode"))
 
 

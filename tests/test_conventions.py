@@ -567,3 +567,9 @@ def test_the_embedded_server_leaves_other_loggers_alone(
         assert not [r for r in caplog.records if r.name == "werkzeug"]
     finally:
         werkzeug.setLevel(saved[0])
+
+
+def test_an_unknown_profile_is_a_configuration_error(dynamodb_endpoint: str) -> None:
+    table = fresh(dynamodb_endpoint, profile=unique_profile())
+    with pytest.raises(ConfigurationError, match="could not be found"):
+        table.exists()
