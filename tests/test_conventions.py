@@ -573,3 +573,13 @@ def test_an_unknown_profile_is_a_configuration_error(dynamodb_endpoint: str) -> 
     table = fresh(dynamodb_endpoint, profile=unique_profile())
     with pytest.raises(ConfigurationError, match="could not be found"):
         table.exists()
+
+
+def test_tables_with_different_sessions_each_sign_with_their_own(dynamodb_endpoint: str) -> None:
+    first = fresh(dynamodb_endpoint, session=botocore_session_with("AKIDFIRSTTABLE"))
+    second = fresh(dynamodb_endpoint, session=botocore_session_with("AKIDSECONDTABLE"))
+    for _ in range(3):  # one cache slot for the endpoint, yet no table takes the other's client
+        for table, key in ((first, "AKIDFIRSTTABLE"), (second, "AKIDSECONDTABLE")):
+            with authorizations(table) as seen:
+                assert not table.exists()
+            assert [credential_scope(a)[0] for a in seen] == [key]
