@@ -203,12 +203,31 @@ class ServiceError(DynaormError):
     Attributes:
         code: The DynamoDB error code, e.g. ``"ValidationException"``.
         operation: The API operation, e.g. ``"PutItem"``.
+        table: The table the request named (``None`` when it named none, e.g. ListTables).
+        request_id: The server's id of the request (its ``x-amzn-RequestId``), to quote to
+            AWS support or find in server logs; ``None`` when the server sent none.
+
+    Example:
+        >>> exc = ServiceError("PutItem: ValidationException: bad", code="ValidationException",
+        ...                    operation="PutItem", table="shop", request_id="R1")
+        >>> exc.operation, exc.table, exc.request_id
+        ('PutItem', 'shop', 'R1')
     """
 
-    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        operation: str = "",
+        table: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.operation = operation
+        self.table = table
+        self.request_id = request_id
 
 
 class ConditionFailed(ServiceError):
@@ -220,9 +239,18 @@ class ConditionFailed(ServiceError):
     """
 
     def __init__(
-        self, message: str, *, item: Any = None, code: str = "", operation: str = ""
+        self,
+        message: str,
+        *,
+        item: Any = None,
+        code: str = "",
+        operation: str = "",
+        table: str | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, code=code, operation=operation)
+        super().__init__(
+            message, code=code, operation=operation, table=table, request_id=request_id
+        )
         self.item = item
 
 
@@ -242,8 +270,17 @@ class VersionConflict(ConditionFailed):
         item: Any = None,
         code: str = "",
         operation: str = "",
+        table: str | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, item=item, code=code, operation=operation)
+        super().__init__(
+            message,
+            item=item,
+            code=code,
+            operation=operation,
+            table=table,
+            request_id=request_id,
+        )
         self.expected = expected
 
 
@@ -255,9 +292,18 @@ class TransactionCanceled(ServiceError):
     """
 
     def __init__(
-        self, message: str, *, reasons: Sequence[Any] = (), code: str = "", operation: str = ""
+        self,
+        message: str,
+        *,
+        reasons: Sequence[Any] = (),
+        code: str = "",
+        operation: str = "",
+        table: str | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, code=code, operation=operation)
+        super().__init__(
+            message, code=code, operation=operation, table=table, request_id=request_id
+        )
         self.reasons = list(reasons)
 
     @property
@@ -284,4 +330,8 @@ class Throttled(ServiceError):
 
 
 class TableNotFound(ServiceError, LookupError):
-    """The table (or index) named by the request does not exist."""
+    """The table (or index) named by the request does not exist.
+
+    The message names the table, the region and the endpoint the request went to, and says
+    how to create the table (``table.create()`` or ``dynaorm create MODULE:TABLE``).
+    """

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import attrs
 
-from dynaorm._errors import ValidationError
+from dynaorm._errors import ConfigurationError, ValidationError
 
-__all__ = ["DEFAULT_POLICY", "Retrier", "RetryPolicy"]
+__all__ = ["DEFAULT_POLICY", "RETRY_MODES", "Retrier", "RetryPolicy", "policy_from_aws"]
 
 logger = logging.getLogger("dynaorm")
 
@@ -186,3 +186,62 @@ class Retrier:
 
 
 DEFAULT_POLICY = RetryPolicy()
+
+
+# botocore's retry modes -> the policy shape each stands for. "legacy" is botocore's own
+# DynamoDB default (10 attempts, 50 ms doubling), which dynaorm's default policy follows;
+# "standard" and "adaptive" back off from 1 s up to 20 s with full jitter over 3 attempts.
+# (The client-side rate limiter of "adaptive" is not reproduced: throttles are retried.)
+_STANDARD = RetryPolicy(max_attempts=3, base_delay=1.0, cap=20.0)
+RETRY_MODES: dict[str, RetryPolicy] = {
+    "legacy": DEFAULT_POLICY,
+    "standard": _STANDARD,
+    "adaptive": _STANDARD,
+}
+
+
+def policy_from_aws(max_attempts: object, retry_mode: object) -> RetryPolicy:
+    """The retry policy the standard AWS retry settings describe.
+
+    ``retry_mode`` (``AWS_RETRY_MODE`` or ``retry_mode`` in the shared config file) picks the
+    shape, ``max_attempts`` (``AWS_MAX_ATTEMPTS`` or ``max_attempts``) the attempts in all,
+    the first included; with neither, dynaorm's :data:`DEFAULT_POLICY`. The deadline is
+    dynaorm's (20 s) whatever the mode.
+
+    Args:
+        max_attempts: The attempts as text or a number, or ``None``.
+        retry_mode: ``"legacy"``, ``"standard"``, ``"adaptive"``, or ``None``.
+
+    Raises:
+        ConfigurationError: A value is not a positive whole number or a known mode.
+
+    Example:
+        >>> policy_from_aws("4", "standard")
+        RetryPolicy(max_attempts=4, base_delay=1.0, cap=20.0, deadline=20.0, jitter=True)
+        >>> policy_from_aws(None, None) is DEFAULT_POLICY
+        True
+    """
+    if retry_mode is None or retry_mode == "":
+        policy = DEFAULT_POLICY
+    else:
+        mode = str(retry_mode).strip().lower()
+        if mode not in RETRY_MODES:
+            raise ConfigurationError(
+                f"retry_mode {retry_mode!r} (AWS_RETRY_MODE or the shared config file) is not "
+                f"one of {', '.join(sorted(RETRY_MODES))}"
+            )
+        policy = RETRY_MODES[mode]
+    if max_attempts is None or max_attempts == "":
+        return policy
+    try:
+        attempts = int(str(max_attempts).strip())
+    except ValueError:
+        attempts = 0
+    if attempts < 1:
+        raise ConfigurationError(
+            f"max_attempts {max_attempts!r} (AWS_MAX_ATTEMPTS or the shared config file) must "
+            "be a whole number of at least 1"
+        )
+    if attempts == policy.max_attempts:
+        return policy
+    return attrs.evolve(policy, max_attempts=attempts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,14 +15,14 @@ from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy, classified
 from dynaorm._errors import ConfigurationError, TableNotFound, UnknownEntityType
 from dynaorm._indexes import Index
 from dynaorm._keys import DEFAULT_DELIMITER, templates_may_collide
-from dynaorm._retry import DEFAULT_POLICY, RetryPolicy
+from dynaorm._retry import RetryPolicy
 from dynaorm._schema import (
     check_fixable,
     create_table_request,
     gsi_create_update,
     schema_mismatches,
 )
-from dynaorm._settings import Settings, current_settings, replacing_secrets
+from dynaorm._settings import Settings, current_settings, environment_inputs, replacing_secrets
 from dynaorm._transport import Transport
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ class _TransportSlot:
 
     def __init__(self) -> None:
         self.transport: Transport | None = None
-        self.inputs: tuple[object, ...] = (None, None, None, None)
+        self.inputs: tuple[Any, ...] = (None, None, ())
 
 
 class _Override:
@@ -93,7 +92,11 @@ class Table:
         ttl_attribute: Attribute holding expiry times; TTL is enabled on it by :meth:`create`.
         type_attribute: Attribute that records each item's entity type.
         delimiter: The one-character key-template delimiter values may never contain.
-        retry_policy: How requests are retried when throttled.
+        retry_policy: How requests are retried (throttling, failures, unprocessed batch
+            items) and the deadline of each call. ``None`` (the default): the policy the
+            standard AWS retry settings describe (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``, or
+            ``max_attempts``/``retry_mode`` of the profile in the shared config file), and
+            dynaorm's default policy without them. An explicit policy always wins.
         settings: Connection settings for this table; unset fields come from
             :func:`dynaorm.configure` and the environment.
         unknown_items: What reads do with an item no entity claims (no type attribute, or a
@@ -126,7 +129,7 @@ class Table:
         ttl_attribute: str | None = None,
         type_attribute: str = "_type",
         delimiter: str = DEFAULT_DELIMITER,
-        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        retry_policy: RetryPolicy | None = None,
         settings: Settings | None = None,
         unknown_items: UnknownPolicy = "keep",
         classify: Callable[[Mapping[str, Any]], type[Entity] | None] | None = None,
@@ -164,7 +167,7 @@ class Table:
         self.ttl_attribute = ttl_attribute
         self.type_attribute = type_attribute
         self.delimiter = delimiter
-        self.retry_policy = retry_policy
+        self._retry_policy = retry_policy
         self._settings = settings or Settings()
         self.unknown_items: UnknownPolicy = unknown_items
         self.classify = classify
@@ -346,6 +349,25 @@ class Table:
         self.settings = attrs.evolve(self._settings, **replacing_secrets(settings))
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force: the one given to the table (or assigned), else the one
+        the standard AWS retry settings describe, else dynaorm's default.
+
+        Assigning a policy makes it this table's for every later request; assigning ``None``
+        returns to the AWS settings.
+
+        Raises:
+            ConfigurationError: An AWS retry setting is invalid (without an explicit policy).
+        """
+        if self._retry_policy is not None:
+            return self._retry_policy
+        return self.transport.policy
+
+    @retry_policy.setter
+    def retry_policy(self, value: RetryPolicy | None) -> None:
+        self._retry_policy = value
+
+    @property
     def transport(self) -> Transport:
         """Sends this table's requests (rebuilt when settings change)."""
         override = self._overrides.get()
@@ -355,26 +377,28 @@ class Table:
             own, slot = override.settings_over(self._settings), override.slot
         # Resolving settings costs more than a request's own client-side work, so the result
         # is reused while the inputs are the very same objects.
-        inputs = (
-            own,
-            current_settings(),
-            os.environ.get("DYNAORM_ENDPOINT"),
-            os.environ.get("DYNAORM_REGION"),
-        )
+        inputs = (own, current_settings(), environment_inputs())
         cached = slot.transport
         previous = slot.inputs
+        explicit = self._retry_policy
         if (
             cached is not None
-            and cached.policy is self.retry_policy
+            and cached.explicit_policy is explicit
             and inputs[0] is previous[0]
             and inputs[1] is previous[1]
-            and inputs[2:] == previous[2:]
+            and inputs[2] == previous[2]
         ):
             return cached
         settings = own.merged_over(inputs[1]).resolved()
-        # A changed retry_policy attribute applies to later requests, as it does to batches.
-        if cached is None or cached.settings != settings or cached.policy is not self.retry_policy:
-            cached = Transport(settings, self.retry_policy)
+        # A changed retry_policy attribute applies to later requests, as it does to batches;
+        # so does a changed AWS retry setting.
+        if (
+            cached is None
+            or cached.settings != settings
+            or cached.explicit_policy is not explicit
+            or inputs[2][4:] != previous[2][4:]
+        ):
+            cached = Transport(settings, explicit)
         slot.transport = cached
         slot.inputs = inputs
         return cached

@@ -155,4 +155,11 @@ def canceled(
         f"{operation} on {table.name!r} cancelled, nothing was written: {detail}.{hint} "
         "Each action's reason is in .reasons"
     )
-    return TransactionCanceled(message, reasons=reasons, code=exc.code, operation=exc.operation)
+    return TransactionCanceled(
+        message,
+        reasons=reasons,
+        code=exc.code,
+        operation=exc.operation,
+        table=exc.table,
+        request_id=exc.request_id,
+    )

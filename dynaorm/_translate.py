@@ -30,7 +30,14 @@ from dynaorm._errors import (
     TransactionCanceled,
 )
 
-__all__ = ["THROTTLING_CODES", "is_retryable", "root_cause", "translate"]
+__all__ = [
+    "THROTTLING_CODES",
+    "is_retryable",
+    "request_id",
+    "root_cause",
+    "table_of",
+    "translate",
+]
 
 THROTTLING_CODES = frozenset(
     {
@@ -101,10 +108,50 @@ def maybe_applied(exc: BaseException) -> bool:
     return not isinstance(exc, EndpointConnectionError | BotoConnectTimeout)
 
 
-def translate(exc: Exception, operation: str) -> DynaormError:
+def request_id(exc: ClientError) -> str | None:
+    """The server's id of the request that failed with ``exc`` (``x-amzn-RequestId``)."""
+    meta: Mapping[str, Any] = exc.response.get("ResponseMetadata") or {}
+    found = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid")
+    return str(found) if found else None
+
+
+def table_of(request: Mapping[str, Any]) -> str | None:
+    """The table a request names: ``TableName``, or the first of a batch's ``RequestItems``
+    or a transaction's actions (``None`` for requests that name none)."""
+    name = request.get("TableName")
+    if name is not None:
+        return str(name)
+    items = request.get("RequestItems")
+    if items:
+        return str(next(iter(items)))
+    for action in request.get("TransactItems") or ():
+        for body in action.values():
+            if isinstance(body, Mapping) and "TableName" in body:
+                return str(body["TableName"])
+    return None
+
+
+def translate(
+    exc: Exception,
+    operation: str,
+    *,
+    table: str | None = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+) -> DynaormError:
     """Map a botocore exception to the dynaorm error that describes it.
 
-    The caller raises the result ``from exc`` so the original stays available as ``__cause__``.
+    Every :class:`~dynaorm.ServiceError` carries ``operation``, ``table`` and the server's
+    ``request_id``; a :class:`~dynaorm.TableNotFound` message also names the region and the
+    endpoint, and says how to create the table. The caller raises the result ``from exc`` so
+    the original stays available as ``__cause__``.
+
+    Args:
+        exc: The botocore exception.
+        operation: The API operation, e.g. ``"GetItem"``.
+        table: The table the request named.
+        region: The region the request went to.
+        endpoint: The endpoint the request went to.
     """
     if isinstance(exc, DynaormError):
         return exc
@@ -113,14 +160,24 @@ def translate(exc: Exception, operation: str) -> DynaormError:
         message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
         cls = CODE_MAP.get(code, ServiceError)
         text = f"{operation}: {code}: {message}"
+        context: dict[str, Any] = {
+            "code": code,
+            "operation": operation,
+            "table": table,
+            "request_id": request_id(exc),
+        }
         if cls is ConditionFailed:
-            return ConditionFailed(
-                text, item=_raw_item(exc.response), code=code, operation=operation
-            )
+            return ConditionFailed(text, item=_raw_item(exc.response), **context)
         if cls is TransactionCanceled:
             reasons = exc.response.get("CancellationReasons", [])
-            return TransactionCanceled(text, reasons=reasons, code=code, operation=operation)
-        return cls(text, code=code, operation=operation)
+            return TransactionCanceled(text, reasons=reasons, **context)
+        if cls is TableNotFound:
+            text = (
+                f"{text}: table {table!r} does not exist in region {region or '?'} at "
+                f"{endpoint or '?'}; create it with table.create() (or `dynaorm create "
+                "MODULE:TABLE` from the command line)"
+            )
+        return cls(text, **context)
     if isinstance(exc, ReadTimeoutError | BotoConnectTimeout):
         return RequestTimeout(f"{operation}: {exc}")
     if isinstance(exc, _CONNECTION_ERRORS):
@@ -131,7 +188,7 @@ def translate(exc: Exception, operation: str) -> DynaormError:
             "the table's settings, DYNAORM_ENDPOINT, or the standard AWS configuration."
         )
     if isinstance(exc, BotoCoreError):
-        return ServiceError(f"{operation}: {exc}", operation=operation)
+        return ServiceError(f"{operation}: {exc}", operation=operation, table=table)
     raise exc
 
 

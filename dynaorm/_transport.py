@@ -12,22 +12,29 @@ Three rules about clients live here:
 * **A bounded cache.** Clients are cached per connection settings *without* the secrets: new
   credentials for the same endpoint replace the cached client instead of adding one (so
   rotating session tokens never grows memory nor keeps old secrets), and at most
-  :data:`MAX_CACHED_CLIENTS` endpoints are cached, least recently used first out.
+  :data:`MAX_CACHED_CLIENTS` endpoints are cached, least recently used first out. A given
+  botocore/boto3 session counts as credentials: a new session for the same endpoint replaces
+  the client (and the reference to the old session) rather than adding one.
+
+Each request is logged at DEBUG on the ``dynaorm`` logger (operation, table, index, duration,
+consumed capacity, retries); with DEBUG off that costs one ``isEnabledFor`` check per call.
 """
 
 from __future__ import annotations
 
 import contextvars
 import ipaddress
+import logging
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
 import attrs
+import botocore.exceptions
 import botocore.session
 from botocore import xform_name
 from botocore.client import BaseClient
@@ -35,11 +42,14 @@ from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 from dynaorm._errors import ConfigurationError
-from dynaorm._retry import DEFAULT_POLICY, LEAST_ATTEMPT_TIME, Retrier, RetryPolicy
-from dynaorm._settings import Settings
-from dynaorm._translate import THROTTLING_CODES, error_code, is_retryable, translate
+from dynaorm._retry import LEAST_ATTEMPT_TIME, Retrier, RetryPolicy, policy_from_aws
+from dynaorm._settings import Settings, botocore_session
+from dynaorm._translate import THROTTLING_CODES, error_code, is_retryable, table_of, translate
 
 __all__ = ["MAX_CACHED_CLIENTS", "Transport", "cached_clients", "client_for"]
+
+logger = logging.getLogger("dynaorm")
+_DEBUG = logging.DEBUG
 
 # The connection was never made, so the request never reached the server: any request, even
 # a conditional write, may be sent again.
@@ -48,8 +58,9 @@ _NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
 MAX_CACHED_CLIENTS = 16
 """How many clients (one per endpoint, region, profile and HTTP settings) stay cached."""
 
-# Settings without their secrets -> (the full settings, their client).
-_clients: OrderedDict[Settings, tuple[Settings, BaseClient]] = OrderedDict()
+# Settings without their secrets -> (the full settings, their client, the retry settings of
+# the profile's section of the shared config file: max_attempts, retry_mode).
+_clients: OrderedDict[Settings, tuple[Settings, BaseClient, tuple[Any, Any]]] = OrderedDict()
 _clients_lock = threading.Lock()
 # Bumped in a forked child: a Transport made in an older generation takes a new client.
 _generation = 0
@@ -86,8 +97,18 @@ def _is_loopback(endpoint: str) -> bool:
         return False
 
 
-def _make_client(settings: Settings) -> BaseClient:
-    session = botocore.session.Session(profile=settings.profile)
+def _make_client(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
+    try:
+        return _make_client_of(settings)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigurationError(f"{exc} (AWS_CONFIG_FILE, AWS_PROFILE or profile=)") from exc
+
+
+def _make_client_of(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
+    if settings.session is not None:
+        session = botocore_session(settings.session)
+    else:
+        session = botocore.session.Session(profile=settings.profile)
     region = settings.region or session.get_config_variable("region")
     if region is None:
         if settings.endpoint_url is None:
@@ -129,7 +150,8 @@ def _make_client(settings: Settings) -> BaseClient:
         _limit_read_timeout,
         unique_id="dynaorm-attempt-timeout",
     )
-    return client
+    scoped = session.get_scoped_config()
+    return client, (scoped.get("max_attempts"), scoped.get("retry_mode"))
 
 
 def _limit_read_timeout(context: dict[str, Any], **_: Any) -> None:
@@ -146,28 +168,46 @@ def _without_secrets(settings: Settings) -> Settings:
         aws_secret_access_key=None,
         aws_session_token=None,
         cursor_secret=None,
+        session=None,
     )
 
 
-def client_for(settings: Settings) -> BaseClient:
-    """The shared botocore client for fully resolved ``settings`` (created on first use).
-
-    Settings that differ only in credentials share one cache slot: a client made for new
-    credentials replaces the one for the old, which lives on only while a :class:`Transport`
-    still holds it.
-    """
+def _cached(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
+    """The cached client for ``settings`` and its shared-config retry settings."""
     key = _without_secrets(settings)
     with _clients_lock:
         entry = _clients.get(key)
         if entry is not None and entry[0] == settings:
             _clients.move_to_end(key)
-            return entry[1]
-        client = _make_client(settings)
-        _clients[key] = (settings, client)
+            return entry[1], entry[2]
+        client, retry_config = _make_client(settings)
+        _clients[key] = (settings, client, retry_config)
         _clients.move_to_end(key)
         while len(_clients) > MAX_CACHED_CLIENTS:
             _clients.popitem(last=False)
-        return client
+        return client, retry_config
+
+
+def client_for(settings: Settings) -> BaseClient:
+    """The shared botocore client for fully resolved ``settings`` (created on first use).
+
+    Settings that differ only in credentials (keys, or the session they come from) share one
+    cache slot: a client made for new credentials replaces the one for the old, which lives
+    on only while a :class:`Transport` still holds it.
+    """
+    return _cached(settings)[0]
+
+
+def aws_retry_policy(shared_config: tuple[Any, Any]) -> RetryPolicy:
+    """The policy of the standard AWS retry settings: ``AWS_MAX_ATTEMPTS`` and
+    ``AWS_RETRY_MODE``, each over its shared-config counterpart in ``shared_config``.
+
+    Raises:
+        ConfigurationError: A value is invalid.
+    """
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS") or shared_config[0]
+    mode = os.environ.get("AWS_RETRY_MODE") or shared_config[1]
+    return policy_from_aws(attempts, mode)
 
 
 def cached_clients() -> int:
@@ -181,13 +221,22 @@ class Transport:
     Args:
         settings: Resolved settings naming the endpoint.
         policy: When to retry throttled and (for idempotent requests) failed requests, and
-            the deadline that bounds each call.
+            the deadline that bounds each call; ``None``: the policy the standard AWS retry
+            settings describe (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``, or ``max_attempts``
+            and ``retry_mode`` of the profile in the shared config file), dynaorm's default
+            without them.
+
+    Attributes:
+        explicit_policy: The ``policy`` given (``None`` when it came from the AWS settings).
+        policy: The policy in force.
     """
 
-    def __init__(self, settings: Settings, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(self, settings: Settings, policy: RetryPolicy | None = None) -> None:
         self.settings = settings
-        self.policy = policy
-        self._client = client_for(settings)
+        self.explicit_policy = policy
+        self._client, shared_config = _cached(settings)
+        self.policy = policy if policy is not None else aws_retry_policy(shared_config)
+        policy = self.policy
         self._generation = _generation
         self._read_timeout = float(settings.read_timeout or 0.0) or None
         # The first attempt of a call without a retry budget: cut short only when the
@@ -248,9 +297,11 @@ class Transport:
                 :class:`~dynaorm.RequestTimeout` when the server did not answer in time.
         """
         method = getattr(self.client, xform_name(operation))
+        debug = logger.isEnabledFor(_DEBUG)
         # Most requests succeed at once, so a fresh retry budget is made only when one fails,
         # its deadline counted from before the first attempt all the same.
-        started = time.monotonic() if retrier is None else 0.0
+        started = time.monotonic() if retrier is None or debug else 0.0
+        retries_before = retrier.retries if debug and retrier is not None else 0
         while True:
             if retrier is None:
                 timeout = self._first_timeout
@@ -260,13 +311,26 @@ class Transport:
             token = None if timeout is None else _attempt_timeout.set(timeout)
             try:
                 response: dict[str, Any] = method(**request)
+                if debug:
+                    retries = 0 if retrier is None else retrier.retries - retries_before
+                    _log_request(operation, request, started, retries, response, None)
                 return response
             except Exception as exc:
                 if retrier is None:
                     retrier = Retrier(self.policy, operation, started=started)
                     retrier.requests += 1
                 if not self._may_retry(exc, idempotent, retrier, retry_codes):
-                    raise translate(exc, operation) from exc
+                    error = translate(
+                        exc,
+                        operation,
+                        table=table_of(request),
+                        region=self._client.meta.region_name,
+                        endpoint=self._client.meta.endpoint_url,
+                    )
+                    if debug:
+                        retries = retrier.retries - retries_before
+                        _log_request(operation, request, started, retries, None, error)
+                    raise error from exc
             finally:
                 if token is not None:
                     _attempt_timeout.reset(token)
@@ -289,3 +353,54 @@ class Transport:
             or (bool(code) and code in retry_codes)
         )
         return retryable and retrier.retry(code or type(exc).__name__)
+
+
+def consumed_capacity(response: Mapping[str, Any]) -> float | None:
+    """The capacity units a response reports consumed (summed over a batch's tables), or
+    ``None`` when it reports none (the request did not ask, or the server does not say)."""
+    reported = response.get("ConsumedCapacity")
+    if not reported:
+        return None
+    entries = [reported] if isinstance(reported, Mapping) else reported
+    units = [e.get("CapacityUnits") for e in entries if isinstance(e, Mapping)]
+    found = [float(u) for u in units if u is not None]
+    return sum(found) if found else None
+
+
+def _log_request(
+    operation: str,
+    request: Mapping[str, Any],
+    started: float,
+    retries: int,
+    response: Mapping[str, Any] | None,
+    error: Exception | None,
+) -> None:
+    """Log one request at DEBUG (called only when DEBUG is on): as text, and as record
+    attributes ``operation``, ``table``, ``index``, ``duration`` (seconds), ``capacity``,
+    ``retries`` and ``error`` (the error code or class, ``None`` on success)."""
+    duration = time.monotonic() - started
+    table = table_of(request)
+    index = request.get("IndexName")
+    capacity = None if response is None else consumed_capacity(response)
+    outcome = None
+    if error is not None:
+        outcome = getattr(error, "code", "") or type(error).__name__
+    logger.debug(
+        "%s table=%s index=%s duration=%.1fms capacity=%s retries=%d%s",
+        operation,
+        table,
+        index,
+        duration * 1000.0,
+        capacity,
+        retries,
+        "" if outcome is None else f" error={outcome}",
+        extra={
+            "operation": operation,
+            "table": table,
+            "index": index,
+            "duration": duration,
+            "capacity": capacity,
+            "retries": retries,
+            "error": outcome,
+        },
+    )

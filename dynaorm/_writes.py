@@ -258,6 +258,8 @@ def condition_error(
                 item=stored,
                 code=exc.code,
                 operation=exc.operation,
+                table=exc.table,
+                request_id=exc.request_id,
             )
     reason = f"the condition was false ({seen})"
     if guards and stored is not None and not isinstance(stored, dict):
@@ -276,6 +278,8 @@ def condition_error(
         item=stored,
         code=exc.code,
         operation=exc.operation,
+        table=exc.table,
+        request_id=exc.request_id,
     )
 
 

@@ -18,6 +18,34 @@ from dynaorm._local_items import install as install_item_constructor
 
 __all__ = ["LocalDynamoDB"]
 
+# The embedded server's own messages (its errors) go here, never to werkzeug's logger, whose
+# level and handlers belong to the application; its per-request access lines are dropped.
+server_logger = logging.getLogger("dynaorm.local")
+_LEVELS = {"info": logging.DEBUG, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _server_classes() -> tuple[type[Any], type[Any]]:
+    """The request handler and server classes of the embedded server (werkzeug's, with their
+    logging sent to :data:`server_logger` instead of the ``werkzeug`` logger)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import ThreadedWSGIServer
+
+    def log(type: str, message: str, *args: Any) -> None:
+        server_logger.log(_LEVELS.get(type, logging.INFO), message.rstrip(), *args)
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """Drop the access line of each request (noise in tests and demos)."""
+
+        def log(self, type: str, message: str, *args: Any) -> None:
+            log(type, message, *args)
+
+    class QuietServer(ThreadedWSGIServer):
+        def log(self, type: str, message: str, *args: Any) -> None:
+            log(type, message, *args)
+
+    return QuietHandler, QuietServer
+
 
 class _Serialized:
     """A WSGI wrapper that lets one request at a time into the wrapped application."""
@@ -76,23 +104,19 @@ class LocalDynamoDB:
         try:
             from moto.moto_server.werkzeug_app import (
                 DomainDispatcherApplication,
-                MotoRequestHandler,
                 create_backend_app,
             )
-            from werkzeug.serving import make_server
+
+            handler, server_class = _server_classes()
         except ImportError as exc:
             raise ConfigurationError(
                 "the embedded server needs moto's server: pip install 'dynaorm[local]'"
             ) from exc
-        # The server's per-request access log is noise in tests and demos.
-        access_log = logging.getLogger("werkzeug")
-        if access_log.level == logging.NOTSET:
-            access_log.setLevel(logging.WARNING)
         install_item_constructor()  # same size check, linear instead of quadratic
         # moto keeps its tables in plain dicts without locks; serving requests one at a time
         # gives the atomic conditional writes and transactions DynamoDB guarantees.
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
-        server = make_server(self.host, self.port, app, True, request_handler=MotoRequestHandler)
+        server = server_class(self.host, self.port, app, handler)
         self.port = int(server.server_address[1])
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()

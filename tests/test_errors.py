@@ -127,7 +127,15 @@ def test_every_mapped_code_is_translated(code: str) -> None:
     assert isinstance(error, ServiceError)
     assert error.code == code
     assert error.operation == "PutItem"
-    assert str(error) == f"PutItem: {code}: message for {code}"
+    assert str(error).startswith(f"PutItem: {code}: message for {code}")
+    if error_class_is_table_not_found(code):  # TableNotFound adds where and what to do
+        assert "table.create()" in str(error)
+    else:
+        assert str(error) == f"PutItem: {code}: message for {code}"
+
+
+def error_class_is_table_not_found(code: str) -> bool:
+    return CODE_MAP[code] is TableNotFound
 
 
 def test_the_code_map() -> None:
