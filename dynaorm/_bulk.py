@@ -168,9 +168,12 @@ def open_export(path: str | Path) -> IO[str]:
         OSError: The file cannot be read.
 
     Example:
-        >>> with open_export("shop.json.gz") as lines:  # doctest: +SKIP
-        ...     import_items(shop, lines)
-        1200
+        >>> import gzip, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "part"  # gzip, though not named .gz
+        >>> _ = path.write_bytes(gzip.compress(b'{"Item":{"PK":{"S":"P#1"}}}\\n'))
+        >>> with open_export(path) as lines:
+        ...     [decode_line(line, n) for n, line in enumerate(lines, 1)]
+        [{'PK': {'S': 'P#1'}}]
     """
     target = Path(path)
     with target.open("rb") as probe:
@@ -190,8 +193,13 @@ def export_files(path: str | Path) -> list[Path]:
         FileNotFoundError: ``path`` does not exist.
 
     Example:
-        >>> export_files("AWSDynamoDB/01700000000000-abcdef12")  # doctest: +SKIP
-        [PosixPath('AWSDynamoDB/01700000000000-abcdef12/data/ab12.json.gz'), ...]
+        >>> import pathlib, tempfile
+        >>> export = pathlib.Path(tempfile.mkdtemp())
+        >>> (export / "data").mkdir()
+        >>> for name in ("manifest-summary.json", "data/b.json.gz", "data/a.json.gz"):
+        ...     _ = (export / name).write_bytes(b"")
+        >>> [str(p.relative_to(export)) for p in export_files(export)]
+        ['data/a.json.gz', 'data/b.json.gz']
     """
     target = Path(path)
     if not target.exists():
@@ -215,9 +223,15 @@ class ExportLines:
     :meth:`locate` turns one back into a file and its own line.
 
     Example:
-        >>> lines = ExportLines(export_files("export/data"))  # doctest: +SKIP
-        >>> import_items(shop, lines)  # doctest: +SKIP
-        1200
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "1.jsonl").write_text('{"Item":{"PK":{"S":"A"}}}\\n')
+        >>> _ = (folder / "2.jsonl").write_text('{"PK":{"S":"B"}}\\n{"PK":{"S":"C"}}\\n')
+        >>> lines = ExportLines(export_files(folder))
+        >>> lines.counts(), lines.locate(3)[1]
+        ([1, 2], 2)
+        >>> [decode_line(line, 0)["PK"]["S"] for line in lines]  # import_items(table, lines)
+        ['A', 'B', 'C']
     """
 
     def __init__(self, paths: Sequence[str | Path]) -> None:
