@@ -230,26 +230,33 @@ def _export(args: argparse.Namespace) -> int:
     wrap = args.format == "aws" or args.wrap
     compress = args.gzip or args.file.endswith(".gz")
     target = Path(args.file)
+    partial = target.with_name(f".{target.name}.partial")  # renamed to FILE once complete
     opened = (
-        gzip.open(target, "wt", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        gzip.open(partial, "wt", encoding="utf-8")  # noqa: SIM115 - closed by the with below
         if compress
-        else target.open("w", encoding="utf-8")
+        else partial.open("w", encoding="utf-8")
     )
+    # DynamoDB refreshes ItemCount about every six hours: a guide for the bar, not a count.
+    total = estimate if isinstance(estimate, int) and estimate > 0 else None
     label = f"export {table.name}"
-    if isinstance(estimate, int):
-        label += f" (total: DescribeTable's ItemCount estimate, {estimate})"
+    if total is not None:
+        label += f" (of ~{total}: ItemCount estimate)"
     started = time.perf_counter()
-    with _progress() as bar, opened as out:
-        task = bar.add_task(label, total=estimate if isinstance(estimate, int) else None)
-        count = export_items(
-            table,
-            out,
-            segments=args.segments,
-            consistent=args.consistent,
-            wrap=wrap,
-            on_item=lambda n: bar.update(task, completed=n),
-        )
-        bar.update(task, completed=count, total=max(count, estimate or 0))
+    try:
+        with _progress() as bar, opened as out:
+            task = bar.add_task(label, total=total)
+            count = export_items(
+                table,
+                out,
+                segments=args.segments,
+                consistent=args.consistent,
+                wrap=wrap,
+                on_item=lambda n: bar.update(task, completed=n),
+            )
+            bar.update(task, completed=count, total=max(count, total or 0))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     kind = "DynamoDB JSON" if wrap else "bare JSON lines"
     print(

@@ -22,10 +22,10 @@ from support import requests_sent
 from test_cli import _recreate, _seed, _seed_everything, key_of, one_line_error, raw_scan, run
 
 import dynaorm
-from dynaorm import Table
+from dynaorm import RetryPolicy, Table
 from dynaorm._bulk import ExportLines, decode_line, export_files
 from dynaorm.cli import _parser, main
-from dynaorm.testing import unique_table_name
+from dynaorm.testing import FaultInjectorFactory, unique_table_name
 
 Factory = Callable[[Table], Table]
 REF = "cli_models:shop"
@@ -485,3 +485,21 @@ def test_the_html_schema_renders_in_headless_chromium(
     for name in (Customer.__name__, Order.__name__, "orders of a customer", "GSI1"):
         assert name in dom
     assert 'id="entity-Order"' in dom
+
+
+def test_an_export_that_fails_part_way_leaves_no_file(
+    table_factory: Factory,
+    fault_injector: FaultInjectorFactory,
+    dynamodb_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table = table_factory(shop)
+    _seed()
+    monkeypatch.setattr(table, "retry_policy", RetryPolicy(max_attempts=2, base_delay=0.001))
+    fault_injector(table, server_error=1.0, operations={"Scan"})
+    dump = tmp_path / "shop.json.gz"
+    assert run(dynamodb_endpoint, "export", REF, str(dump), "--segments", "2") == 1
+    assert "InternalServerError" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a partial one
