@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cli_models import Customer, Order, shop
 from support import requests_sent
@@ -30,6 +31,14 @@ from dynaorm.testing import FaultInjectorFactory, unique_table_name
 Factory = Callable[[Table], Table]
 REF = "cli_models:shop"
 EXPORT_ID = "01733100000000-1a2b3c4d"
+
+
+@pytest.fixture(autouse=True)
+def _restored_settings() -> Iterator[None]:
+    """``--endpoint``/``--region`` configure dynaorm globally: put the settings back."""
+    settings = dynaorm.configure()
+    yield
+    dynaorm.configure(**attrs.asdict(settings))
 
 
 # -- 3. export and import in AWS's formats --------------------------------------------------
