@@ -25,7 +25,7 @@ if _typing.TYPE_CHECKING:
 
     from dynaorm._batch_write import BatchWriter, BatchWriteResult
     from dynaorm._batching import BatchProgress
-    from dynaorm._bulk import export_items, import_items
+    from dynaorm._bulk import ExportLines, export_files, export_items, import_items, open_export
     from dynaorm._collection import CollectionQuery, ItemCollection
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key
@@ -86,6 +86,7 @@ __all__ = [
     "EndpointUnavailable",
     "Entity",
     "EntityMeta",
+    "ExportLines",
     "ImportIncomplete",
     "Index",
     "InvalidCursor",
@@ -119,8 +120,10 @@ __all__ = [
     "VersionConflict",
     "configure",
     "decode_stream_records",
+    "export_files",
     "export_items",
     "import_items",
+    "open_export",
     "retry_on_conflict",
     "size",
 ]
@@ -131,7 +134,7 @@ def _load() -> dict[str, _typing.Any]:
 
     from dynaorm._batch_write import BatchWriter, BatchWriteResult
     from dynaorm._batching import BatchProgress
-    from dynaorm._bulk import export_items, import_items
+    from dynaorm._bulk import ExportLines, export_files, export_items, import_items, open_export
     from dynaorm._collection import CollectionQuery, ItemCollection
     from dynaorm._entity import Entity, EntityMeta, VersionAttribute
     from dynaorm._entity_keys import BoundKey, ItemKey, Key

@@ -7,8 +7,10 @@ attribute, attributes another client added, values no entity would decode. Nothi
 decoded, defaulted or re-encoded on the way. An import writes those items back exactly as
 they are, so export, delete, create, import gives back the table as it was.
 
-Each line of an export may also be wrapped as ``{"Item": {...}}``, the form of DynamoDB's own
-table exports; imports accept both.
+Each line of an export may also be wrapped as ``{"Item": {...}}``, the DynamoDB JSON format of
+DynamoDB's own export to S3 (and of ImportTable); imports accept both, plain or
+gzip-compressed (detected by its magic bytes), one file or a directory of data files
+(:func:`export_files`, :class:`ExportLines`).
 
 Example::
 
@@ -22,9 +24,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
+import io
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any, cast
 
 import attrs
@@ -36,12 +41,25 @@ from dynaorm._paging import Plan
 from dynaorm._scan_runner import ScanCheckpoint, run_segments
 from dynaorm._table import Table
 
-__all__ = ["check_stored_item", "decode_line", "encode_item", "export_items", "import_items"]
+__all__ = [
+    "ExportLines",
+    "check_stored_item",
+    "decode_line",
+    "encode_item",
+    "export_files",
+    "export_items",
+    "import_items",
+    "open_export",
+]
 
 _BINARY = "B"
 _BINARY_SET = "BS"
 _TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _WRAPPER = "Item"
+_GZIP_MAGIC = b"\x1f\x8b"
+# The data files of a directory: DynamoDB's export to S3 writes ``data/<id>.json.gz`` next to
+# its ``manifest-*.json`` files (which are not data, and are not matched).
+_DATA_FILES = ("*.json.gz", "*.jsonl", "*.jsonl.gz")
 
 
 def _map_value(value: Any, binary: Callable[[Any], Any], where: str) -> dict[str, Any]:
@@ -90,16 +108,19 @@ def encode_item(item: Mapping[str, Any], *, wrap: bool = False) -> str:
 
     Args:
         item: The item as DynamoDB returns it (binary values as bytes).
-        wrap: Write ``{"Item": {...}}``, as DynamoDB's own table exports do.
+        wrap: Write ``{"Item":{...}}`` in DynamoDB's export format: compact, as DynamoDB's
+            export to S3 writes its data files and ImportTable reads them.
 
     Example:
         >>> encode_item({"PK": {"S": "P#1"}, "blob": {"B": b"\\x00\\x01"}})
         '{"PK": {"S": "P#1"}, "blob": {"B": "AAE="}}'
         >>> encode_item({"PK": {"S": "P#1"}}, wrap=True)
-        '{"Item": {"PK": {"S": "P#1"}}}'
+        '{"Item":{"PK":{"S":"P#1"}}}'
     """
     encoded = {name: _map_value(v, _to_text, repr(name)) for name, v in item.items()}
-    return json.dumps({_WRAPPER: encoded} if wrap else encoded, ensure_ascii=False)
+    if wrap:
+        return json.dumps({_WRAPPER: encoded}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(encoded, ensure_ascii=False)
 
 
 def _unwrapped(raw: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +158,123 @@ def decode_line(line: str, number: int) -> dict[str, Any]:
         }
     except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
         raise ValidationError(f"line {number}: {exc}") from None
+
+
+def open_export(path: str | Path) -> IO[str]:
+    """Open one export file for reading text: gzip-compressed (recognized by its first two
+    bytes, whatever its name) or plain.
+
+    Raises:
+        OSError: The file cannot be read.
+
+    Example:
+        >>> import gzip, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "part"  # gzip, though not named .gz
+        >>> _ = path.write_bytes(gzip.compress(b'{"Item":{"PK":{"S":"P#1"}}}\\n'))
+        >>> with open_export(path) as lines:
+        ...     [decode_line(line, n) for n, line in enumerate(lines, 1)]
+        [{'PK': {'S': 'P#1'}}]
+    """
+    target = Path(path)
+    with target.open("rb") as probe:
+        compressed = probe.read(2) == _GZIP_MAGIC
+    if compressed:
+        return io.TextIOWrapper(gzip.open(target, "rb"), encoding="utf-8")
+    return target.open(encoding="utf-8")
+
+
+def export_files(path: str | Path) -> list[Path]:
+    """The data files of an export: ``path`` itself when it is a file; for a directory (such
+    as the ``AWSDynamoDB/<ExportId>`` folder of an export to S3, or its ``data`` folder) every
+    ``*.json.gz``, ``*.jsonl`` and ``*.jsonl.gz`` file under it, sorted by path.
+
+    Raises:
+        ValidationError: A directory holds no data file.
+        FileNotFoundError: ``path`` does not exist.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> export = pathlib.Path(tempfile.mkdtemp())
+        >>> (export / "data").mkdir()
+        >>> for name in ("manifest-summary.json", "data/b.json.gz", "data/a.json.gz"):
+        ...     _ = (export / name).write_bytes(b"")
+        >>> [str(p.relative_to(export)) for p in export_files(export)]
+        ['data/a.json.gz', 'data/b.json.gz']
+    """
+    target = Path(path)
+    if not target.exists():
+        raise FileNotFoundError(f"no such file or directory: {str(target)!r}")
+    if not target.is_dir():
+        return [target]
+    found = sorted({file for pattern in _DATA_FILES for file in target.rglob(pattern)})
+    files = [file for file in found if file.is_file()]
+    if not files:
+        raise ValidationError(
+            f"directory {str(target)!r} holds no export data file ({', '.join(_DATA_FILES)})"
+        )
+    return files
+
+
+class ExportLines:
+    """The lines of one or more export files, read in order, gzip or not; iterating again
+    starts over from the first file, so an import can check them all before writing.
+
+    Line numbers (in messages, ``ImportIncomplete.written``) run on across the files;
+    :meth:`locate` turns one back into a file and its own line.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "1.jsonl").write_text('{"Item":{"PK":{"S":"A"}}}\\n')
+        >>> _ = (folder / "2.jsonl").write_text('{"PK":{"S":"B"}}\\n{"PK":{"S":"C"}}\\n')
+        >>> lines = ExportLines(export_files(folder))
+        >>> lines.counts(), lines.locate(3)[1]
+        ([1, 2], 2)
+        >>> [decode_line(line, 0)["PK"]["S"] for line in lines]  # import_items(table, lines)
+        ['A', 'B', 'C']
+    """
+
+    def __init__(self, paths: Sequence[str | Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self._counts: list[int] | None = None
+
+    def seekable(self) -> bool:
+        """True: the files can be read again (see :meth:`seek`)."""
+        return True
+
+    def tell(self) -> int:
+        """The start (every pass reads all the files)."""
+        return 0
+
+    def seek(self, offset: int) -> int:
+        """Start over (the next iteration reads from the first file again)."""
+        return 0
+
+    def __iter__(self) -> Iterator[str]:
+        for path in self.paths:
+            with open_export(path) as stream:
+                yield from stream
+
+    def counts(self) -> list[int]:
+        """The number of non-blank lines of each file (read once, then remembered)."""
+        if self._counts is None:
+            counted = []
+            for path in self.paths:
+                with open_export(path) as stream:
+                    counted.append(sum(1 for line in stream if line.strip()))
+            self._counts = counted
+        return list(self._counts)
+
+    def locate(self, number: int) -> tuple[Path, int]:
+        """The file holding line ``number`` (1-based, counted across the files, blank lines
+        included) and its line number in that file."""
+        for path in self.paths:
+            with open_export(path) as stream:
+                size = sum(1 for _ in stream)
+            if number <= size:
+                return path, number
+            number -= size
+        return self.paths[-1], number
 
 
 def _check_no_duplicates(value: Mapping[str, Any], what: str) -> None:

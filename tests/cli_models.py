@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -38,10 +39,25 @@ class Order(Entity, table=shop):
     placed_at = UTCDateTimeAttribute(null=True)
     primary = Key(pk="CUSTOMER#{customer_id}", sk="ORDER#{order_id}")
 
+    __access_patterns__: ClassVar[dict[str, Callable[[], Query[Order]]]] = {
+        "orders of a customer": lambda: Order.query(customer_id="c1"),
+        "big orders of a customer": lambda: big_orders(),
+    }
+
 
 def big_orders() -> Query[Order]:
     """A query defined in user code, for ``dynaorm explain``."""
     return Order.query(customer_id="c1").where(Order.total > 100).limit(10)
+
+
+def orders_over(customer_id: str, minimum: int = 100) -> Query[Order]:
+    """A query that needs arguments (``dynaorm explain ... --arg customer_id=c1``)."""
+    return Order.query(customer_id=customer_id).where(Order.total > minimum)
+
+
+def broken_query() -> Query[Order]:
+    """A query function that fails when called."""
+    raise RuntimeError("the database of prices is down")
 
 
 not_a_table = 42
