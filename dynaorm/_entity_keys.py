@@ -147,6 +147,22 @@ class BoundKey(Generic[E]):
             out[self.sk_attribute] = self.sk.build(values)
         return out
 
+    def stores(self, values: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+        """True when ``item``'s key attributes hold exactly the key built from ``values``:
+        the item is the one those values locate (see :meth:`KeyTemplate.built`).
+
+        ``False`` as well when a field is missing or not loaded, or the item lacks a key
+        attribute.
+        """
+        try:
+            pk = item[self.pk_attribute]["S"]
+            sk = item[self.sk_attribute]["S"] if self.sk_attribute is not None else None
+        except (KeyError, TypeError):
+            return False
+        if not self.pk.built(values, pk):
+            return False
+        return self.sk is None or (sk is not None and self.sk.built(values, sk))
+
     def is_complete(self, values: Mapping[str, Any]) -> bool:
         """True when every field has a value (a sparse index key is written only then)."""
         return all(values.get(name) is not None for name in self.fields)
