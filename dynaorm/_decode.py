@@ -327,12 +327,18 @@ class Decoder:
         instance = cls._from_raw(item)
         if self._returned is not None:
             self._make_partial(instance, item)
-        if not cls.__primary__.stores(instance.attribute_values, item):
-            # Stored under another key than its attributes build ("E#1" for "E#{seq:04d}"):
-            # as an entity it would read, save and delete the item at the built key instead.
-            if self._strict:
-                raise misplaced(instance, item)
-            return UnknownItem(type_name, item)
+        primary = cls.__primary__
+        if not primary.stores(instance.attribute_values, item):
+            if self._returned is None:
+                # A whole item lacking a key field: its key tells it, as for a partial one.
+                restore_key_fields(instance, item, frozenset(primary.fields))
+            if not primary.stores(instance.attribute_values, item):
+                # Stored under another key than its attributes build ("E#1" for
+                # "E#{seq:04d}"): as an entity it would read, save and delete the item at
+                # the built key instead.
+                if self._strict:
+                    raise misplaced(instance, item)
+                return UnknownItem(type_name, item)
         return instance
 
     def _unknown_error(

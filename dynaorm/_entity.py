@@ -17,7 +17,7 @@ from pynamodb.exceptions import AttributeNullError
 from pynamodb.expressions.condition import Condition
 
 from dynaorm._class_cache import per_class
-from dynaorm._decode import PartialValues, decode_whole, misplaced, reload
+from dynaorm._decode import PartialValues, decode_whole, reload
 from dynaorm._entity_keys import BoundKey, ItemKey, Key, bind_key
 from dynaorm._entity_writes import EntityWrites
 from dynaorm._errors import (
@@ -272,10 +272,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 type_name=stored,
                 item=item,
             )
-        instance = cls._from_raw(item)
-        if not cls.__primary__.stores(instance.attribute_values, item):
-            raise misplaced(instance, item)
-        return instance
+        return decode_whole(cls, item)  # type: ignore[return-value]
 
     @classmethod
     def _from_raw(cls, item: Mapping[str, Any]) -> Self:
