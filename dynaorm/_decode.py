@@ -200,16 +200,23 @@ def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, Any]:
 
 def restore_key_fields(
     instance: Entity, item: Mapping[str, Any], fields: frozenset[str] | None = None
-) -> None:
+) -> bool:
     """Fill a partial entity's unset key-template fields from the key attributes it was read
     with, so it still knows its primary key (``item_key``) and index keys.
+
+    Only keys in the form their templates build are read (``KeyTemplate.parse``).
 
     Args:
         instance: The entity.
         item: The raw item it was decoded from.
         fields: Only keys using one of these fields are parsed (all keys when ``None``).
+
+    Returns:
+        True when every primary-key field was unset and is now read from the stored primary
+        key: the instance then builds exactly that key, with no need to check it.
     """
     stored = instance.attribute_values
+    whole_primary = False
     for key in type(instance).__keys__.values():
         if fields is not None and fields.isdisjoint(key.fields):
             continue
@@ -220,9 +227,12 @@ def restore_key_fields(
             values = key.parse(item)
         except _ValidationError:
             continue
-        for name, value in values.items():
-            if dict.get(stored, name) is None:
-                setattr(instance, name, value)
+        unset = [name for name in values if dict.get(stored, name) is None]
+        if key.index is None:
+            whole_primary = len(unset) == len(values)
+        for name in unset:
+            setattr(instance, name, values[name])
+    return whole_primary
 
 
 def classified(table: Table, item: Mapping[str, Any]) -> type[Entity] | None:
@@ -325,10 +335,10 @@ class Decoder:
                 raise self._unknown_error(item, type_name, cls, wanted)
             return UnknownItem(type_name, item)
         instance = cls._from_raw(item)
-        if self._returned is not None:
-            self._make_partial(instance, item)
+        # (A partial read that took every primary-key field from the stored key builds it.)
+        verified = self._returned is not None and self._make_partial(instance, item)
         primary = cls.__primary__
-        if not primary.stores(instance.attribute_values, item):
+        if not verified and not primary.stores(instance.attribute_values, item):
             if self._returned is None:
                 # A whole item lacking a key field: its key tells it, as for a partial one.
                 restore_key_fields(instance, item, frozenset(primary.fields))
@@ -362,7 +372,9 @@ class Decoder:
             item=item,
         )
 
-    def _make_partial(self, instance: Entity, item: Mapping[str, Any]) -> None:
+    def _make_partial(self, instance: Entity, item: Mapping[str, Any]) -> bool:
+        """Make ``instance`` partial; True when its primary key was read from ``item``'s
+        (see :func:`restore_key_fields`)."""
         cls = type(instance)
         known = self._unloaded.get(cls)
         if known is None:
@@ -381,7 +393,7 @@ class Decoder:
             self._unloaded[cls] = known
         unloaded, partly = known
         if not unloaded and not partly:
-            return
+            return False
         values = PartialValues(
             instance.attribute_values,
             entity=cls,
@@ -392,7 +404,7 @@ class Decoder:
         for name in unloaded:
             dict.pop(values, name, None)  # a default set by decoding: not read, so not shown
         instance.attribute_values = values
-        restore_key_fields(instance, item, unloaded)
+        return restore_key_fields(instance, item, unloaded)
 
 
 def decode_whole(

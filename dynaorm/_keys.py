@@ -445,6 +445,13 @@ class KeyTemplate:
             pass
         return self._build_checked(values)
 
+    @property
+    def format_string(self) -> str | None:
+        """The template as a ``str.format`` string that gives what :meth:`build` does for
+        the values it accepts, when it has one (text fields and integer-spec number fields
+        only: no datetimes, exact numbers or spec-less numbers)."""
+        return self._format
+
     def built(self, values: Mapping[str, Any], text: str) -> bool:
         """True when ``text`` is the key these values build (a decoded item's check that it
         is stored under its own key); ``False`` when it is another text or none can be built.
