@@ -437,9 +437,8 @@ class KeyTemplate:
                 out.append(text)
             else:
                 key = "".join(out)
-                # (A character takes at most 4 bytes: most keys need no encoding to tell.)
-                limit = self.max_bytes
-                if len(key) * 4 <= limit or len(key.encode("utf-8")) <= limit:
+                # (Encoding also refuses lone surrogates, which the checked path names.)
+                if len(key.encode("utf-8")) <= self.max_bytes:
                     return key
         except (TypeError, ValueError, ArithmeticError):
             pass
