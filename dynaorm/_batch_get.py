@@ -26,7 +26,7 @@ from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import BatchIncomplete, ValidationError
 from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._limits import BATCH_GET_LIMIT
-from dynaorm._read_support import top_name
+from dynaorm._read_support import partly_read, top_name
 from dynaorm._retry import Retrier, RetryPolicy
 from dynaorm._table import Table
 from dynaorm._threads import WorkerPool
@@ -79,13 +79,16 @@ def key_read_decoder(
     when ``select`` is given; items that are not of their key's entity type become
     :class:`~dynaorm.UnknownItem` records (or raise, under ``unknown_items="raise"``)."""
     returned: set[str] | None = None
+    partly: frozenset[str] = frozenset()
     if select:
+        paths = [path_of(target) for target in select]
         returned = {table.type_attribute, table.pk, *([table.sk] if table.sk else [])}
-        returned.update(top_name(path_of(target)) for target in select)
+        returned.update(top_name(path) for path in paths)
         for entity in dict.fromkeys(k.entity for k in keys):
             attributes = entity.get_attributes()
             returned.update(attributes[name].attr_name for name in entity.__primary__.fields)
-    return Decoder(table, returned=returned, strict=is_strict(table, None))
+        partly = partly_read(paths)  # read only through nested paths: partial for writes
+    return Decoder(table, returned=returned, partly=partly, strict=is_strict(table, None))
 
 
 def batch_get(

@@ -11,11 +11,15 @@ index that does not project everything), and so which attributes it did *not* lo
 :class:`~dynaorm.AttributeNotLoaded` for an attribute the read did not load, instead of the
 default or ``None`` a whole entity would show. ``to_item()`` and therefore ``save()``,
 ``Transaction.put`` and ``BatchWriter.put`` refuse it; ``refresh()`` (or an ``update()``, which
-returns the whole item) makes it whole.
+returns the whole item) makes it whole. An attribute selected only through nested paths
+(``Doc.meta["colour"]``) holds only those members: it reads as such, but makes the entity
+partial too (``partly_loaded_attributes``).
 
 **Unknown items.** An item no registered entity claims (no type attribute, or a type naming no
-entity, and the table's ``classify`` hook does not claim it) is never turned into an entity and
-never dropped without a trace: per the table's ``unknown_items`` policy it becomes an
+entity, and the table's ``classify`` hook does not claim it), and an item not stored under the
+primary key its entity builds from the decoded attributes (a key in another format: ``E#1``
+where the template builds ``E#0001``), is never turned into an entity and never dropped
+without a trace: per the table's ``unknown_items`` policy it becomes an
 :class:`UnknownItem` record (``"keep"``) or raises :class:`~dynaorm.UnknownEntityType`
 (``"raise"``). Reads that return one entity (``get``, ``refresh``) always raise.
 """
@@ -45,6 +49,7 @@ __all__ = [
     "classified",
     "decode_whole",
     "is_strict",
+    "misplaced",
     "reload",
     "report_unknown",
     "restore_key_fields",
@@ -59,7 +64,10 @@ UNKNOWN_POLICIES: tuple[str, ...] = ("keep", "raise")
 @attrs.frozen
 class UnknownItem:
     """An item no entity of the table claims (no type attribute, or a type naming no
-    registered entity), or, in a read of one entity type, an item of another type.
+    registered entity), or, in a read of one entity type, an item of another type; or an
+    item of an entity's type not stored under the key that entity builds from its attributes
+    (``E#1`` where ``E#{seq:04d}`` builds ``E#0001``: written by an older template or another
+    tool), which as an entity would read, save and delete the item at the other key.
 
     Reads keep such items as these records (the table's ``unknown_items="keep"`` policy):
     mixed reads (``partition``, ``shop.scan()``, ``batch_get``, ``transact_get``) among their
@@ -78,10 +86,14 @@ class PartialValues(dict[str, Any]):
     """The ``attribute_values`` of a partial entity: attributes the read did not load raise
     :class:`~dynaorm.AttributeNotLoaded` when read, rather than showing a made-up value.
 
-    Setting such an attribute makes it loaded (it then holds what was set).
+    Setting such an attribute makes it loaded (it then holds what was set). Attributes read
+    only through nested paths (``select(Doc.meta["colour"])``) are *partly* loaded: they read
+    as what was selected, but the instance stays partial (it cannot be written whole, or
+    turned into a dict) even when they are set, since a new value is likely built from the
+    part read; ``refresh()`` reads them whole.
     """
 
-    __slots__ = ("_entity", "_key", "_unloaded")
+    __slots__ = ("_entity", "_key", "_partly", "_unloaded")
 
     def __init__(
         self,
@@ -90,10 +102,12 @@ class PartialValues(dict[str, Any]):
         entity: type[Entity],
         unloaded: frozenset[str],
         key: Mapping[str, Any] | Callable[[], dict[str, Any]],
+        partly: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(values)
         self._entity = entity
         self._unloaded = unloaded
+        self._partly = partly
         # The item's key, for messages: worked out only when one is raised.
         self._key: Mapping[str, Any] | Callable[[], dict[str, Any]] = key
 
@@ -105,6 +119,11 @@ class PartialValues(dict[str, Any]):
     def unloaded(self) -> frozenset[str]:
         """The Python names of the attributes neither read nor set since."""
         return frozenset(n for n in self._unloaded if not dict.__contains__(self, n))
+
+    @property
+    def partly(self) -> frozenset[str]:
+        """The Python names of the attributes read only through nested paths."""
+        return self._partly
 
     def get(self, name: str, default: Any = None) -> Any:
         if dict.__contains__(self, name):
@@ -131,17 +150,35 @@ class PartialValues(dict[str, Any]):
             key=key,
         )
 
+    def read_in_part(self, name: str) -> AttributeNotLoaded:
+        """The error for using ``name``, read only through nested paths, as a whole value."""
+        entity = self._entity.__qualname__
+        key = self._item_key()
+        return AttributeNotLoaded(
+            f"{entity} {key}: attribute {name!r} was read only in part (select() of nested "
+            f"paths such as {entity}.{name}[...]): it holds only the selected members, so it "
+            f"cannot stand for the whole value. Select {entity}.{name} itself, or refresh() "
+            "the instance to read it whole.",
+            entity=self._entity,
+            attribute=name,
+            key=key,
+        )
+
     def __reduce__(self) -> Any:
         return (
             _rebuild_partial,
-            (dict(self), self._entity, self._unloaded, self._item_key()),
+            (dict(self), self._entity, self._unloaded, self._item_key(), self._partly),
         )
 
 
 def _rebuild_partial(
-    values: dict[str, Any], entity: type[Entity], unloaded: frozenset[str], key: dict[str, Any]
+    values: dict[str, Any],
+    entity: type[Entity],
+    unloaded: frozenset[str],
+    key: dict[str, Any],
+    partly: frozenset[str] = frozenset(),
 ) -> PartialValues:
-    return PartialValues(values, entity=entity, unloaded=unloaded, key=key)
+    return PartialValues(values, entity=entity, unloaded=unloaded, key=key, partly=partly)
 
 
 def is_strict(table: Table, strict: bool | None) -> bool:
@@ -163,16 +200,23 @@ def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, Any]:
 
 def restore_key_fields(
     instance: Entity, item: Mapping[str, Any], fields: frozenset[str] | None = None
-) -> None:
+) -> bool:
     """Fill a partial entity's unset key-template fields from the key attributes it was read
     with, so it still knows its primary key (``item_key``) and index keys.
+
+    Only keys in the form their templates build are read (``KeyTemplate.parse``).
 
     Args:
         instance: The entity.
         item: The raw item it was decoded from.
         fields: Only keys using one of these fields are parsed (all keys when ``None``).
+
+    Returns:
+        True when every primary-key field was unset and is now read from the stored primary
+        key: the instance then builds exactly that key, with no need to check it.
     """
     stored = instance.attribute_values
+    whole_primary = False
     for key in type(instance).__keys__.values():
         if fields is not None and fields.isdisjoint(key.fields):
             continue
@@ -183,9 +227,12 @@ def restore_key_fields(
             values = key.parse(item)
         except _ValidationError:
             continue
-        for name, value in values.items():
-            if dict.get(stored, name) is None:
-                setattr(instance, name, value)
+        unset = [name for name in values if dict.get(stored, name) is None]
+        if key.index is None:
+            whole_primary = len(unset) == len(values)
+        for name in unset:
+            setattr(instance, name, values[name])
+    return whole_primary
 
 
 def classified(table: Table, item: Mapping[str, Any]) -> type[Entity] | None:
@@ -218,13 +265,23 @@ class Decoder:
         entities: The entity types the read asks for; ``None`` for any registered entity.
         returned: The top-level attributes the request can return (physical names);
             ``None`` when it returns whole items.
+        partly: Those of ``returned`` it returns only in part: selected only through nested
+            paths (``Doc.meta["colour"]``). They make the instance partial too.
         assumed: The entity every item is, when the response cannot carry the type
             attribute (an index that does not project it).
         strict: Raise :class:`~dynaorm.UnknownEntityType` for unknown items instead of
             returning :class:`UnknownItem` records.
     """
 
-    __slots__ = ("_assumed", "_entities", "_returned", "_strict", "_table", "_unloaded")
+    __slots__ = (
+        "_assumed",
+        "_entities",
+        "_partly",
+        "_returned",
+        "_strict",
+        "_table",
+        "_unloaded",
+    )
 
     def __init__(
         self,
@@ -232,15 +289,18 @@ class Decoder:
         *,
         entities: Sequence[type[Entity]] | None = None,
         returned: Iterable[str] | None = None,
+        partly: Iterable[str] = (),
         assumed: type[Entity] | None = None,
         strict: bool = False,
     ) -> None:
         self._table = table
         self._entities = tuple(entities) if entities is not None else None
         self._returned = frozenset(returned) if returned is not None else None
+        self._partly = frozenset(partly)
         self._assumed = assumed
         self._strict = strict
-        self._unloaded: dict[type[Entity], frozenset[str]] = {}
+        # Per entity: the Python names not loaded, and those loaded only in part.
+        self._unloaded: dict[type[Entity], tuple[frozenset[str], frozenset[str]]] = {}
 
     @property
     def partial(self) -> bool:
@@ -275,8 +335,20 @@ class Decoder:
                 raise self._unknown_error(item, type_name, cls, wanted)
             return UnknownItem(type_name, item)
         instance = cls._from_raw(item)
-        if self._returned is not None:
-            self._make_partial(instance, item)
+        # (A partial read that took every primary-key field from the stored key builds it.)
+        verified = self._returned is not None and self._make_partial(instance, item)
+        primary = cls.__primary__
+        if not verified and not primary.stores(instance.attribute_values, item):
+            if self._returned is None:
+                # A whole item lacking a key field: its key tells it, as for a partial one.
+                restore_key_fields(instance, item, frozenset(primary.fields))
+            if not primary.stores(instance.attribute_values, item):
+                # Stored under another key than its attributes build ("E#1" for
+                # "E#{seq:04d}"): as an entity it would read, save and delete the item at
+                # the built key instead.
+                if self._strict:
+                    raise misplaced(instance, item)
+                return UnknownItem(type_name, item)
         return instance
 
     def _unknown_error(
@@ -300,29 +372,39 @@ class Decoder:
             item=item,
         )
 
-    def _make_partial(self, instance: Entity, item: Mapping[str, Any]) -> None:
+    def _make_partial(self, instance: Entity, item: Mapping[str, Any]) -> bool:
+        """Make ``instance`` partial; True when its primary key was read from ``item``'s
+        (see :func:`restore_key_fields`)."""
         cls = type(instance)
-        unloaded = self._unloaded.get(cls)
-        if unloaded is None:
+        known = self._unloaded.get(cls)
+        if known is None:
             # What was asked for decides, not what a server sends beyond it (some local
             # servers ignore projections), so a read is partial the same way everywhere.
             returned = self._returned or frozenset()
-            unloaded = frozenset(
-                name for name, a in cls.get_attributes().items() if a.attr_name not in returned
+            attributes = cls.get_attributes().items()
+            known = (
+                frozenset(name for name, a in attributes if a.attr_name not in returned),
+                frozenset(
+                    name
+                    for name, a in attributes
+                    if a.attr_name in self._partly and a.attr_name in returned
+                ),
             )
-            self._unloaded[cls] = unloaded
-        if not unloaded:
-            return
+            self._unloaded[cls] = known
+        unloaded, partly = known
+        if not unloaded and not partly:
+            return False
         values = PartialValues(
             instance.attribute_values,
             entity=cls,
             unloaded=unloaded,
             key=functools.partial(_raw_key, self._table, item),
+            partly=partly,
         )
         for name in unloaded:
             dict.pop(values, name, None)  # a default set by decoding: not read, so not shown
         instance.attribute_values = values
-        restore_key_fields(instance, item, unloaded)
+        return restore_key_fields(instance, item, unloaded)
 
 
 def decode_whole(
@@ -337,8 +419,33 @@ def decode_whole(
     table = entity.__table__
     raw_type = item.get(table.type_attribute)
     if type(raw_type) is dict and raw_type.get("S") == entity.__type_name__:
-        return entity._from_raw(item)  # the common case, without building a decoder
+        # The common case, without building a decoder: the decoder's own checks, inlined.
+        instance = entity._from_raw(item)
+        if entity.__primary__.stores(instance.attribute_values, item):
+            return instance
     return Decoder(table, strict=strict)(item, entity)
+
+
+def misplaced(instance: Entity, item: Mapping[str, Any]) -> UnknownEntityType:
+    """The error for an item of ``instance``'s type stored under another key than the one
+    its attributes build (an item the decoder does not take for that entity)."""
+    cls = type(instance)
+    table = cls.__table__
+    primary = cls.__primary__
+    try:
+        built: Any = primary.build(instance.attribute_values)
+    except (_ValidationError, AttributeError) as exc:
+        built = f"none: {exc}"
+    type_name = cls.__type_name__
+    return UnknownEntityType(
+        f"item {_raw_key(table, item)} has type {type_name!r} but is not stored under the key "
+        f"{cls.__qualname__} builds from its attributes ({primary.describe()} gives {built}), "
+        "so it is not taken for one: as an entity it would read, save and delete the item at "
+        "that other key. It was written under another key format (an older template, another "
+        "tool); rewrite it under the key its attributes build",
+        type_name=type_name,
+        item=item,
+    )
 
 
 def reload(instance: Entity, item: Mapping[str, Any]) -> None:
@@ -357,8 +464,9 @@ def report_unknown(table: Table, what: str, unknown: Sequence[UnknownItem]) -> N
     if not unknown:
         return
     logger.warning(
-        "%s: %d item(s) read are not of the type asked for (no %r attribute, or another type) "
-        "and were kept off the results; they are on page.unknown. First keys: %s",
+        "%s: %d item(s) read are not of the type asked for (no %r attribute, another type, or "
+        "not stored under the key their attributes build) and were kept off the results; they "
+        "are on page.unknown. First keys: %s",
         what,
         len(unknown),
         table.type_attribute,

@@ -259,7 +259,9 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         """Build an instance from a raw item of this entity type.
 
         Raises:
-            UnknownEntityType: The item's entity-type attribute names another type.
+            UnknownEntityType: The item's entity-type attribute names another type, or the
+                item is not stored under the key its attributes build (``"E#1"`` where the
+                template builds ``"E#0001"``): as an instance it would act on another item.
         """
         table = cls.__table__
         stored = item.get(table.type_attribute, {}).get("S")
@@ -270,7 +272,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 type_name=stored,
                 item=item,
             )
-        return cls._from_raw(item)
+        return decode_whole(cls, item)  # type: ignore[return-value]
 
     @classmethod
     def _from_raw(cls, item: Mapping[str, Any]) -> Self:
@@ -293,6 +295,11 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         values base64 text, sets sorted lists, decimals exact text (see docs/json.md for
         every attribute type). Keys and the entity type are not included: they follow from
         the attributes.
+
+        Raises:
+            AttributeNotLoaded: The instance is partial: an attribute was not loaded, or was
+                read only in part (through nested paths), so the dict would pass the part
+                read for the whole entity.
 
         Example:
             >>> Customer(customer_id="c1", email="a@x.io").to_dict()  # doctest: +SKIP
@@ -403,7 +410,9 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             return NotImplemented
         assert isinstance(other, Entity)
         unloaded = self.unloaded_attributes
-        if unloaded != other.unloaded_attributes:
+        if unloaded != other.unloaded_attributes or (
+            self.partly_loaded_attributes != other.partly_loaded_attributes
+        ):
             return False
         mine = _canonical(self._serialize(False, unloaded))
         return bool(mine == _canonical(other._serialize(False, unloaded)))
@@ -412,20 +421,27 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
 
     def __repr__(self) -> str:
         text = super().__repr__()
+        marks = []
         unloaded = self.unloaded_attributes
-        if not unloaded:
+        if unloaded:
+            marks.append(f"<not loaded: {', '.join(sorted(unloaded))}>")
+        partly = self.partly_loaded_attributes
+        if partly:
+            marks.append(f"<read in part: {', '.join(sorted(partly))}>")
+        if not marks:
             return text
         sep = "" if text.endswith("()") else ", "
-        return f"{text[:-1]}{sep}<not loaded: {', '.join(sorted(unloaded))}>)"
+        return f"{text[:-1]}{sep}{', '.join(marks)})"
 
     # -- partial instances -----------------------------------------------------------------
 
     @property
     def is_partial(self) -> bool:
         """True when the instance was read with ``select()`` (or through an index that does
-        not project every attribute) and some attributes were not loaded. Reading one raises
-        :class:`~dynaorm.AttributeNotLoaded`; ``save()`` is refused; ``refresh()`` reads it
-        whole.
+        not project every attribute) and some attributes were not loaded, or were loaded only
+        in part (selected through nested paths: :attr:`partly_loaded_attributes`). Reading an
+        unloaded one raises :class:`~dynaorm.AttributeNotLoaded`; ``save()`` is refused;
+        ``refresh()`` reads it whole.
 
         Example:
             >>> from pynamodb.attributes import UnicodeAttribute
@@ -435,7 +451,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             >>> Note(note_id="n1").is_partial
             False
         """
-        return bool(self.unloaded_attributes)
+        return bool(self.unloaded_attributes or self.partly_loaded_attributes)
 
     @property
     def unloaded_attributes(self) -> frozenset[str]:
@@ -449,6 +465,22 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         """
         values = self.attribute_values
         return values.unloaded if isinstance(values, PartialValues) else frozenset()
+
+    @property
+    def partly_loaded_attributes(self) -> frozenset[str]:
+        """The Python names of the attributes the read loaded only in part: selected only
+        through nested paths (``select(Doc.meta["colour"])``), they hold just the selected
+        members. They read as such, but make the instance partial: it cannot be written
+        whole (``save()``, ``to_item()``) or turned into a dict, even after they are set,
+        until ``refresh()``. Empty for a whole instance.
+
+        Example:
+            >>> Doc.query(doc_id="d1").select(Doc.meta["colour"]).first().partly_loaded_attributes
+            ... # doctest: +SKIP
+            frozenset({'meta'})
+        """
+        values = self.attribute_values
+        return values.partly if isinstance(values, PartialValues) else frozenset()
 
     @property
     def _partial(self) -> bool:
@@ -607,11 +639,15 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             ValidationError: The instance is partial.
         """
         unloaded = self.unloaded_attributes
-        if unloaded:
+        partly = self.partly_loaded_attributes
+        if unloaded or partly:
+            missing = [f"not loaded: {', '.join(sorted(unloaded))}"] if unloaded else []
+            if partly:
+                missing.append(f"read only in part: {', '.join(sorted(partly))}")
             raise ValidationError(
                 f"{type(self).__qualname__} {dict(self.item_key.key)} was read with select() "
                 "(or through an index that does not project every attribute) and holds only "
-                f"some attributes (not loaded: {', '.join(sorted(unloaded))}); writing it would "
+                f"some attributes or members ({'; '.join(missing)}); writing it would "
                 "erase the others. refresh() it (or read it with get()) before saving it."
             )
 

@@ -147,6 +147,43 @@ class BoundKey(Generic[E]):
             out[self.sk_attribute] = self.sk.build(values)
         return out
 
+    @functools.cached_property
+    def _formats(self) -> tuple[tuple[str, str], ...] | None:
+        """(physical attribute, format string) per template, when both templates have one."""
+        pairs = [(self.pk_attribute, self.pk.format_string)]
+        if self.sk is not None and self.sk_attribute is not None:
+            pairs.append((self.sk_attribute, self.sk.format_string))
+        if any(fmt is None for _, fmt in pairs):
+            return None
+        return tuple((attribute, str(fmt)) for attribute, fmt in pairs)
+
+    def stores(self, values: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+        """True when ``item``'s key attributes hold exactly the key built from ``values``:
+        the item is the one those values locate (see :meth:`KeyTemplate.built`).
+
+        ``False`` as well when a field is missing or not loaded, or the item lacks a key
+        attribute.
+        """
+        fast = self._formats
+        if fast is not None:
+            # What KeyTemplate.built tries first, for both templates in one go.
+            try:
+                for attribute, fmt in fast:
+                    if fmt.format_map(values) != item[attribute]["S"]:
+                        break
+                else:
+                    return True
+            except (LookupError, TypeError, ValueError, AttributeError):
+                pass
+        try:
+            pk = item[self.pk_attribute]["S"]
+            sk = item[self.sk_attribute]["S"] if self.sk_attribute is not None else None
+        except (KeyError, TypeError):
+            return False
+        if not self.pk.built(values, pk):
+            return False
+        return self.sk is None or (sk is not None and self.sk.built(values, sk))
+
     def is_complete(self, values: Mapping[str, Any]) -> bool:
         """True when every field has a value (a sparse index key is written only then)."""
         return all(values.get(name) is not None for name in self.fields)

@@ -424,6 +424,12 @@ def conversion_for(attribute: Attribute[Any]) -> Conversion:
 
 def entity_to_dict(entity: Entity) -> dict[str, Any]:
     """See :meth:`dynaorm.Entity.to_dict`."""
+    from dynaorm._decode import PartialValues
+
+    values = entity.attribute_values
+    if isinstance(values, PartialValues) and values.partly:
+        # The part read would pass for the whole value (and from_dict() then write it).
+        raise values.read_in_part(sorted(values.partly)[0])
     try:
         return _dump_container(entity)
     except _Invalid as exc:

@@ -98,21 +98,21 @@ class NumberCodec:
 
     spec: str = ""
     exact: bool = False
-    _spec: re.Match[str] | None = attrs.field(init=False, repr=False, eq=False)
+    _width: int | None = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         match = _INTEGER_SPEC.fullmatch(self.spec)
         if self.spec and match is None:
             _refuse_spec(self.spec)
-        object.__setattr__(self, "_spec", match)
+        width = None
+        if match is not None and match.group("zero") and match.group("width"):
+            width = int(match.group("width"))
+        object.__setattr__(self, "_width", width)
 
     @property
     def width(self) -> int | None:
         """The zero-padded width of the spec, if it sets one."""
-        match = self._spec
-        if match is None or not match.group("zero") or not match.group("width"):
-            return None
-        return int(match.group("width"))
+        return self._width
 
     def _number(self, value: Any) -> Any:
         if self.exact:
@@ -134,6 +134,18 @@ class NumberCodec:
         return value
 
     def to_text(self, value: Any) -> str:
+        if type(value) is int and not self.exact:
+            # The common case (what the general path below gives for an int, without its
+            # checks): keys are built on every write and checked on every decode.
+            if not self.spec:
+                return str(value)
+            width = self._width
+            if width is not None and value < 0:
+                raise ValueError("negative numbers do not sort as zero-padded text")
+            text = format(value, self.spec)
+            if width is not None and len(text) > width:
+                raise ValueError(f"does not fit in {width} characters")
+            return text
         number = self._number(value)
         if number == 0:
             number = 0  # -0.0 would otherwise build another key than 0
@@ -269,6 +281,7 @@ class KeyTemplate:
     _steps: tuple[tuple[str | None, str | None, FieldCodec | None], ...] = attrs.field(
         init=False, repr=False
     )
+    _format: str | None = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         parts = _parse_source(self.source)
@@ -321,6 +334,13 @@ class KeyTemplate:
             for p in parts
         )
         object.__setattr__(self, "_steps", steps)
+        # str.format gives what build() does for text fields and integer-spec number fields
+        # holding ints; a float would raise with a "d" spec, so only such templates use it.
+        plain = all(
+            type(c) is TextCodec or (type(c) is NumberCodec and c.spec and not c.exact)
+            for c in codecs.values()
+        )
+        object.__setattr__(self, "_format", self.source if plain else None)
 
     def _followed_by_field(self, literal: _Literal) -> bool:
         index = self.parts.index(literal)
@@ -417,11 +437,39 @@ class KeyTemplate:
                 out.append(text)
             else:
                 key = "".join(out)
+                # (Encoding also refuses lone surrogates, which the checked path names.)
                 if len(key.encode("utf-8")) <= self.max_bytes:
                     return key
         except (TypeError, ValueError, ArithmeticError):
             pass
         return self._build_checked(values)
+
+    @property
+    def format_string(self) -> str | None:
+        """The template as a ``str.format`` string that gives what :meth:`build` does for
+        the values it accepts, when it has one (text fields and integer-spec number fields
+        only: no datetimes, exact numbers or spec-less numbers)."""
+        return self._format
+
+    def built(self, values: Mapping[str, Any], text: str) -> bool:
+        """True when ``text`` is the key these values build (a decoded item's check that it
+        is stored under its own key); ``False`` when it is another text or none can be built.
+
+        Values ``build`` refuses (a delimiter in a text value, a number too wide for its
+        padding) may give ``True`` when their formatted text is ``text``: no key can be built
+        from them, so they locate no other item.
+        """
+        fmt = self._format
+        if fmt is not None:
+            try:
+                if fmt.format_map(values) == text:
+                    return True
+            except (LookupError, TypeError, ValueError, AttributeError):
+                pass
+        try:
+            return self.build(values) == text
+        except (ValidationError, AttributeError):
+            return False
 
     def _build_checked(self, values: Mapping[str, Any]) -> str:
         out = []
@@ -456,20 +504,44 @@ class KeyTemplate:
     def parse(self, text: str) -> dict[str, Any]:
         """Read field values back from key text.
 
+        Only the text this template builds is accepted: every field must read exactly as its
+        codec writes the value it reads back (``parse`` then ``build`` gives ``text`` again).
+        ``"E#1"``, ``"E#1.0"`` or ``"E#00001"`` are refused for ``"E#{seq:04d}"``, which
+        builds ``"E#0001"``: an item stored under such a key is not the item the values
+        locate.
+
         Raises:
             ValidationError: ``text`` was not produced by this template.
+
+        Example:
+            >>> t = KeyTemplate("E#{seq:04d}")
+            >>> t.parse("E#0001")
+            {'seq': 1}
+            >>> try:
+            ...     t.parse("E#1")
+            ... except ValidationError as exc:
+            ...     print("refused:", str(exc).split(", ")[-1])
+            refused: which the template never builds (it builds '0001' for that value)
         """
         match = self._regex.fullmatch(text)
         if match is None:
             raise ValidationError(f"{text!r} does not match key template {self.source!r}")
         values: dict[str, Any] = {}
         for name, raw in match.groupdict().items():
+            codec = self.codecs[name]
             try:
-                values[name] = self.codecs[name].from_text(raw)
-            except (TypeError, ValueError) as exc:
+                value = codec.from_text(raw)
+                canonical = codec.to_text(value)
+            except (TypeError, ValueError, ArithmeticError) as exc:
                 raise ValidationError(
                     f"{text!r}: field {name!r} of key template {self.source!r} is unreadable: {exc}"
                 ) from None
+            if canonical != raw:
+                raise ValidationError(
+                    f"{text!r}: field {name!r} of key template {self.source!r} reads {raw!r}, "
+                    f"which the template never builds (it builds {canonical!r} for that value)"
+                )
+            values[name] = value
         return values
 
 

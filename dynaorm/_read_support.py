@@ -12,7 +12,7 @@ from pynamodb.expressions.operand import Path, _Operand
 
 from dynaorm._decode import Decoder
 from dynaorm._errors import ValidationError
-from dynaorm._expressions import ExpressionBuilder, operand_values, path_of
+from dynaorm._expressions import ExpressionBuilder, operand_values, path_head, path_of
 from dynaorm._indexes import Index
 from dynaorm._limits import check_value
 
@@ -25,6 +25,7 @@ __all__ = [
     "condition_paths",
     "filter_expression",
     "index_has",
+    "partly_read",
     "position_attributes",
     "projection_paths",
     "read_decoding",
@@ -125,6 +126,18 @@ def returned_attributes(
     return frozenset((*position_attributes(table, index), *index.include))
 
 
+def partly_read(projection: Iterable[Path]) -> frozenset[str]:
+    """The top-level attributes a projection reads only through nested paths
+    (``Doc.meta["colour"]``, ``Doc.tags[0]``) and never whole: the decoder makes an entity
+    holding one partial, since the attribute holds only the selected members."""
+    whole: set[str] = set()
+    nested: set[str] = set()
+    for path in projection:
+        name, deeper = path_head(path)
+        (nested if deeper else whole).add(name)
+    return frozenset(nested - whole)
+
+
 def read_decoding(
     table: Table,
     index: Index | None,
@@ -158,6 +171,7 @@ def read_decoding(
         table,
         entities=(entity,) if entity is not None else None,
         returned=returned,
+        partly=partly_read(projection),
         assumed=entity if entity is not None and not carried else None,
         strict=strict,
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy, classified
+from dynaorm._decode import UNKNOWN_POLICIES, UnknownPolicy, classified, decode_whole
 from dynaorm._errors import ConfigurationError, TableNotFound, UnknownEntityType
 from dynaorm._indexes import Index
 from dynaorm._keys import DEFAULT_DELIMITER, templates_may_collide
@@ -296,9 +296,10 @@ class Table:
         """Build the right entity instance from a raw item.
 
         Raises:
-            UnknownEntityType: No registered entity has the item's type.
+            UnknownEntityType: No registered entity has the item's type, or the item is not
+                stored under the key its entity builds from its attributes.
         """
-        return self.entity_for(item)._from_raw(item)
+        return decode_whole(self.entity_for(item), item)  # type: ignore[return-value]
 
     # -- name and connection ---------------------------------------------------------------
 

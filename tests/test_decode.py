@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from dynaorm import (
     AttributeNotLoaded,
@@ -35,6 +35,8 @@ from dynaorm import (
     VersionAttribute,
 )
 from dynaorm._decode import Decoder, PartialValues, reload
+from dynaorm._expressions import path_of
+from dynaorm._read_support import partly_read
 from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
@@ -565,3 +567,361 @@ def test_an_item_not_of_the_asked_type_is_never_an_entity(
         assert isinstance(record, UnknownItem)
         assert record.type_name == type_value
         assert record.item == item
+
+
+# -- an entity's identity is the key its attributes build ---------------------------------------
+
+ledger = Table("test-decode-keys", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
+
+
+class Event(Entity, table=ledger):
+    stream = UnicodeAttribute()
+    seq = NumberAttribute()
+    score = NumberAttribute(null=True)
+    primary = Key(pk="S#{stream}", sk="E#{seq:04d}")
+    by_score = Key(index="GSI1", pk="SCORE#{stream}", sk="{score:06d}")
+
+
+def event_item(sk: str, seq: str, score: str, **extra: Any) -> dict[str, Any]:
+    """An Event item written raw (an older definition, another tool, an import)."""
+    return {
+        "PK": {"S": "S#s"},
+        "SK": {"S": sk},
+        "_type": {"S": "Event"},
+        "stream": {"S": "s"},
+        "seq": {"N": seq},
+        "score": {"N": score},
+        **extra,
+    }
+
+
+# Stored under keys "E#{seq:04d}" never builds, yet that read back as seq=1 before.
+MISKEYED = ["E#1", "E#1.0", "E#1e0"]
+
+
+@pytest.fixture
+def events(table_factory: Factory) -> Iterator[Table]:
+    """The real Event 1 (score 100, at E#0001) and three items of seq 1 stored under keys in
+    another format (scores 7, 8, 9)."""
+    made = table_factory(ledger)
+    Event(stream="s", seq=1, score=100).save()
+    for score, sk in enumerate(MISKEYED, start=7):
+        put_raw(made, event_item(sk, "1", str(score)))
+    yield made
+    made.unknown_items = "keep"
+
+
+def stored_keys(table: Table) -> list[str]:
+    items = table.call("Scan", {"TableName": table.name, "ConsistentRead": True}, idempotent=True)
+    return sorted(i["SK"]["S"] for i in items["Items"])
+
+
+def test_an_item_stored_under_another_key_format_is_never_taken_for_the_entity(
+    events: Table, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reviewer's case: deleting what a query returns deletes those items, never the
+    item at the key the template builds (the real E#0001) in their place."""
+    reads: dict[str, Callable[[], Any]] = {
+        "query": lambda: Event.query(stream="s").consistent().page(),
+        "query-select": lambda: Event.query(stream="s").consistent().select(Event.score).page(),
+        "scan": lambda: Event.scan().consistent().page(),
+        "scan-select": lambda: Event.scan().consistent().select(Event.score).page(),
+    }
+    for name, read in reads.items():
+        with caplog.at_level(logging.WARNING, logger="dynaorm"):
+            page = read()
+        assert [(e.item_key.key["SK"], e.score) for e in page.items] == [("E#0001", 100)], name
+        assert sorted(u.item["SK"]["S"] for u in page.unknown) == sorted(MISKEYED), name
+        assert all(u.type_name == "Event" for u in page.unknown)
+        assert "not stored under the key" in caplog.text
+    segmented = list(Event.scan().consistent().segments(3).pages())
+    assert [e.score for p in segmented for e in p.items] == [100]
+    assert sorted(u.item["SK"]["S"] for p in segmented for u in p.unknown) == sorted(MISKEYED)
+    mixed = events.scan().consistent().all()
+    assert sorted(i.item["SK"]["S"] for i in mixed if isinstance(i, UnknownItem)) == sorted(
+        MISKEYED
+    )
+    assert [e.score for e in mixed if isinstance(e, Event)] == [100]
+    partition = events.partition(Event.primary, stream="s")
+    assert sorted(u.item["SK"]["S"] for u in partition.unknown) == sorted(MISKEYED)
+    # Acting on every entity a read gave acts on those items only.
+    for found in Event.query(stream="s").consistent().select(Event.score):
+        found.delete()
+    assert stored_keys(events) == sorted(MISKEYED)
+    events.unknown_items = "raise"
+    with pytest.raises(UnknownEntityType, match="not stored under the key") as caught:
+        Event.query(stream="s").all()
+    assert caught.value.type_name == "Event"
+    assert caught.value.item["SK"]["S"] in MISKEYED
+
+
+def test_a_whole_read_by_key_checks_the_key_too(events: Table) -> None:
+    """The fast path of whole reads (get, refresh, from_item) checks what the decoder does:
+    an item at E#0002 whose seq says 3 is not Event 2, nor Event 3."""
+    misplaced = event_item("E#0002", "3", "5")
+    put_raw(events, misplaced)
+    for policy in ("keep", "raise"):
+        events.unknown_items = policy  # type: ignore[assignment]
+        with pytest.raises(UnknownEntityType, match=r"E#\{seq:04d\}.* gives .*E#0003"):
+            Event.get(stream="s", seq=2, consistent=True)
+    events.unknown_items = "keep"
+    with pytest.raises(UnknownEntityType, match="not stored under the key"):
+        Event.from_item(misplaced)
+    with pytest.raises(UnknownEntityType, match="not stored under the key"):
+        events.from_item(misplaced)
+    (unknown,) = events.batch_get([Event.key(stream="s", seq=2)], consistent=True)
+    assert isinstance(unknown, UnknownItem)
+    assert unknown.type_name == "Event"
+    real = Event.get(stream="s", seq=1, consistent=True)
+    assert real is not None
+    put_raw(events, event_item("E#0001", "4", "100"))  # overwritten by another tool
+    with pytest.raises(UnknownEntityType, match="not stored under the key"):
+        real.refresh()
+    assert real.score == 100
+    assert real.seq == 1
+
+
+@pytest.mark.requires("transactions")
+def test_transact_get_checks_the_key(events: Table) -> None:
+    put_raw(events, event_item("E#0002", "3", "5"))
+    (unknown, real) = events.transact_get(
+        [Event.key(stream="s", seq=2), Event.key(stream="s", seq=1)]
+    )
+    assert isinstance(unknown, UnknownItem)
+    assert isinstance(real, Event)
+
+
+@pytest.mark.requires("return_values_on_condition_failure")
+def test_a_failed_condition_carries_a_miskeyed_stored_item_raw(events: Table) -> None:
+    misplaced = event_item("E#0002", "3", "5")
+    put_raw(events, misplaced)
+    with pytest.raises(ConditionFailed) as caught:
+        Event(stream="s", seq=2, score=1).save(condition=Event.score == 99)
+    assert caught.value.item == misplaced  # raw: it is not Event 2
+
+
+def test_a_whole_item_lacking_a_key_field_takes_it_from_its_key(events: Table) -> None:
+    # Written by a tool that stores the key only: the key says seq=5, as a partial read says.
+    put_raw(events, {k: v for k, v in event_item("E#0005", "5", "50").items() if k != "seq"})
+    whole = Event.get(stream="s", seq=5, consistent=True)
+    assert whole is not None
+    assert whole.seq == 5
+    (part,) = Event.query(stream="s").range(Event.seq == 5).select(Event.score).all()
+    assert part.seq == 5
+    assert part.item_key == whole.item_key
+
+
+def test_an_index_key_out_of_step_decodes_and_is_rewritten_by_the_next_write(
+    events: Table,
+) -> None:
+    # The primary key is right; the index key is in another format ("7" for "{score:06d}").
+    raw = event_item("E#0002", "2", "7", GSI1PK={"S": "SCORE#s"}, GSI1SK={"S": "7"})
+    put_raw(events, raw)
+    found = Event.get(stream="s", seq=2, consistent=True)
+    assert found is not None
+    assert found.score == 7
+    (part,) = Event.query(stream="s").range(Event.seq == 2).select(Event.score).all()
+    assert part.score == 7
+    assert part.item_key == found.item_key
+    (through_index,) = [e for e in Event.by_score.query(stream="s").all() if e.seq == 2]
+    assert through_index.item_key == found.item_key
+    found.save()
+    stored = events.call(
+        "GetItem",
+        {"TableName": events.name, "Key": found.item_key.to_request(), "ConsistentRead": True},
+        idempotent=True,
+    )["Item"]
+    assert stored["GSI1SK"] == {"S": "000007"}
+
+
+# -- a nested selection reads part of an attribute: the entity is partial ------------------------
+
+documents = Table("test-decode-nested")
+
+
+class Doc(Entity, table=documents):
+    doc_id = UnicodeAttribute()
+    title = UnicodeAttribute(null=True)
+    meta = MapAttribute(null=True)  # type: ignore[var-annotated]
+    tags = ListAttribute(null=True)  # type: ignore[var-annotated]
+    version = VersionAttribute()
+    primary = Key(pk="DOC#{doc_id}", sk="DOC")
+
+
+META = {"colour": "red", "size": "L", "owner": "ann"}
+TAGS = ["a", "b", "c"]
+
+
+@pytest.fixture
+def docs(table_factory: Factory) -> Table:
+    made = table_factory(documents)
+    Doc(doc_id="d1", title="One", meta=META, tags=TAGS).save()
+    return made
+
+
+# Every attribute selected, but meta only through a nested path.
+NESTED = (Doc.meta["colour"], Doc.title, Doc.tags, Doc.version)
+
+
+def nested_by_query(table: Table) -> Entity:
+    (found,) = Doc.query(doc_id="d1").select(*NESTED).all()
+    return found
+
+
+def nested_by_scan(table: Table) -> Entity:
+    (found,) = Doc.scan().select(*NESTED).all()
+    return found
+
+
+def nested_by_segments(table: Table) -> Entity:
+    (found,) = list(Doc.scan().select(*NESTED).segments(2))
+    return found
+
+
+def nested_by_table_scan(table: Table) -> Entity:
+    (found,) = table.scan(types=[Doc]).select(*NESTED).all()
+    assert isinstance(found, Entity)
+    return found
+
+
+def nested_by_batch_get(table: Table) -> Entity:
+    (found,) = table.batch_get([Doc.key(doc_id="d1")], select=list(NESTED))
+    assert isinstance(found, Entity)
+    return found
+
+
+def nested_by_transact_get(table: Table) -> Entity:
+    (found,) = table.transact_get([Doc.key(doc_id="d1")], select=list(NESTED))
+    assert isinstance(found, Entity)
+    return found
+
+
+NESTED_READS = [
+    pytest.param(nested_by_query, id="query"),
+    pytest.param(nested_by_scan, id="scan"),
+    pytest.param(nested_by_segments, id="segmented-scan"),
+    pytest.param(nested_by_table_scan, id="table-scan"),
+    pytest.param(nested_by_batch_get, id="batch_get"),
+    pytest.param(
+        nested_by_transact_get, id="transact_get", marks=pytest.mark.requires("transactions")
+    ),
+]
+
+
+def stored_doc() -> Doc:
+    doc = Doc.get(doc_id="d1", consistent=True)
+    assert doc is not None
+    return doc
+
+
+@pytest.mark.parametrize("read", NESTED_READS)
+def test_a_nested_selection_makes_the_entity_partial(
+    docs: Table, read: Callable[[Table], Entity]
+) -> None:
+    """``select(Doc.meta["colour"])`` reads one member of meta: written back, meta would lose
+    the others, so the entity is partial although every attribute was selected."""
+    doc = read(docs)
+    assert isinstance(doc, Doc)
+    assert doc.is_partial
+    assert doc.unloaded_attributes == set()
+    assert doc.partly_loaded_attributes == {"meta"}
+    if read is not nested_by_transact_get:  # (moto returns whole items there)
+        assert doc.meta.as_dict() == {"colour": "red"}  # only the selected keys, as documented
+    assert (doc.title, doc.tags, doc.version) == ("One", TAGS, 1)
+    assert "<read in part: meta>" in repr(doc)
+    doc.meta["colour"] = "blue"
+    doc.meta = {"colour": "blue"}  # setting it does not make it whole: built from the part
+    assert doc.is_partial
+    with requests_sent(docs) as sent:
+        with pytest.raises(ValidationError, match="read only in part: meta"):
+            doc.save()
+        with pytest.raises(ValidationError, match="read only in part: meta"):
+            doc.to_item()
+        with pytest.raises(ValidationError, match="only in part"), docs.batch_write() as batch:
+            batch.put(doc, unconditional=True)  # the version check aside
+        with pytest.raises(AttributeNotLoaded, match="'meta' was read only in part") as caught:
+            doc.to_dict()
+        assert caught.value.attribute == "meta"
+    assert sent == []
+    assert stored_doc().meta.as_dict() == META  # nothing lost
+    doc.refresh()
+    assert not doc.is_partial
+    assert doc.meta.as_dict() == META
+    doc.save()
+    assert stored_doc().meta.as_dict() == META
+
+
+@pytest.mark.requires("transactions")
+def test_a_transaction_refuses_to_put_a_nested_selection(docs: Table) -> None:
+    doc = nested_by_query(docs)
+    with (
+        requests_sent(docs) as sent,
+        pytest.raises(ValidationError, match="read only in part"),
+        docs.transaction() as tx,
+    ):
+        tx.put(doc)
+    assert sent == []
+    assert stored_doc().meta.as_dict() == META
+
+
+def test_a_list_element_selection_is_partial_too() -> None:
+    """(Decoded offline: moto mis-parses a projection holding a list index.)"""
+    doc = Doc(doc_id="d1", title="One", meta=META, tags=TAGS, version=1)
+    item = doc.to_item()
+    selected = [path_of(p) for p in (Doc.title, Doc.meta, Doc.version, Doc.tags[1])]
+    returned = {"_type", "PK", "SK", "title", "meta", "version", "tags"}
+    decode = Decoder(documents, returned=returned, partly=partly_read(selected))
+    found = decode({**item, "tags": {"L": [{"S": "b"}]}})
+    assert isinstance(found, Doc)
+    assert found.partly_loaded_attributes == {"tags"}
+    assert found.tags == ["b"]
+    with pytest.raises(ValidationError, match="read only in part: tags"):
+        found.save()
+    # An attribute selected whole is read whole, nested paths into it or not.
+    assert partly_read([path_of(Doc.tags), Doc.tags[1], Doc.meta["colour"]]) == {"meta"}
+    whole = Decoder(documents, returned=returned, partly=partly_read([path_of(Doc.tags)]))(item)
+    assert isinstance(whole, Doc)
+    assert not whole.is_partial
+    assert whole == doc
+
+
+def test_updates_and_deletes_through_a_nested_selection_write_only_what_they_name(
+    docs: Table,
+) -> None:
+    doc = nested_by_query(docs)
+    doc.update(Doc.title.set("Two"))  # needs the version only, which was read
+    assert not doc.is_partial
+    assert doc.meta.as_dict() == META
+    assert stored_doc().meta.as_dict() == META
+    doc = nested_by_query(docs)
+    doc.delete()
+    assert Doc.get(doc_id="d1", consistent=True) is None
+
+
+def test_a_nested_selection_does_not_pass_for_whole_through_dicts_or_models(
+    docs: Table,
+) -> None:
+    pytest.importorskip("pydantic")
+    from dynaorm.pydantic import to_model
+
+    doc = nested_by_query(docs)
+    with pytest.raises(AttributeNotLoaded, match="read only in part"):
+        to_model(doc)
+    with pytest.raises(AttributeNotLoaded):
+        Doc.from_dict(doc.to_dict())
+    assert doc != stored_doc()
+    assert doc == nested_by_scan(docs)  # the same part read: equal
+
+
+def test_partial_values_keep_what_was_read_in_part_through_pickle() -> None:
+    values = PartialValues(
+        {"doc_id": "d1", "meta": {"colour": "red"}},
+        entity=Doc,
+        unloaded=frozenset(),
+        key={"PK": "DOC#d1"},
+        partly=frozenset({"meta"}),
+    )
+    copy = pickle.loads(pickle.dumps(values))
+    assert copy.partly == {"meta"}
+    assert copy["meta"] == {"colour": "red"}
+    assert isinstance(copy.read_in_part("meta"), AttributeNotLoaded)

@@ -539,3 +539,91 @@ def test_exact_fields_use_one_canonical_text_per_number() -> None:
     assert template.build({"n": Decimal("1E-7")}) == "P#0.0000001"
     assert template.build({"n": Decimal("19.994")}) != template.build({"n": Decimal("19.991")})
     assert template.parse("P#19.994") == {"n": Decimal("19.994")}
+
+
+# -- parse accepts only the text build writes ------------------------------------------------
+
+# Text each template never builds: another spelling of a number it does build, or no number.
+NON_CANONICAL = [
+    ("E#{seq:04d}", ["E#1", "E#1.0", "E#1e0", "E#00001", "E#+001", "E# 001", "E#-001"]),
+    ("E#{seq:04d}", ["E#12345", "E#0001.5", "E#0x01"]),
+    ("E#{seq:d}", ["E#01", "E#-0", "E#+1", "E#1.0", "E#1E0", "E#1_000"]),
+    ("E#{seq:+d}", ["E#1", "E#+01", "E#-0"]),
+    ("E#{seq}", ["E#1.0", "E#01", "E#-0", "E#1e3", "E#0.10"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "text"), [(s, t) for s, texts in NON_CANONICAL for t in texts], ids=repr
+)
+def test_parse_refuses_text_the_template_never_builds(source: str, text: str) -> None:
+    """``E#1`` and ``E#1.0`` read back as 1, but ``E#{seq:04d}`` builds ``E#0001``: an item
+    stored under them is not the item ``seq=1`` locates, so parse must not say it is."""
+    spec = source[source.index("{") + 1 : source.index("}")].partition(":")[2]
+    template = KeyTemplate(source, resolver(seq=NumberCodec(spec)))
+    with pytest.raises(ValidationError, match=re.escape(repr(text))):
+        template.parse(text)
+
+
+def test_parse_refuses_other_spellings_of_exact_numbers_and_datetimes() -> None:
+    exact = KeyTemplate("P#{n}", resolver(n=NumberCodec(exact=True)))
+    assert exact.parse("P#19.99") == {"n": Decimal("19.99")}
+    for text in ("P#19.990", "P#1E+3", "P#0019.99", "P#-0"):
+        with pytest.raises(ValidationError, match="never builds"):
+            exact.parse(text)
+    stamps = KeyTemplate("T#{at}", resolver(at=DateTimeCodec()))
+    canonical = stamps.build({"at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC)})
+    assert stamps.parse(canonical) == {"at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC)}
+    for text in ("T#2024-5-01T09:30:00.000000+0000", "T#2024-05-01T09:30:00.5+0000"):
+        with pytest.raises(ValidationError, match="never builds"):
+            stamps.parse(text)
+
+
+padded_or_signed = st.sampled_from(["", "d", "04d", "08d", "+d", "+06d", " d"])
+
+
+@settings(max_examples=300)
+@given(spec=padded_or_signed, text=st.text(alphabet="0123456789+-. eE_x", min_size=1, max_size=10))
+def test_whatever_parse_accepts_builds_back_to_the_same_text(spec: str, text: str) -> None:
+    """render(parse(t)) == t for every t parse accepts: one stored key, one item."""
+    template = KeyTemplate("E#{seq}#END", resolver(seq=NumberCodec(spec)))
+    try:
+        values = template.parse(f"E#{text}#END")
+    except ValidationError:
+        event("refused")
+        return
+    event("accepted")
+    assert template.build(values) == f"E#{text}#END"
+
+
+@settings(max_examples=300)
+@given(
+    spec=padded_or_signed,
+    seq=st.integers(min_value=-(10**9), max_value=10**9) | st.floats(allow_nan=False),
+    name=safe_text,
+    stored=st.none() | st.text(max_size=12),
+)
+def test_built_agrees_with_build(spec: str, seq: Any, name: str, stored: str | None) -> None:
+    """``built(values, text)`` (the decoder's check) is True exactly when ``build(values)``
+    gives ``text``, except for values build refuses (no key at all: it locates no item)."""
+    template = KeyTemplate("E#{name}#{seq}", resolver(seq=NumberCodec(spec), name=TextCodec()))
+    values = {"seq": seq, "name": name}
+    try:
+        built = template.build(values)
+    except ValidationError:
+        event("refused values")
+        return
+    assert template.built(values, built)
+    other = stored if stored is not None else built + "0"
+    assert template.built(values, other) == (other == built)
+    assert not template.built({"name": name}, built)  # a missing field builds nothing
+
+
+def test_built_does_not_take_an_integral_float_for_its_int_spelling() -> None:
+    # str.format would write 1.0 as "1.0"; the codec writes "1": the check must use the codec.
+    plain = KeyTemplate("E#{seq}", resolver(seq=NumberCodec()))
+    assert plain.built({"seq": 1.0}, "E#1")
+    assert not plain.built({"seq": 1.0}, "E#1.0")
+    padded = KeyTemplate("E#{seq:04d}", resolver(seq=NumberCodec("04d")))
+    assert padded.built({"seq": 1.0}, "E#0001")
+    assert not padded.built({"seq": 1}, "E#1")
