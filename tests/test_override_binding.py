@@ -136,6 +136,7 @@ def test_a_query_object_is_lazy_it_reads_where_it_runs(inside: Inside) -> None:
     assert query.count() == 4
 
 
+@pytest.mark.requires("transactions")
 def test_a_transaction_opened_inside_commits_there_from_outside(inside: Inside) -> None:
     with inside():
         tx = events.transaction()
@@ -152,6 +153,7 @@ def test_a_transaction_opened_inside_commits_there_from_outside(inside: Inside) 
         assert _where(Ev.query(stream="s").consistent().all()) == ["updated", "copy", "copy"]
 
 
+@pytest.mark.requires("transactions")
 def test_actions_added_inside_another_override_go_where_the_transaction_was_opened(
     inside: Inside,
 ) -> None:
