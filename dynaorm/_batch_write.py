@@ -78,6 +78,9 @@ class BatchWriter:
       ``.applied`` (a count) and ``.result``. An error that retrying cannot fix
       (``TableNotFound``, a ``ValidationException``) is raised as itself, the accounting in
       ``batch.result``.
+    * **One table**: the batch is bound to the table as it is when it is opened (its
+      ``table.override(...)``, if any); every request goes there, whichever block a
+      ``put``/``delete`` runs in.
     * **Versioned entities** are refused with :class:`~dynaorm.ValidationError`:
       ``BatchWriteItem`` cannot carry the version condition, so a batch would silently undo
       a concurrent change. Write them with ``save()``/``delete()`` or in a transaction, or

@@ -433,6 +433,11 @@ class Table:
         the original settings. Overrides nest; the innermost wins. To change a table for
         every thread, assign :attr:`name` or call :meth:`configure` instead.
 
+        A query or scan object is lazy and binds to the table as it is when it starts
+        running (``page()``, ``iter()``, ``pages()``, ``count()``); an iterator, a batch
+        writer or a transaction keeps the table it started (or was opened) with, even after
+        the block has ended.
+
         Args:
             name: The physical table name inside the block (``None``: unchanged).
             **settings: Fields of :class:`~dynaorm.Settings` to change inside the block.

@@ -78,6 +78,9 @@ class Transaction:
       is re-sent with the same token, so DynamoDB applies it once; a later transaction with
       the same token and the same actions within 10 minutes is a no-op. Local servers (moto,
       dynalite) ignore tokens: there, a re-sent transaction is applied again.
+    * **One table**: the transaction is bound to the table as it is when it is opened (its
+      ``table.override(...)``, if any): every action and the commit go there, wherever they
+      are added or committed from.
     * **Failures**: :class:`~dynaorm.TransactionCanceled` with one
       :class:`CancellationReason` per action in ``.reasons`` (action, entity, code, message,
       the stored item for a failed condition). Nothing was written.
