@@ -79,7 +79,8 @@ class BatchWriter:
       (``TableNotFound``, a ``ValidationException``) is raised as itself, the accounting in
       ``batch.result``.
     * **One table**: the batch is bound to the table as it is when it is opened (its
-      ``table.override(...)``, if any); every request goes there, whichever block a
+      ``table.override(...)``, if any) — when its ``with`` block is entered (or when it is
+      made, if it is used without one); every request goes there, whichever block a
       ``put``/``delete`` runs in.
     * **Versioned entities** are refused with :class:`~dynaorm.ValidationError`:
       ``BatchWriteItem`` cannot carry the version condition, so a batch would silently undo
@@ -112,8 +113,8 @@ class BatchWriter:
         if workers < 1:
             raise ValidationError(f"batch_write: workers must be at least 1, got {workers!r}")
         self.table = table
-        # Opened here: every request goes to the table as it is now (its override, if any),
-        # whichever context a put, the flush or a worker thread runs in.
+        # Every request goes to the table as it is now (its override, if any), or as it is
+        # when the ``with`` block is entered, whichever context a put or a worker runs in.
         self._bound = bind(table)
         self.workers = workers
         self.policy = policy or table.retry_policy
@@ -232,6 +233,8 @@ class BatchWriter:
             raise
 
     def __enter__(self) -> BatchWriter:
+        if self._meter.total == 0 and not self._closed:  # opened here, before any write
+            self._bound = bind(self.table)
         return self
 
     def __exit__(

@@ -79,7 +79,8 @@ class Transaction:
       the same token and the same actions within 10 minutes is a no-op. Local servers (moto,
       dynalite) ignore tokens: there, a re-sent transaction is applied again.
     * **One table**: the transaction is bound to the table as it is when it is opened (its
-      ``table.override(...)``, if any): every action and the commit go there, wherever they
+      ``table.override(...)``, if any) — when its ``with`` block is entered, or when it is
+      made if it is used without one: every action and the commit go there, wherever they
       are added or committed from.
     * **Failures**: :class:`~dynaorm.TransactionCanceled` with one
       :class:`CancellationReason` per action in ``.reasons`` (action, entity, code, message,
@@ -104,8 +105,8 @@ class Transaction:
         self, table: Table, *, token: str | None = None, policy: RetryPolicy | None = None
     ) -> None:
         self.table = table
-        # Opened here: every action and the commit go to the table as it is now (its
-        # override, if any), wherever the actions are added and the commit is sent from.
+        # Every action and the commit go to the table as it is now (its override, if any),
+        # or as it is when the ``with`` block is entered, wherever they are sent from.
         self._bound = bind(table)
         self.token = _check_token(token)
         self.policy = policy or table.retry_policy
@@ -334,6 +335,8 @@ class Transaction:
             action.applied()
 
     def __enter__(self) -> Transaction:
+        if not self._actions:  # opened here: bound to the table as the block sees it
+            self._bound = bind(self.table)
         return self
 
     def __exit__(

@@ -180,13 +180,15 @@ def test_a_batch_writes_where_it_was_opened_whatever_block_a_put_runs_in(
         assert Ev.query(stream="b").consistent().all() == []
 
 
-def test_a_batch_writer_made_inside_an_override_writes_there(inside: Inside) -> None:
+def test_a_batch_writer_made_inside_and_used_without_a_with_block_writes_there(
+    inside: Inside,
+) -> None:
     with inside():
         batch = events.batch_write()
-    with batch:
-        for i in range(30):
-            batch.put(Ev(stream="b", seq=i, where="batch"))
-        batch.delete(Ev.key(stream="s", seq=0))
+    for i in range(30):
+        batch.put(Ev(stream="b", seq=i, where="batch"))
+    batch.delete(Ev.key(stream="s", seq=0))
+    batch.flush()
     assert Ev.query(stream="b").consistent().all() == []
     assert len(Ev.query(stream="s").consistent().all()) == 4
     with inside():
@@ -209,3 +211,23 @@ def test_binding_sends_no_request_and_compiling_needs_no_connection(inside: Insi
         events.transaction()
         events.batch_write()
     assert sent == []
+
+
+def test_a_batch_made_outside_and_opened_inside_writes_inside(inside: Inside) -> None:
+    batch = events.batch_write(workers=2)
+    with inside(), batch:  # the with block opens it: bound here
+        for i in range(30):
+            batch.put(Ev(stream="b", seq=i, where="batch"))
+    assert Ev.query(stream="b").consistent().all() == []
+    with inside():
+        assert len(Ev.query(stream="b").consistent().all()) == 30
+
+
+@pytest.mark.requires("transactions")
+def test_a_transaction_made_outside_and_opened_inside_commits_inside(inside: Inside) -> None:
+    tx = events.transaction()
+    with inside(), tx:
+        tx.put(Ev(stream="t", seq=1, where="tx"))
+    assert Ev.get(stream="t", seq=1, consistent=True) is None
+    with inside():
+        assert Ev.get(stream="t", seq=1, consistent=True) is not None
