@@ -28,7 +28,7 @@ from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._limits import BATCH_GET_LIMIT
 from dynaorm._read_support import partly_read, top_name
 from dynaorm._retry import Retrier, RetryPolicy
-from dynaorm._table import Table
+from dynaorm._table import Table, bind
 from dynaorm._threads import WorkerPool
 
 __all__ = ["batch_get", "item_keys", "key_read_decoder", "projection"]
@@ -109,6 +109,8 @@ def batch_get(
     for key in requested:
         distinct.setdefault(key_tuple(key), key)
     policy = policy or table.retry_policy
+    bound = bind(table)  # every request of this call goes to one table, read back by name
+    name = bound.name
     members = projection(table, select, distinct.values())
     meter = Meter("batch_get", progress)
     meter.total = len(distinct)
@@ -119,21 +121,21 @@ def batch_get(
 
     def build(chunk: list[ItemKey]) -> dict[str, Any]:
         spec = {"Keys": [k.to_request() for k in chunk], "ConsistentRead": consistent, **members}
-        return {"RequestItems": {table.name: spec}, "ReturnConsumedCapacity": "TOTAL"}
+        return {"RequestItems": {name: spec}, "ReturnConsumedCapacity": "TOTAL"}
 
     def receive(response: dict[str, Any]) -> list[PhysicalKey]:
-        items = response.get("Responses", {}).get(table.name, [])
+        items = response.get("Responses", {}).get(name, [])
         with found_lock:
             for item in items:
                 found[physical_key(table, item)] = item
-        left = response.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", [])
+        left = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
         return [physical_key(table, k) for k in left]
 
     def run(chunk: list[ItemKey]) -> Outcome[ItemKey]:
-        retrier = Retrier(policy, f"BatchGetItem on {table.name!r}", stop=stop)
+        retrier = Retrier(policy, f"BatchGetItem on {name!r}", stop=stop)
         pending = {key_tuple(k): k for k in chunk}
         outcome = send_until_done(
-            table,
+            bound.transport,
             "BatchGetItem",
             pending,
             build=build,

@@ -24,7 +24,7 @@ from dynaorm._entity_keys import ItemKey
 from dynaorm._errors import BatchIncomplete, DynaormError, ValidationError
 from dynaorm._limits import BATCH_WRITE_LIMIT
 from dynaorm._retry import Retrier, RetryPolicy
-from dynaorm._table import Table
+from dynaorm._table import Table, bind
 from dynaorm._threads import WorkerPool
 from dynaorm._timestamps import now, stamp_for_save
 from dynaorm._write_ledger import Entry, Ledger
@@ -78,6 +78,10 @@ class BatchWriter:
       ``.applied`` (a count) and ``.result``. An error that retrying cannot fix
       (``TableNotFound``, a ``ValidationException``) is raised as itself, the accounting in
       ``batch.result``.
+    * **One table**: the batch is bound to the table as it is when it is opened (its
+      ``table.override(...)``, if any) — when its ``with`` block is entered (or when it is
+      made, if it is used without one); every request goes there, whichever block a
+      ``put``/``delete`` runs in.
     * **Versioned entities** are refused with :class:`~dynaorm.ValidationError`:
       ``BatchWriteItem`` cannot carry the version condition, so a batch would silently undo
       a concurrent change. Write them with ``save()``/``delete()`` or in a transaction, or
@@ -109,6 +113,9 @@ class BatchWriter:
         if workers < 1:
             raise ValidationError(f"batch_write: workers must be at least 1, got {workers!r}")
         self.table = table
+        # Every request goes to the table as it is now (its override, if any), or as it is
+        # when the ``with`` block is entered, whichever context a put or a worker runs in.
+        self._bound = bind(table)
         self.workers = workers
         self.policy = policy or table.retry_policy
         self._meter = Meter("batch_write", progress)
@@ -226,6 +233,8 @@ class BatchWriter:
             raise
 
     def __enter__(self) -> BatchWriter:
+        if self._meter.total == 0 and not self._closed:  # opened here, before any write
+            self._bound = bind(self.table)
         return self
 
     def __exit__(
@@ -250,7 +259,7 @@ class BatchWriter:
     def _check_open(self) -> None:
         if self._closed:
             raise ValidationError(
-                f"this batch_write on {self.table.name!r} is finished; start a new one"
+                f"this batch_write on {self._bound.name!r} is finished; start a new one"
             )
 
     @staticmethod
@@ -332,7 +341,7 @@ class BatchWriter:
             raise self._error
         result = self.result
         raise BatchIncomplete(
-            f"batch_write on {self.table.name!r}: {len(result.unprocessed)} write(s) were not "
+            f"batch_write on {self._bound.name!r}: {len(result.unprocessed)} write(s) were not "
             f"applied and {len(result.unknown)} may or may not have been ({result.applied} "
             f"applied) when the retry policy ran out ({self.policy.describe()}); "
             "nothing more was sent. They are in .unprocessed and .unknown (entities, "
@@ -363,7 +372,7 @@ class BatchWriter:
             return
         result = self.result
         summary = (
-            f"batch_write on {self.table.name!r} stopped by {type(exc).__name__}: "
+            f"batch_write on {self._bound.name!r} stopped by {type(exc).__name__}: "
             f"{result.applied} write(s) applied, {len(result.unprocessed)} not applied "
             f"(batch.result.unprocessed), {len(result.unknown)} of unknown outcome "
             "(batch.result.unknown)"
@@ -375,16 +384,16 @@ class BatchWriter:
     def _run(self, chunk: list[Entry[_Write]]) -> None:
         """Send one request and its re-sends (on a worker when ``workers > 1``); record in
         the ledger how each write ended, and here what ended the batch, if anything did."""
-        table = self.table
+        table, name = self.table, self._bound.name
 
         def build(entries: list[Entry[_Write]]) -> dict[str, Any]:
             return {
-                "RequestItems": {table.name: [e.write.request for e in entries]},
+                "RequestItems": {name: [e.write.request for e in entries]},
                 "ReturnConsumedCapacity": "TOTAL",
             }
 
         def receive(response: dict[str, Any]) -> list[PhysicalKey]:
-            entries = response.get("UnprocessedItems", {}).get(table.name, [])
+            entries = response.get("UnprocessedItems", {}).get(name, [])
             return [
                 physical_key(
                     table,
@@ -393,10 +402,10 @@ class BatchWriter:
                 for e in entries
             ]
 
-        retrier = Retrier(self.policy, f"BatchWriteItem on {table.name!r}", stop=self._ledger.stop)
+        retrier = Retrier(self.policy, f"BatchWriteItem on {name!r}", stop=self._ledger.stop)
         try:
             outcome = send_until_done(
-                table,
+                self._bound.transport,
                 "BatchWriteItem",
                 {e.write.key: e for e in chunk},
                 build=build,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from dynaorm._entity import Entity
     from dynaorm._entity_keys import ItemKey
     from dynaorm._table import Table
+    from dynaorm._transport import Transport
 
 __all__ = [
     "BatchProgress",
@@ -265,7 +266,7 @@ class StopGate:
 
 
 def send_until_done(
-    table: Table,
+    transport: Transport,
     operation: str,
     pending: dict[PhysicalKey, T],
     *,
@@ -285,6 +286,7 @@ def send_until_done(
     batch knows which writes may have been applied whatever ends it.
 
     Args:
+        transport: Sends the requests (the batch's bound table's).
         build: Makes the request for the entries still pending.
         receive: Takes a response and returns the keys it left unprocessed.
         noun: ``"item"`` or ``"key"``, for log messages.
@@ -296,7 +298,7 @@ def send_until_done(
             if not gate.begin(entries):
                 return Outcome(entries)
             try:
-                response = table.transport.call(
+                response = transport.call(
                     operation, build(entries), idempotent=False, retrier=retrier
                 )
             except DynaormError as exc:

@@ -375,11 +375,7 @@ def export_items(
         1200
     """
     scan = table.scan().segments(segments).consistent(consistent)
-    numbered = segments > 1
-    plans = [
-        _raw_plan(cast("Plan[Any]", scan._segment_plan(i if numbered else None, None)))
-        for i in range(segments)
-    ]
+    plans = [_raw_plan(cast("Plan[Any]", plan)) for plan in scan._plans_for(segments, None)]
     pages = run_segments(plans, ScanCheckpoint.start(segments), None, workers=segments)
     count = 0
     for page in pages:

@@ -15,6 +15,7 @@ still are (they could be of any type).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,12 +28,14 @@ from dynaorm._errors import ValidationError
 from dynaorm._expressions import ExpressionBuilder, key_condition
 from dynaorm._paging import Plan, Reader, UnknownItem
 from dynaorm._read_support import (
+    ReadPart,
     check_filter_paths,
     filter_expression,
     position_attributes,
     read_decoding,
     require_type_attribute,
 )
+from dynaorm._table import TableBinding, bind
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -154,20 +157,23 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         """The partition-key text."""
         return self.key.pk.build(dict(self.partition_values))
 
-    def _plan(self) -> Plan[Entity | UnknownItem]:
+    def _plan(
+        self, part: ReadPart = "read", bound: TableBinding | None = None
+    ) -> Plan[Entity | UnknownItem]:
         table, key = self.table, self.key
         index = key.index
         builder = ExpressionBuilder()
         partition = self.partition
-        request: dict[str, Any] = {"TableName": table.name}
+        bound = bound or bind(table)  # the read goes to the table as it is now (see Plan)
+        request: dict[str, Any] = {"TableName": bound.name}
         if index is not None:
             request["IndexName"] = index.name
         request["KeyConditionExpression"] = key_condition(
             builder, key.pk_attribute, {"S": partition}
         )
         names = [t.__type_name__ for t in self.types]
-        filters, decoder = read_decoding(
-            table, index, (), names, entity=None, strict=is_strict(table, self.strict)
+        filters, decoder, counting = read_decoding(
+            table, index, (), names, entity=None, strict=is_strict(table, self.strict), part=part
         )
         filters.extend(self.filters)
         if filters:
@@ -179,6 +185,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         require_type_attribute(table, index, "partition()")
         return Plan(
             table=table,
+            binding=bound,
             operation="Query",
             request=request,
             decode=decoder,
@@ -189,6 +196,8 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             max_age=self.cursor_max_age,
             mixed=True,
             what="partition()",
+            counting=counting,
+            count_parts=functools.partial(self._count_parts, bound),
         )
 
     def fetch(self) -> ItemCollection:

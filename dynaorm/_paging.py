@@ -23,7 +23,9 @@ from dynaorm._decode import UnknownItem, report_unknown
 from dynaorm._errors import InvalidCursor, ValidationError
 from dynaorm._rate import ReadRateLimiter, capacity_units, charge
 from dynaorm._read_ahead import Requests
+from dynaorm._read_support import Counting, ReadPart
 from dynaorm._retry import Retrier
+from dynaorm._table import TableBinding, bind
 
 if TYPE_CHECKING:
     from dynaorm._table import Table
@@ -83,8 +85,13 @@ def _add(total: float | None, more: float | None) -> float | None:
 class Plan(Generic[T]):
     """A reader compiled for execution.
 
+    A plan is built when its read starts running and is bound to the table as it is then
+    (:class:`~dynaorm._table.TableBinding`): every page, read-ahead request and segment
+    worker sends to the bound name and transport, and cursors are signed and verified with
+    the bound settings' keys, even after the ``table.override()`` block it started in ended.
+
     Attributes:
-        table: Where requests go.
+        table: The table read (its entities, type attribute and unknown-items policy).
         operation: ``"Query"`` or ``"Scan"``.
         request: The request without ``ExclusiveStartKey`` and ``Limit``.
         decode: Raw item -> result.
@@ -104,6 +111,13 @@ class Plan(Generic[T]):
         mixed: Whether :class:`~dynaorm.UnknownItem` records the decoder returns are results
             too (multi-type reads); otherwise they are only on ``page.unknown``.
         what: The read, for warnings (``"Order.query()"``).
+        binding: Where requests go: the table's name, transport and settings as of the
+            plan's building (the request's ``TableName`` is ``binding.name``).
+        counting: How :meth:`count` counts exactly the results the read gives (see
+            :func:`~dynaorm._read_support.read_decoding`): ``"count"`` with ``Select=COUNT``
+            of the request, ``"split"`` with ``Select=COUNT`` of its typed part plus a read
+            of its untyped part (``count_parts``), ``"read"`` by reading and decoding.
+        count_parts: Makes the typed and untyped plans of a ``"split"`` count (same binding).
     """
 
     table: Table
@@ -119,6 +133,13 @@ class Plan(Generic[T]):
     max_age: float | None = None
     mixed: bool = False
     what: str = ""
+    binding: TableBinding = attrs.field(
+        default=attrs.Factory(lambda plan: bind(plan.table), takes_self=True), repr=False
+    )
+    counting: Counting = "count"
+    count_parts: Callable[[], tuple[Plan[Any], Plan[Any]]] | None = attrs.field(
+        default=None, repr=False
+    )
 
     def decode_page(
         self, raw: list[dict[str, Any]], remaining: int | None
@@ -159,12 +180,12 @@ class Plan(Generic[T]):
         """
         if self.limiter is not None:
             self.limiter.acquire(stop)
+        transport = self.binding.transport
         if stop is None:
-            response = self.table.call(self.operation, request, idempotent=True)
+            response = transport.call(self.operation, request, idempotent=True)
         else:
             if stop.is_set():
                 raise CancelledError("the reader was stopped")
-            transport = self.table.transport
             retrier = Retrier(transport.policy, self.operation, stop=stop)
             response = transport.call(self.operation, request, idempotent=True, retrier=retrier)
         charge(self.limiter, response, consistent=bool(request.get("ConsistentRead")))
@@ -188,7 +209,7 @@ class Plan(Generic[T]):
         Raises:
             ConfigurationError: No cursor secret is configured for a non-local endpoint.
         """
-        return cursor_keys(self.table.settings)
+        return cursor_keys(self.binding.settings)
 
     def sign(self, position: Mapping[str, Any]) -> str:
         """Sign (or encrypt) ``position`` as a cursor of this plan's query.
@@ -298,11 +319,24 @@ class Plan(Generic[T]):
         cap: int | None,
         stop: threading.Event | None = None,
     ) -> int:
-        """Count matching items with ``Select=COUNT`` (no items transferred), up to ``cap``.
+        """Count the items the read returns as results, up to ``cap``: with ``Select=COUNT``
+        (no items transferred) of the typed items, plus the untyped ones the decoder takes
+        as results (read, not counted: they are normally none), as pages decode them.
 
         Raises:
             CancelledError: ``stop`` was set (see :meth:`send`).
+            UnknownEntityType: Under ``unknown_items="raise"`` (or ``strict``), an item in
+                the read's range is unknown (pages would raise for it too).
         """
+        if self.counting == "read":
+            return self._count_results(position, cap, stop)
+        if self.counting == "split" and self.count_parts is not None:
+            typed, untyped = self.count_parts()
+            # The untyped part first: under "raise" an unknown item fails the count early.
+            found = untyped._count_results(position, cap, stop)
+            if cap is not None and found >= cap:
+                return cap
+            return found + typed.count(position, None if cap is None else cap - found, stop)
         total = 0
         while cap is None or total < cap:
             request = self.request_for(position, None)
@@ -316,6 +350,22 @@ class Plan(Generic[T]):
                 break
         return total if cap is None else min(total, cap)
 
+    def _count_results(
+        self, position: Mapping[str, Any] | None, cap: int | None, stop: threading.Event | None
+    ) -> int:
+        """Read from ``position`` and count the decoded results (decoding reports or raises
+        for unknown items as pages do), up to ``cap``."""
+        total = 0
+        while cap is None or total < cap:
+            response = self.send(self.request_for(position, None), stop)
+            raw: list[dict[str, Any]] = response.get("Items", [])
+            items, _, _ = self.decode_page(raw, None if cap is None else cap - total)
+            total += len(items)
+            position = response.get("LastEvaluatedKey")
+            if position is None:
+                break
+        return total
+
 
 def close(iterator: Iterator[Any]) -> None:
     """Close ``iterator`` when it is a generator (its ``finally`` blocks run now, not when it
@@ -323,6 +373,14 @@ def close(iterator: Iterator[Any]) -> None:
     closer = getattr(iterator, "close", None)
     if closer is not None:
         closer()
+
+
+def _items(pages: Iterator[Page[T]]) -> Iterator[T]:
+    try:
+        for page in pages:
+            yield from page.items
+    finally:
+        close(pages)
 
 
 def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
@@ -384,8 +442,13 @@ class Reader(Generic[T]):
 
     # -- to implement --------------------------------------------------------------------
 
-    def _plan(self) -> Plan[T]:
+    def _plan(self, part: ReadPart = "read", bound: TableBinding | None = None) -> Plan[T]:
+        """The plan of this read, bound to ``bound`` (else to the table as it is now);
+        ``part`` selects the typed or untyped part of an entity read (``count()``)."""
         raise NotImplementedError
+
+    def _count_parts(self, bound: TableBinding) -> tuple[Plan[T], Plan[T]]:
+        return self._plan("typed", bound), self._plan("untyped", bound)
 
     def _check_filter(self, condition: Condition) -> None:
         """Raise ValidationError for a filter this reader cannot send."""
@@ -531,18 +594,22 @@ class Reader(Generic[T]):
         )
 
     def pages(self) -> Iterator[Page[T]]:
-        """Yield a page per response until the results (or the limit) are exhausted."""
+        """Yield a page per response until the results (or the limit) are exhausted.
+
+        The read is bound to the table when ``pages()`` is called: every page comes from the
+        table (name, endpoint, region, credentials) of the ``table.override()`` in force
+        then, even if the block has ended since, and the cursors are signed with its keys.
+        """
         plan = self._plan()
         return plan.stream(plan.start(self.cursor), self.max_items, read_ahead=self.reads_ahead)
 
     def __iter__(self) -> Iterator[T]:
-        """Stream every item, one response in memory at a time."""
-        pages = self.pages()
-        try:
-            for page in pages:
-                yield from page.items
-        finally:
-            close(pages)
+        """Stream every item, one response in memory at a time.
+
+        The read is bound to the table here, as :meth:`pages` binds it: the iterator reads
+        the table of the ``table.override()`` in force when it was made, to its end.
+        """
+        return _items(self.pages())
 
     def all(self) -> list[T]:
         """Every item (up to the limit) as a list."""

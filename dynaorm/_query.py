@@ -19,6 +19,7 @@ indexes always project the type attribute.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -34,12 +35,14 @@ from dynaorm._expressions import ExpressionBuilder, key_condition, path_of
 from dynaorm._key_range import KeyRange, compile_range, split_range
 from dynaorm._paging import Plan, Reader
 from dynaorm._read_support import (
+    ReadPart,
     add_read_expressions,
     check_filter_paths,
     index_has,
     read_decoding,
     require_type_attribute,
 )
+from dynaorm._table import TableBinding, bind
 
 if TYPE_CHECKING:
     from dynaorm._entity import Entity
@@ -176,7 +179,7 @@ class Query(Reader[E], Generic[E]):
                 )
         return compiled
 
-    def _plan(self) -> Plan[E]:
+    def _plan(self, part: ReadPart = "read", bound: TableBinding | None = None) -> Plan[E]:
         entity, key = self.entity, self.key
         table = entity.__table__
         index = key.index
@@ -184,7 +187,8 @@ class Query(Reader[E], Generic[E]):
         partition = key.pk.build(dict(self.partition_values))
         key_range = self._key_range()
         condition = key_range.condition
-        request: dict[str, Any] = {"TableName": table.name}
+        bound = bound or bind(table)  # the read goes to the table as it is now (see Plan)
+        request: dict[str, Any] = {"TableName": bound.name}
         if index is not None:
             request["IndexName"] = index.name
         request["KeyConditionExpression"] = key_condition(
@@ -196,13 +200,14 @@ class Query(Reader[E], Generic[E]):
             [{"S": v} for v in condition.values] if condition else (),
         )
         type_name = entity.__type_name__
-        filters, decoder = read_decoding(
+        filters, decoder, counting = read_decoding(
             table,
             index,
             self.projection,
             [type_name],
             entity=entity,
             strict=is_strict(table, None),
+            part=part,
         )
         if key_range.exclude is not None:
             field, value = key_range.exclude
@@ -215,6 +220,7 @@ class Query(Reader[E], Generic[E]):
 
         return Plan(
             table=table,
+            binding=bound,
             operation="Query",
             request=request,
             decode=decoder,  # type: ignore[arg-type]
@@ -227,4 +233,6 @@ class Query(Reader[E], Generic[E]):
             page_size=self.request_limit,
             max_age=self.cursor_max_age,
             what=f"{self._owner}.query()",
+            counting=counting,
+            count_parts=functools.partial(self._count_parts, bound),
         )

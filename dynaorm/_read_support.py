@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
@@ -138,6 +138,13 @@ def partly_read(projection: Iterable[Path]) -> frozenset[str]:
     return frozenset(nested - whole)
 
 
+ReadPart = Literal["read", "typed", "untyped"]
+Counting = Literal["count", "split", "read"]
+
+# DynamoDB takes at most 100 operands in one IN comparison.
+_MOST_IN_OPERANDS = 100
+
+
 def read_decoding(
     table: Table,
     index: Index | None,
@@ -146,13 +153,24 @@ def read_decoding(
     *,
     entity: type[Entity] | None,
     strict: bool,
-) -> tuple[list[Condition], Decoder]:
-    """The type filter and the decoder of a Query or Scan.
+    part: ReadPart = "read",
+) -> tuple[list[Condition], Decoder, Counting]:
+    """The type filter and the decoder of a Query or Scan, and how ``count()`` counts it.
 
     Items without the type attribute are not filtered out on the server when the response
     carries the type attribute: they come back, and the decoder makes them
     :class:`~dynaorm.UnknownItem` records (or raises, ``strict``). When the response cannot
     carry it (an index that does not project it), items are taken to be ``entity``.
+
+    ``count()`` must count exactly the results the read gives. ``Select=COUNT`` of the read's
+    own request does that when every item it returns is a result (``"count"``: a mixed read
+    that keeps unknown items, or one that cannot tell types apart). Otherwise
+    (``"split"``) it counts the typed items with ``Select=COUNT`` (``part="typed"``: the
+    plain type filter) and reads the items the type filter lets through only to decode them
+    (``part="untyped"``: no type attribute, or, for a strict read of every type, a type no
+    entity has), which are normally none: the decoder then classifies, reports or raises as
+    pages do. ``"read"``: no such filter can be written (a strict read of every type of a
+    table with no or more than 100 entities); count by reading.
 
     Args:
         table: The table read.
@@ -161,12 +179,30 @@ def read_decoding(
         type_names: The entity types to filter on (none: every type).
         entity: The one entity type the read returns (``None``: a mixed read).
         strict: Raise for unknown items.
+        part: Which items the filter lets through: every one the read decodes, only those
+            of the asked types, or only the others (see above).
     """
     returned = returned_attributes(table, index, projection)
     carried = returned is None or table.type_attribute in returned
     filters: list[Condition] = []
-    if type_names and index_has(table, index, table.type_attribute):
-        filters.append(type_filter(table, type_names, untyped=carried))
+    counting: Counting = "count"
+    names = list(type_names)
+    if carried and not names and strict:
+        # A strict read of every type raises for an item no registered entity has a type of.
+        names = list(table.entities)
+        counting = "split" if 0 < len(names) <= _MOST_IN_OPERANDS else "read"
+    elif carried and names and (entity is not None or strict):
+        counting = "split"
+    if part == "read":
+        if type_names and index_has(table, index, table.type_attribute):
+            filters.append(type_filter(table, type_names, untyped=carried))
+    elif counting == "split":
+        typed = type_filter(table, names)
+        if part == "typed":
+            filters.append(typed)
+        else:
+            untyped = Path([table.type_attribute]).does_not_exist()
+            filters.append(untyped if type_names else untyped | ~typed)
     decoder = Decoder(
         table,
         entities=(entity,) if entity is not None else None,
@@ -175,7 +211,7 @@ def read_decoding(
         assumed=entity if entity is not None and not carried else None,
         strict=strict,
     )
-    return filters, decoder
+    return filters, decoder, counting if part == "read" else "count"
 
 
 def filter_expression(builder: ExpressionBuilder, conditions: Iterable[Condition]) -> str:

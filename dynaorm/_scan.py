@@ -27,6 +27,7 @@ from dynaorm._expressions import ExpressionBuilder, path_of
 from dynaorm._paging import Page, Plan, Reader, UnknownItem
 from dynaorm._rate import ReadRateLimiter
 from dynaorm._read_support import (
+    ReadPart,
     add_read_expressions,
     check_filter_paths,
     read_decoding,
@@ -40,6 +41,7 @@ from dynaorm._scan_runner import (
     run_segments,
     seal_checkpoint,
 )
+from dynaorm._table import TableBinding, bind
 from dynaorm._threads import WorkerPool, each_completed
 
 if TYPE_CHECKING:
@@ -224,33 +226,42 @@ class Scan(Reader[T], Generic[T]):
 
     # -- compiling -----------------------------------------------------------------------
 
-    def _plan(self) -> Plan[T]:
+    def _plan(self, part: ReadPart = "read", bound: TableBinding | None = None) -> Plan[T]:
         limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        return self._segment_plan(self.segment_number, limiter)
+        return self._segment_plan(self.segment_number, limiter, bound or bind(self.table), part)
 
     def _plans_for(self, total: int, limiter: ReadRateLimiter | None) -> list[Plan[T]]:
-        """One plan per segment of a run with ``total`` segments (1: this scan's own)."""
+        """One plan per segment of a run with ``total`` segments (1: this scan's own), all
+        bound to the table as it is now: every segment worker reads the same table."""
+        bound = bind(self.table)
         if total == 1:
-            return [self._segment_plan(self.segment_number, limiter)]
-        return [self._segment_plan(i, limiter) for i in range(total)]
+            return [self._segment_plan(self.segment_number, limiter, bound)]
+        return [self._segment_plan(i, limiter, bound) for i in range(total)]
 
-    def _segment_plan(self, segment: int | None, limiter: ReadRateLimiter | None) -> Plan[T]:
+    def _segment_plan(
+        self,
+        segment: int | None,
+        limiter: ReadRateLimiter | None,
+        bound: TableBinding,
+        part: ReadPart = "read",
+    ) -> Plan[T]:
         table = self.table
         index = table.index(self.index) if self.index is not None else None
         builder = ExpressionBuilder()
-        request: dict[str, Any] = {"TableName": table.name}
+        request: dict[str, Any] = {"TableName": bound.name}
         if index is not None:
             request["IndexName"] = index.name
         names = (
             [self.entity.__type_name__] if self.entity else [t.__type_name__ for t in self.types]
         )
-        filters, decoder = read_decoding(
+        filters, decoder, counting = read_decoding(
             table,
             index,
             self.projection,
             names,
             entity=self.entity,
             strict=is_strict(table, self.strict),
+            part=part,
         )
         filters.extend(self.filters)
         positions = add_read_expressions(request, builder, table, index, filters, self.projection)
@@ -261,6 +272,7 @@ class Scan(Reader[T], Generic[T]):
         request["ReturnConsumedCapacity"] = "TOTAL"
         return Plan(
             table=table,
+            binding=bound,
             operation="Scan",
             request=request,
             decode=decoder,  # type: ignore[arg-type]
@@ -271,6 +283,16 @@ class Scan(Reader[T], Generic[T]):
             max_age=self.cursor_max_age,
             mixed=self.entity is None,
             what=self._what,
+            counting=counting,
+            count_parts=functools.partial(self._segment_parts, segment, limiter, bound),
+        )
+
+    def _segment_parts(
+        self, segment: int | None, limiter: ReadRateLimiter | None, bound: TableBinding
+    ) -> tuple[Plan[T], Plan[T]]:
+        return (
+            self._segment_plan(segment, limiter, bound, "typed"),
+            self._segment_plan(segment, limiter, bound, "untyped"),
         )
 
     def compile(self) -> dict[str, Any]:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from dynaorm._streams import Change
     from dynaorm._transactions import Transaction
 
-__all__ = ["Table"]
+__all__ = ["Table", "TableBinding", "bind"]
 
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
 
@@ -75,6 +75,44 @@ class _Override:
             self._settings = attrs.evolve(base, **self.changes)
             self._base = base
         return self._settings
+
+
+class TableBinding:
+    """A table as the context it was bound in sees it: the physical name, settings and
+    transport of the :meth:`Table.override` in force then (none: the table's own).
+
+    A read binds when it starts running, a batch writer or transaction when it is opened;
+    every request they send (from any thread, inside or outside the block) then goes to the
+    same table, and their cursors are signed with the same keys. The transport is resolved
+    on first use, once (so building a request, e.g. ``compile()``, needs no connection).
+    """
+
+    __slots__ = ("_override", "_transport", "name", "table")
+
+    def __init__(self, table: Table, override: _Override | None) -> None:
+        self.table = table
+        self._override = override
+        self.name = table._name if override is None or override.name is None else override.name
+        self._transport: Transport | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The table's settings with the bound override's changes."""
+        return self.table._settings_in(self._override)
+
+    @property
+    def transport(self) -> Transport:
+        """The bound transport (resolved on first use, then kept)."""
+        transport = self._transport
+        if transport is None:
+            transport = self._transport = self.table._transport_in(self._override)
+        return transport
+
+
+def bind(table: Table) -> TableBinding:
+    """``table`` as the current context sees it (its :meth:`Table.override`, if any), kept
+    whatever the context does later."""
+    return TableBinding(table, table._overrides.get())
 
 
 class Table:
@@ -328,8 +366,7 @@ class Table:
 
         Assigning them (or calling :meth:`configure`) changes them for every thread.
         """
-        override = self._overrides.get()
-        return self._settings if override is None else override.settings_over(self._settings)
+        return self._settings_in(self._overrides.get())
 
     @settings.setter
     def settings(self, value: Settings) -> None:
@@ -371,7 +408,13 @@ class Table:
     @property
     def transport(self) -> Transport:
         """Sends this table's requests (rebuilt when settings change)."""
-        override = self._overrides.get()
+        return self._transport_in(self._overrides.get())
+
+    def _settings_in(self, override: _Override | None) -> Settings:
+        return self._settings if override is None else override.settings_over(self._settings)
+
+    def _transport_in(self, override: _Override | None) -> Transport:
+        """The transport under ``override`` (``None``: the table's own)."""
         if override is None:
             own, slot = self._settings, self._slot
         else:
@@ -414,6 +457,11 @@ class Table:
         thread using the same table at the same time still reaches the original table with
         the original settings. Overrides nest; the innermost wins. To change a table for
         every thread, assign :attr:`name` or call :meth:`configure` instead.
+
+        A query or scan object is lazy and binds to the table as it is when it starts
+        running (``page()``, ``iter()``, ``pages()``, ``count()``); an iterator, a batch
+        writer or a transaction keeps the table it started (or was opened) with, even after
+        the block has ended.
 
         Args:
             name: The physical table name inside the block (``None``: unchanged).

@@ -35,7 +35,7 @@ from dynaorm._limits import (
     value_size,
 )
 from dynaorm._retry import Retrier, RetryPolicy
-from dynaorm._table import Table
+from dynaorm._table import Table, bind
 from dynaorm._timestamps import now, stamp_for_save
 from dynaorm._transaction_parts import TransactionAction, canceled
 from dynaorm._translate import root_cause
@@ -78,6 +78,10 @@ class Transaction:
       is re-sent with the same token, so DynamoDB applies it once; a later transaction with
       the same token and the same actions within 10 minutes is a no-op. Local servers (moto,
       dynalite) ignore tokens: there, a re-sent transaction is applied again.
+    * **One table**: the transaction is bound to the table as it is when it is opened (its
+      ``table.override(...)``, if any) — when its ``with`` block is entered, or when it is
+      made if it is used without one: every action and the commit go there, wherever they
+      are added or committed from.
     * **Failures**: :class:`~dynaorm.TransactionCanceled` with one
       :class:`CancellationReason` per action in ``.reasons`` (action, entity, code, message,
       the stored item for a failed condition). Nothing was written.
@@ -101,6 +105,9 @@ class Transaction:
         self, table: Table, *, token: str | None = None, policy: RetryPolicy | None = None
     ) -> None:
         self.table = table
+        # Every action and the commit go to the table as it is now (its override, if any),
+        # or as it is when the ``with`` block is entered, wherever they are sent from.
+        self._bound = bind(table)
         self.token = _check_token(token)
         self.policy = policy or table.retry_policy
         self.state: Literal["open", "committed", "failed", "discarded"] = "open"
@@ -148,7 +155,7 @@ class Transaction:
         finally:
             entity._set_version(expected)
             restore()
-        request: dict[str, Any] = {"TableName": self.table.name, "Item": item}
+        request: dict[str, Any] = {"TableName": self._bound.name, "Item": item}
         _condition(request, key.entity, conjoin(version_condition, condition))
         self._add("Put", key, entity, request, expected, new_version, stamped)
 
@@ -178,7 +185,7 @@ class Transaction:
             condition=condition,
             instance=target if isinstance(target, Entity) else None,
         )
-        request, expected = plan.request, plan.expected
+        request, expected = {**plan.request, "TableName": self._bound.name}, plan.expected
         new_version = expected + 1 if plan.versioned and expected is not None else None
         self._add("Update", key, target, request, expected, new_version, None)
 
@@ -192,7 +199,7 @@ class Transaction:
         version_condition, expected = (
             target._version_condition() if isinstance(target, Entity) else (None, None)
         )
-        request: dict[str, Any] = {"TableName": self.table.name, "Key": key.to_request()}
+        request: dict[str, Any] = {"TableName": self._bound.name, "Key": key.to_request()}
         _condition(request, key.entity, conjoin(version_condition, condition))
         self._add("Delete", key, target, request, expected, None, None)
 
@@ -215,7 +222,7 @@ class Transaction:
                 f"transaction.check({key.entity.__qualname__} {dict(key.key)}) needs a "
                 "condition (or a versioned entity instance)"
             )
-        request: dict[str, Any] = {"TableName": self.table.name, "Key": key.to_request()}
+        request: dict[str, Any] = {"TableName": self._bound.name, "Key": key.to_request()}
         _condition(request, key.entity, combined)
         self._add("ConditionCheck", key, target, request, expected, None, None)
 
@@ -297,10 +304,10 @@ class Transaction:
             return
         self.state = "failed"
         retrier = Retrier(
-            self.policy, f"TransactWriteItems on {self.table.name!r} (token {self.token!r})"
+            self.policy, f"TransactWriteItems on {self._bound.name!r} (token {self.token!r})"
         )
         try:
-            self.table.transport.call(
+            self._bound.transport.call(
                 "TransactWriteItems",
                 self.compile(),
                 idempotent=True,
@@ -328,6 +335,8 @@ class Transaction:
             action.applied()
 
     def __enter__(self) -> Transaction:
+        if not self._actions:  # opened here: bound to the table as the block sees it
+            self._bound = bind(self.table)
         return self
 
     def __exit__(
@@ -344,7 +353,7 @@ class Transaction:
             self.state = "discarded"
             logger.debug(
                 "transaction on %r discarded (%d action(s) not sent): the block raised %s",
-                self.table.name,
+                self._bound.name,
                 len(self._actions),
                 type(exc).__name__,
             )
