@@ -394,8 +394,12 @@ class Table:
         Assigning a policy makes it this table's for every later request; assigning ``None``
         returns to the AWS settings.
 
+        Without an explicit policy, reading it resolves the table's connection settings (the
+        shared config file is read per profile), so it needs what a request needs: a region.
+
         Raises:
-            ConfigurationError: An AWS retry setting is invalid (without an explicit policy).
+            ConfigurationError: An AWS retry setting is invalid, or no region is configured
+                (both only without an explicit policy).
         """
         if self._retry_policy is not None:
             return self._retry_policy
