@@ -28,7 +28,7 @@ from bench.models import (
     make_pynamo_order,
 )
 from bench.timing import Timing, interleaved
-from dynaorm._updates import plan_update
+from dynaorm.write.updates import plan_update
 
 PAGE = 25
 

@@ -256,7 +256,7 @@ def explain(results: Mapping[str, Any]) -> list[str]:
         "template field, taken from the instance) is unchanged, and `if_not_exists` writes of "
         "the entity type and key fields so an upsert leaves a complete item; every name and "
         f"value is placeholdered and checked. That is the {plan:.0f} µs above (in "
-        "`dynaorm._updates`, `_changes`, `_index_sync` and `_expressions`, using PynamoDB's "
+        "`dynaorm.write.updates`, `_changes`, `_index_sync` and `_expressions`, using PynamoDB's "
         "expression objects); the botocore baseline sends the compiled request as it is."
     )
     s_d, s_p = us(serial["serialize"], "dynaorm"), us(serial["serialize"], "pynamodb")

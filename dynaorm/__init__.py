@@ -16,20 +16,14 @@ Example:
 # The package imports lazily: ``import dynaorm`` (which ``import dynaorm.testing``, the pytest
 # plugin every run in an environment with dynaorm loads, implies) costs nothing; the first
 # public name asked for imports them all (botocore and PynamoDB with them). The imports below
-# are written twice, for type checkers and in _load(); tests/test_public_api.py checks that
+# are written twice, for type checkers and in _load(); tests/api/test_public_api.py checks that
 # the two lists agree.
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from pynamodb.expressions.condition import size
 
-    from dynaorm._batch_write import BatchWriter, BatchWriteResult
-    from dynaorm._batching import BatchProgress
-    from dynaorm._bulk import ExportLines, export_files, export_items, import_items, open_export
-    from dynaorm._collection import CollectionQuery, ItemCollection
-    from dynaorm._entity import Entity, EntityMeta, VersionAttribute
-    from dynaorm._entity_keys import BoundKey, ItemKey, Key
-    from dynaorm._errors import (
+    from dynaorm.base.errors import (
         AttributeNotLoaded,
         BatchIncomplete,
         ConditionFailed,
@@ -48,25 +42,37 @@ if _typing.TYPE_CHECKING:
         ValidationError,
         VersionConflict,
     )
-    from dynaorm._indexes import Index
-    from dynaorm._keys import KeyTemplate
-    from dynaorm._mutate import retry_on_conflict
-    from dynaorm._paging import Page, UnknownItem
-    from dynaorm._query import Query
-    from dynaorm._retry import RetryPolicy
-    from dynaorm._scan import Scan
-    from dynaorm._scan_runner import ScanCheckpoint, ScanPage
-    from dynaorm._schema import SchemaDifference
-    from dynaorm._settings import Settings, configure
-    from dynaorm._streams import Change, decode_stream_records
-    from dynaorm._table import Table
-    from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
-    from dynaorm._transaction_parts import CancellationReason, TransactionAction
-    from dynaorm._transactions import Transaction
-    from dynaorm._updates import ReturnValues
-    from dynaorm._values import DecimalAttribute
+    from dynaorm.base.settings import Settings, configure
+    from dynaorm.bulk.batch_write import BatchWriter, BatchWriteResult
+    from dynaorm.bulk.batching import BatchProgress
+    from dynaorm.bulk.files import (
+        ExportLines,
+        export_files,
+        export_items,
+        import_items,
+        open_export,
+    )
+    from dynaorm.bulk.transaction_parts import CancellationReason, TransactionAction
+    from dynaorm.bulk.transactions import Transaction
+    from dynaorm.keys.templates import KeyTemplate
+    from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
+    from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm.model.indexes import Index
+    from dynaorm.model.schema import SchemaDifference
+    from dynaorm.model.table import Table
+    from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm.model.values import DecimalAttribute
+    from dynaorm.read.collection import CollectionQuery, ItemCollection
+    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.query import Query
+    from dynaorm.read.scan import Scan
+    from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm.read.streams import Change, decode_stream_records
+    from dynaorm.wire.retry import RetryPolicy
+    from dynaorm.write.mutate import retry_on_conflict
+    from dynaorm.write.updates import ReturnValues
 
-__version__ = "0.1.0"
+from dynaorm.base.version import __version__
 
 __all__ = [
     "AttributeNotLoaded",
@@ -132,13 +138,7 @@ __all__ = [
 def _load() -> dict[str, _typing.Any]:
     from pynamodb.expressions.condition import size
 
-    from dynaorm._batch_write import BatchWriter, BatchWriteResult
-    from dynaorm._batching import BatchProgress
-    from dynaorm._bulk import ExportLines, export_files, export_items, import_items, open_export
-    from dynaorm._collection import CollectionQuery, ItemCollection
-    from dynaorm._entity import Entity, EntityMeta, VersionAttribute
-    from dynaorm._entity_keys import BoundKey, ItemKey, Key
-    from dynaorm._errors import (
+    from dynaorm.base.errors import (
         AttributeNotLoaded,
         BatchIncomplete,
         ConditionFailed,
@@ -157,23 +157,35 @@ def _load() -> dict[str, _typing.Any]:
         ValidationError,
         VersionConflict,
     )
-    from dynaorm._indexes import Index
-    from dynaorm._keys import KeyTemplate
-    from dynaorm._mutate import retry_on_conflict
-    from dynaorm._paging import Page, UnknownItem
-    from dynaorm._query import Query
-    from dynaorm._retry import RetryPolicy
-    from dynaorm._scan import Scan
-    from dynaorm._scan_runner import ScanCheckpoint, ScanPage
-    from dynaorm._schema import SchemaDifference
-    from dynaorm._settings import Settings, configure
-    from dynaorm._streams import Change, decode_stream_records
-    from dynaorm._table import Table
-    from dynaorm._timestamps import CreatedAtAttribute, UpdatedAtAttribute
-    from dynaorm._transaction_parts import CancellationReason, TransactionAction
-    from dynaorm._transactions import Transaction
-    from dynaorm._updates import ReturnValues
-    from dynaorm._values import DecimalAttribute
+    from dynaorm.base.settings import Settings, configure
+    from dynaorm.bulk.batch_write import BatchWriter, BatchWriteResult
+    from dynaorm.bulk.batching import BatchProgress
+    from dynaorm.bulk.files import (
+        ExportLines,
+        export_files,
+        export_items,
+        import_items,
+        open_export,
+    )
+    from dynaorm.bulk.transaction_parts import CancellationReason, TransactionAction
+    from dynaorm.bulk.transactions import Transaction
+    from dynaorm.keys.templates import KeyTemplate
+    from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
+    from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm.model.indexes import Index
+    from dynaorm.model.schema import SchemaDifference
+    from dynaorm.model.table import Table
+    from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm.model.values import DecimalAttribute
+    from dynaorm.read.collection import CollectionQuery, ItemCollection
+    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.query import Query
+    from dynaorm.read.scan import Scan
+    from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage
+    from dynaorm.read.streams import Change, decode_stream_records
+    from dynaorm.wire.retry import RetryPolicy
+    from dynaorm.write.mutate import retry_on_conflict
+    from dynaorm.write.updates import ReturnValues
 
     return dict(locals())
 

@@ -32,10 +32,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dynaorm._bulk import ExportLines, export_files, export_items, import_items
-from dynaorm._errors import ConfigurationError, DynaormError, ImportIncomplete, ValidationError
-from dynaorm._expressions import render
-from dynaorm._layout import (
+from dynaorm.base.errors import ConfigurationError, DynaormError, ImportIncomplete, ValidationError
+from dynaorm.base.settings import configure
+from dynaorm.bulk.files import ExportLines, export_files, export_items, import_items
+from dynaorm.expressions.compile import render
+from dynaorm.local import LocalDynamoDB
+from dynaorm.model.table import Table
+from dynaorm.tools.layout import (
     layout_columns,
     layout_rows,
     table_samples,
@@ -43,10 +46,7 @@ from dynaorm._layout import (
     to_markdown,
     to_workbench,
 )
-from dynaorm._loader import load_object
-from dynaorm._settings import configure
-from dynaorm._table import Table
-from dynaorm.local import LocalDynamoDB
+from dynaorm.tools.loader import load_object
 
 __all__ = ["main"]
 
@@ -186,7 +186,7 @@ def _print_request(request: dict[str, Any]) -> None:
 
 def _explain_patterns(reference: str, table: Table, arguments: dict[str, Any]) -> int:
     """Every access pattern declared on the table's entities, with its compiled request."""
-    from dynaorm._layout import access_patterns
+    from dynaorm.tools.layout import access_patterns
 
     if arguments:
         raise ConfigurationError(f"{reference!r} is a table: --arg applies to a function")
@@ -342,7 +342,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from dynaorm import __version__
+    from dynaorm.base.version import __version__
 
     common = _common()
     parser = argparse.ArgumentParser(

@@ -50,8 +50,9 @@ import attrs
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from dynaorm._errors import ValidationError
-from dynaorm._fault_plan import (
+from dynaorm.base.errors import ValidationError
+from dynaorm.model.table import Table
+from dynaorm.wire.fault_plan import (
     BATCH_MEMBERS,
     Plan,
     add_held_back,
@@ -61,7 +62,6 @@ from dynaorm._fault_plan import (
     jsonable,
     tables_of,
 )
-from dynaorm._table import Table
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient

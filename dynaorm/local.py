@@ -12,9 +12,9 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from dynaorm._cursor import mark_local_endpoint
-from dynaorm._errors import ConfigurationError
-from dynaorm._local_items import install as install_item_constructor
+from dynaorm.base.errors import ConfigurationError
+from dynaorm.read.cursor import mark_local_endpoint
+from dynaorm.tools.local_items import install as install_item_constructor
 
 __all__ = ["LocalDynamoDB"]
 

@@ -33,11 +33,11 @@ from pydantic import (
 )
 from pynamodb.attributes import Attribute, DynamicMapAttribute, ListAttribute
 
-from dynaorm._errors import ValidationError
-from dynaorm._json import conversion_for, typed_map
+from dynaorm.base.errors import ValidationError
+from dynaorm.model.json_values import conversion_for, typed_map
 
 if TYPE_CHECKING:
-    from dynaorm._entity import Entity
+    from dynaorm.model.entity import Entity
 
 __all__ = ["from_model", "model_for", "to_model"]
 

@@ -17,7 +17,7 @@ available:
   latency) and removes them when the test ends. ``FaultInjector`` and ``FaultStats`` are
   importable from here too.
 * the ``requires`` marker: ``@pytest.mark.requires("transactions")`` skips a test, with the
-  reason, on a server that lacks the feature (see :class:`~dynaorm._probe.Capabilities`).
+  reason, on a server that lacks the feature (see :class:`~dynaorm.wire.probe.Capabilities`).
 
 Example::
 
@@ -55,9 +55,9 @@ import pytest
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-    from dynaorm._probe import Capabilities
-    from dynaorm._table import Table
     from dynaorm.faults import FaultInjector, FaultStats
+    from dynaorm.model.table import Table
+    from dynaorm.wire.probe import Capabilities
 
 __all__ = [
     "FaultInjector",
@@ -111,7 +111,7 @@ def unique_table_name(base: str) -> str:
 
 
 def _cursor_secret_configured() -> bool:
-    from dynaorm._settings import current_settings
+    from dynaorm.base.settings import current_settings
 
     shared = current_settings()
     return bool(
@@ -125,9 +125,9 @@ def _cursor_secret_configured() -> bool:
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
     """The endpoint every test of the session talks to."""
-    from dynaorm._cursor import is_local_endpoint
-    from dynaorm._settings import configure
+    from dynaorm.base.settings import configure
     from dynaorm.local import LocalDynamoDB
+    from dynaorm.read.cursor import is_local_endpoint
 
     endpoint = os.environ.get("DYNAORM_TEST_ENDPOINT")
     with ExitStack() as stack:
@@ -211,7 +211,7 @@ def fault_injector(
 @pytest.fixture(scope="session")
 def dynamodb_capabilities(dynamodb_endpoint: str) -> Capabilities:
     """What the session's server supports, probed once."""
-    from dynaorm._probe import probe_capabilities
+    from dynaorm.wire.probe import probe_capabilities
 
     return probe_capabilities()
 

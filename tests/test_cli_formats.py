@@ -24,7 +24,7 @@ from test_cli import _recreate, _seed, _seed_everything, key_of, one_line_error,
 
 import dynaorm
 from dynaorm import RetryPolicy, Table
-from dynaorm._bulk import ExportLines, decode_line, export_files
+from dynaorm.bulk.files import ExportLines, decode_line, export_files
 from dynaorm.cli import _parser, main
 from dynaorm.testing import FaultInjectorFactory, unique_table_name
 

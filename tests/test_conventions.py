@@ -37,10 +37,10 @@ from dynaorm import (
     VersionAttribute,
     VersionConflict,
 )
-from dynaorm._retry import DEFAULT_POLICY, policy_from_aws
-from dynaorm._transport import cached_clients
 from dynaorm.faults import FaultInjector
 from dynaorm.local import LocalDynamoDB
+from dynaorm.wire.retry import DEFAULT_POLICY, policy_from_aws
+from dynaorm.wire.transport import cached_clients
 
 Factory = Callable[[Table], Table]
 
@@ -539,8 +539,8 @@ def test_logging_costs_nothing_when_debug_is_off(
     def must_not_run(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the request log ran with DEBUG off")
 
-    monkeypatch.setattr("dynaorm._transport._log_request", must_not_run)
-    monkeypatch.setattr("dynaorm._transport.table_of", must_not_run)
+    monkeypatch.setattr("dynaorm.wire.transport._log_request", must_not_run)
+    monkeypatch.setattr("dynaorm.wire.transport.table_of", must_not_run)
     with caplog.at_level(logging.INFO, logger="dynaorm"):
         assert Note.get(note_id="off") is not None
         assert len(list(Note.query(note_id="off"))) == 1

@@ -1,8 +1,15 @@
-"""Imports point down the layers of DESIGN.md, never up (checked by parsing the sources)."""
+"""The package's layers (docs/architecture.md), checked by parsing the sources.
+
+Every import counts, at module level or inside a function (an import inside a function is a
+dependency that runs later, not one that is absent); only imports under ``if TYPE_CHECKING:``
+are left out, since they never run. A module may import its own layer and the layers below it,
+never one above, with no exceptions, and the whole import graph has no cycle.
+"""
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,59 +19,60 @@ import dynaorm
 
 PACKAGE = Path(dynaorm.__file__).parent
 
-# Lower rank = lower layer. A module may import modules of its own rank or lower.
-KNOWN_RANKS: dict[str, int] = {
-    "_errors": 0,
-    # Pure building blocks: templates, retry policy, settings, index definitions, expressions.
-    "_keys": 10,
-    "_retry": 10,
-    "_settings": 10,
-    "_indexes": 10,
-    "_expressions": 10,
-    "_limits": 10,
-    "_values": 10,
-    "_changes": 10,
-    "_mutate": 10,
-    "_timestamps": 10,
-    "_class_cache": 10,
-    "_threads": 10,
-    # Talking to the server.
-    "_translate": 20,
-    "_transport": 20,
-    "_batching": 20,
-    "_write_ledger": 10,
-    "_fault_plan": 20,
-    "_schema": 30,
-    # Raw item -> entity or UnknownItem: sees tables and entities only under TYPE_CHECKING.
-    "_decode": 35,
-    "_table": 40,
-    "_entity_keys": 50,
-    # The write paths entities delegate to; they see entities only under TYPE_CHECKING.
-    "_writes": 55,
-    "_index_sync": 55,
-    "_updates": 55,
-    "_entity_writes": 55,
-    "_entity": 60,
-    "_local_items": 75,
-    "local": 80,
-    "testing": 90,
-    # Helpers of the command line only.
-    "_layout": 95,
-    "_loader": 95,
-    "cli": 100,
-}
-# Modules not listed (query, batch, transactions, ...) sit above the entities, below local.
-DEFAULT_RANK = 70
-# Importing the package itself pulls in everything.
-PACKAGE_RANK = 1000
-
-
-def rank(module: str) -> int:
-    return KNOWN_RANKS.get(module, DEFAULT_RANK)
+# The layers, lowest first. A module's layer is its subpackage, or (for a top-level module)
+# its own name; the package ``dynaorm`` itself (its ``__init__``) is above everything.
+LAYERS: tuple[str, ...] = (
+    "base",
+    "expressions",
+    "keys",
+    "model",
+    "wire",
+    "read",
+    "write",
+    "bulk",
+    "api",
+    "tools",
+    "local",
+    "faults",
+    "pydantic",
+    "testing",
+    "cli",
+)
+PACKAGE_LAYER = len(LAYERS)
+MAX_LINES = 400
 
 
 def modules() -> list[str]:
-    return sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+    """Every module of the package, dotted below ``dynaorm`` (``model.entity``, ``cli``).
+
+    A subpackage's ``__init__`` is named by the subpackage (``model``); the package's own
+    ``__init__`` is ``""``.
+    """
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found.append(".".join(parts))
+    return found
+
+
+def source_of(module: str) -> Path:
+    base = PACKAGE.joinpath(*module.split(".")) if module else PACKAGE
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def layer(module: str) -> int:
+    """The rank of ``module``'s layer (the package itself is above every layer)."""
+    if not module:
+        return PACKAGE_LAYER
+    head = module.partition(".")[0]
+    if head not in LAYERS:
+        raise AssertionError(
+            f"dynaorm/{head} is in no layer: add it to LAYERS in tests/test_layers.py and to "
+            "the layer table of docs/architecture.md"
+        )
+    return LAYERS.index(head)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -73,114 +81,188 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _children(node: ast.AST, *, functions: bool) -> Iterator[ast.AST]:
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _is_type_checking(child.test):
-            yield from child.orelse  # only the else branch runs at import time
-            continue
-        if not functions and isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            continue
-        yield child
-
-
-def imports(module: str, *, module_level: bool = True) -> set[str]:
-    """The dynaorm modules ``module`` imports (``""`` for the package itself).
-
-    With ``module_level``, imports inside functions (run later, if ever) are left out; imports
-    under ``if TYPE_CHECKING:`` never count.
-    """
-    return imports_in((PACKAGE / f"{module}.py").read_text(), module_level=module_level)
-
-
-def imports_in(source: str, *, module_level: bool = True) -> set[str]:
-    """:func:`imports` for module source text."""
-    tree = ast.parse(source)
-    found: set[str] = set()
-    pending: list[ast.AST] = [tree]
+def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node that can run: all of them but the bodies of ``if TYPE_CHECKING:``."""
+    pending = [tree]
     while pending:
         node = pending.pop()
-        for child in _children(node, functions=not module_level):
-            pending.append(child)
-            if isinstance(child, ast.Import):
-                for alias in child.names:
-                    if alias.name == "dynaorm" or alias.name.startswith("dynaorm."):
-                        found.add(alias.name.partition(".")[2])
-            elif isinstance(child, ast.ImportFrom):
-                base = "dynaorm" if child.level else (child.module or "")
-                if child.level and child.module:
-                    base = f"dynaorm.{child.module}"
-                if base == "dynaorm":
-                    # ``from dynaorm import _keys`` imports a module; ``import Table`` the package.
-                    for alias in child.names:
-                        found.add(alias.name if (PACKAGE / f"{alias.name}.py").exists() else "")
-                elif base.startswith("dynaorm."):
-                    found.add(base.partition(".")[2].partition(".")[0])
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                runs = list(child.orelse)  # only the else branch runs
+            else:
+                runs = [child]
+            yield from runs
+            pending.extend(runs)
+
+
+def _known(module: str) -> bool:
+    return module in set(modules())
+
+
+def _resolve(importer: str, node: ast.ImportFrom) -> str:
+    """The absolute dotted module a ``from ... import`` names (``""`` outside dynaorm)."""
+    if node.level:
+        package = (
+            importer.split(".")
+            if source_of(importer).name == "__init__.py"
+            else (importer.split(".")[:-1])
+        )
+        if not importer:
+            package = []
+        package = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+        target = ".".join([*package, *(node.module.split(".") if node.module else [])])
+        return "dynaorm" + (f".{target}" if target else "")
+    return node.module or ""
+
+
+def imports_in(source: str, importer: str = "") -> set[str]:
+    """The dynaorm modules a module's source imports, dotted below ``dynaorm``.
+
+    ``""`` stands for the package itself (``from dynaorm import Table``).
+    """
+    found: set[str] = set()
+    for node in _nodes(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "dynaorm" or alias.name.startswith("dynaorm."):
+                    found.add(alias.name.removeprefix("dynaorm").removeprefix("."))
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(importer, node)
+            if base != "dynaorm" and not base.startswith("dynaorm."):
+                continue
+            base = base.removeprefix("dynaorm").removeprefix(".")
+            for alias in node.names:
+                # ``from dynaorm.model import entity`` imports a module, not a name.
+                submodule = f"{base}.{alias.name}" if base else alias.name
+                found.add(submodule if _known(submodule) else base)
     return found
 
 
-def test_the_known_modules_exist() -> None:
-    gone = sorted(set(KNOWN_RANKS) - set(modules()))
-    assert not gone, f"remove {gone} from KNOWN_RANKS in tests/test_layers.py"
+def imports(module: str) -> set[str]:
+    """:func:`imports_in` for a module of the package."""
+    return imports_in(source_of(module).read_text(), module) - {module}
+
+
+def _upward(module: str) -> list[str]:
+    return sorted(
+        target or "dynaorm" for target in imports(module) if layer(target) > layer(module)
+    )
+
+
+@pytest.mark.parametrize("module", [m for m in modules() if m])
+def test_imports_point_down(module: str) -> None:
+    upward = _upward(module)
+    assert not upward, (
+        f"{source_of(module).relative_to(PACKAGE.parent)} (layer "
+        f"{LAYERS[layer(module)]!r}) imports {upward}, above it. Move the code it needs down "
+        "into its own layer or lower, or invert the dependency: the higher layer passes in a "
+        "function or object, or the lower one calls a method the higher layer defines. The "
+        "layers and what each may import: docs/architecture.md."
+    )
+
+
+def _cycle() -> list[str] | None:
+    graph = {m: sorted(imports(m)) for m in modules()}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in graph.get(node, ()):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    cycle = _cycle()
+    assert cycle is None, (
+        "import cycle: " + " -> ".join(m or "dynaorm" for m in cycle) + ". Move what both "
+        "need into a lower module, or invert one of the dependencies (docs/architecture.md)."
+    )
 
 
 @pytest.mark.parametrize("module", modules())
-def test_imports_point_down(module: str) -> None:
-    upward = sorted(
-        target or "dynaorm"
-        for target in imports(module)
-        if (rank(target) if target else PACKAGE_RANK) > rank(module)
-    )
-    assert not upward, (
-        f"dynaorm/{module}.py (layer {rank(module)}) imports higher layers {upward}; "
-        "move the shared code down, import lazily inside a function, import under "
-        "TYPE_CHECKING for annotations only, or (for a new low-level module) give the module "
-        "its layer in KNOWN_RANKS in tests/test_layers.py"
+def test_modules_have_one_job_and_stay_short(module: str) -> None:
+    lines = len(source_of(module).read_text().splitlines())
+    assert lines <= MAX_LINES, (
+        f"{source_of(module).relative_to(PACKAGE.parent)} has {lines} lines (at most "
+        f"{MAX_LINES}): split it by concept into modules with one job each"
     )
 
 
-def test_expressions_is_a_pure_bottom_layer() -> None:
-    assert imports("_expressions", module_level=False) <= {"_errors"}
+def test_the_bottom_layer_imports_nothing_above_it() -> None:
+    for module in modules():
+        if module.startswith("base"):
+            assert all(t.startswith("base") for t in imports(module)), module
 
 
-def test_errors_import_nothing_from_dynaorm() -> None:
-    assert imports("_errors", module_level=False) == set()
-
-
-def test_the_checker_sees_imports() -> None:
-    assert "_errors" in imports("_keys")
-    assert "_table" in imports("_entity")
-    # _table imports _entity only for annotations.
-    assert "_entity" not in imports("_table")
-    # local imports moto lazily, and nothing above itself (_cursor: to count its endpoint as
-    # local for cursor secrets).
-    assert imports("local") == {"_cursor", "_errors", "_local_items"}
+def test_the_layer_table_of_the_architecture_document_is_this_one() -> None:
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    positions = [text.find(f"`dynaorm.{name}`") for name in LAYERS]
+    assert all(p >= 0 for p in positions), [n for n, p in zip(LAYERS, positions, strict=True) if p < 0]
+    assert positions == sorted(positions), "docs/architecture.md lists the layers out of order"
 
 
 SAMPLE = """
 from __future__ import annotations
 import os
-import dynaorm._keys
-from dynaorm._errors import ValidationError
-from . import _retry
-from ._settings import Settings
+import dynaorm.keys.templates
+from dynaorm.base.errors import ValidationError
+from . import retry
+from .transport import Transport
 from dynaorm import Table
+from dynaorm.model import entity
 from typing import TYPE_CHECKING
 if TYPE_CHECKING:
-    from dynaorm._entity import Entity
+    from dynaorm.api.entity import Entity
 else:
-    from dynaorm._indexes import Index
+    from dynaorm.model.indexes import Index
 try:
-    from dynaorm._schema import x
+    from dynaorm.model.schema import x
 except ImportError:
     pass
 class Thing:
-    from dynaorm._translate import translate
+    from dynaorm.wire.translate import translate
 def later():
     from dynaorm.local import LocalDynamoDB
+    def deeper():
+        import dynaorm.read.query
 """
 
 
 def test_the_checker_on_a_sample() -> None:
-    expected = {"_keys", "_errors", "_retry", "_settings", "", "_indexes", "_schema", "_translate"}
-    assert imports_in(SAMPLE) == expected
-    assert imports_in(SAMPLE, module_level=False) == expected | {"local"}
+    assert imports_in(SAMPLE, "wire.probe") == {
+        "keys.templates",
+        "base.errors",
+        "wire.retry",
+        "wire.transport",
+        "",
+        "model.entity",
+        "model.indexes",
+        "model.schema",
+        "wire.translate",
+        "local",
+        "read.query",
+    }
+
+
+def test_the_checker_finds_cycles_and_upward_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = {
+        "base.a": "import dynaorm.model.b\n",
+        "model.b": "def f():\n    import dynaorm.base.a\n",
+    }
+    monkeypatch.setattr(sys.modules[__name__], "modules", lambda: sorted(fake))
+    monkeypatch.setattr(sys.modules[__name__], "imports", lambda m: imports_in(fake[m], m))
+    assert _upward("base.a") == ["model.b"]
+    assert _cycle() in (["base.a", "model.b", "base.a"], ["model.b", "base.a", "model.b"])

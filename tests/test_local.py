@@ -86,7 +86,7 @@ def test_the_embedded_server_keeps_motos_item_size_limit() -> None:
     """The linear-time item constructor refuses exactly what moto's own check refuses."""
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 
-    from dynaorm._local_items import install
+    from dynaorm.tools.local_items import install
 
     with LocalDynamoDB() as server:
         assert install()  # the server installed it; moto still has the expected shape

@@ -17,10 +17,18 @@ from pathlib import Path
 import pytest
 
 import dynaorm
-from dynaorm._probe import Capabilities
+from dynaorm.wire.probe import Capabilities
 
 ROOT = Path(dynaorm.__file__).resolve().parent.parent
-HEAVY = ("botocore", "boto3", "moto", "werkzeug", "pynamodb", "dynaorm._table", "dynaorm.local")
+HEAVY = (
+    "botocore",
+    "boto3",
+    "moto",
+    "werkzeug",
+    "pynamodb",
+    "dynaorm.model.table",
+    "dynaorm.local",
+)
 
 CONFTEST = """
 import json, os, sys
@@ -108,7 +116,7 @@ def test_fixture(table_factory):
 
 @pytest.mark.requires("transactions")
 def test_required_feature_present():
-    assert "dynaorm._probe" in sys.modules
+    assert "dynaorm.wire.probe" in sys.modules
 
 @pytest.mark.requires("enforces_batch_limits", "ttl")
 def test_marked_and_skipped_unless_supported(dynamodb_capabilities):
@@ -137,7 +145,7 @@ def test_fixtures_and_the_requires_marker_still_work(
     }
     for name, outcome in expected.items():
         assert f"test_sample.py::{name} {outcome}" in result.stdout, result.stdout
-    assert "dynaorm._probe" in modules
+    assert "dynaorm.wire.probe" in modules
 
 
 @pytest.mark.parametrize("statement", ["import dynaorm", "import dynaorm.testing"])

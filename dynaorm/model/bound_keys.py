@@ -1,0 +1,320 @@
+"""Keys of an entity: the declared :class:`Key`, its bound form, and concrete item keys."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, overload
+
+import attrs
+from pynamodb.attributes import (
+    Attribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from dynaorm.base.errors import ConfigurationError
+from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
+from dynaorm.keys.templates import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
+from dynaorm.model.indexes import Index
+from dynaorm.model.values import DecimalAttribute
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    from dynaorm.model.entity import Entity
+    from dynaorm.model.table import Table
+    from dynaorm.read.query import Query
+
+    # The entity a bound key belongs to; a bare ``BoundKey`` means ``BoundKey[Entity]``.
+    E = TypeVar("E", bound=Entity, default=Entity)
+else:
+    from typing import TypeVar
+
+    E = TypeVar("E")
+
+__all__ = ["BoundKey", "ItemKey", "Key"]
+
+
+@attrs.frozen
+class Key:
+    """Declares how an entity's key (primary, or of one index) is built from its attributes.
+
+    Args:
+        pk: Partition-key template, e.g. ``"CUSTOMER#{customer_id}"``. A local index takes
+            the primary partition key and leaves this out.
+        sk: Sort-key template, e.g. ``"ORDER#{placed_at}#{order_id}"`` or ``"PROFILE"``.
+        index: The index this key populates; ``None`` for the primary key.
+
+    Fields may carry a format spec: ``"{seq:08d}"`` zero-pads numbers so text order matches
+    numeric order. Only integer specs (``[sign][0][width]d``) are accepted, since a key must
+    read back exactly: ``.2f``, ``g`` or ``e`` would build one key for different numbers.
+    Datetime attributes render as fixed-width UTC ISO-8601.
+
+    Example:
+        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
+        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None)
+    """
+
+    pk: str | None = None
+    sk: str | None = None
+    index: str | None = None
+
+    # Declaring an entity replaces each Key with its BoundKey, so on a concrete entity
+    # ``Order.by_status`` is a BoundKey; this descriptor tells type checkers so. An abstract
+    # entity (no table=) keeps the Key itself.
+    @overload
+    def __get__(self, instance: None, owner: type[E]) -> BoundKey[E]: ...
+    @overload
+    def __get__(self, instance: E, owner: type[E]) -> BoundKey[E]: ...
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        return self
+
+
+def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) -> Any:
+    def resolve(name: str, spec: str) -> FieldCodec:
+        attribute = attributes[name]
+        if isinstance(attribute, UTCDateTimeAttribute):
+            if spec:
+                raise ValueError("datetime fields take no format spec")
+            return DateTimeCodec()
+        if isinstance(attribute, NumberAttribute):
+            return NumberCodec(spec)
+        if isinstance(attribute, DecimalAttribute):
+            return NumberCodec(spec, exact=True)
+        if isinstance(attribute, UnicodeAttribute):
+            if spec:
+                raise ValueError("text fields take no format spec")
+            return TextCodec()
+        raise ValueError(
+            f"{entity_name}.{name} is a {type(attribute).__name__}; key templates take "
+            "UnicodeAttribute, NumberAttribute, DecimalAttribute or UTCDateTimeAttribute fields"
+        )
+
+    return resolve
+
+
+@attrs.frozen(eq=False)
+class BoundKey(Generic[E]):
+    """A :class:`Key` bound to its entity: compiled templates and physical attribute names.
+
+    Attributes:
+        entity: The entity class.
+        name: The class attribute the key was declared as (``"primary"``, ``"by_status"``).
+        index: The index it populates, ``None`` for the primary key.
+        pk: Partition-key template.
+        sk: Sort-key template, if the table/index has a sort key.
+        pk_attribute: Physical partition-key attribute.
+        sk_attribute: Physical sort-key attribute.
+    """
+
+    entity: type[E]
+    name: str
+    index: Index | None
+    pk: KeyTemplate
+    sk: KeyTemplate | None
+    pk_attribute: str
+    sk_attribute: str | None
+
+    @functools.cached_property
+    def fields(self) -> tuple[str, ...]:
+        """Every attribute the key's templates use."""
+        return self.pk.fields + (self.sk.fields if self.sk else ())
+
+    @functools.cached_property
+    def written_attributes(self) -> tuple[str, ...]:
+        """The physical attributes this key writes (a local index writes only its sort key)."""
+        if self.index is not None and self.index.local:
+            return (self.sk_attribute,) if self.sk_attribute else ()
+        return (self.pk_attribute, *([self.sk_attribute] if self.sk_attribute else []))
+
+    def describe(self) -> str:
+        """``pk='…', sk='…'`` for messages."""
+        sk = f", sk={self.sk.source!r}" if self.sk else ""
+        return f"pk={self.pk.source!r}{sk}"
+
+    def build(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Physical key attribute -> text, for every attribute this key writes.
+
+        Raises:
+            ValidationError: A field is missing or unusable.
+        """
+        out = {}
+        if self.pk_attribute in self.written_attributes:
+            out[self.pk_attribute] = self.pk.build(values)
+        if self.sk is not None and self.sk_attribute is not None:
+            out[self.sk_attribute] = self.sk.build(values)
+        return out
+
+    @functools.cached_property
+    def _formats(self) -> tuple[tuple[str, str], ...] | None:
+        """(physical attribute, format string) per template, when both templates have one."""
+        pairs = [(self.pk_attribute, self.pk.format_string)]
+        if self.sk is not None and self.sk_attribute is not None:
+            pairs.append((self.sk_attribute, self.sk.format_string))
+        if any(fmt is None for _, fmt in pairs):
+            return None
+        return tuple((attribute, str(fmt)) for attribute, fmt in pairs)
+
+    def stores(self, values: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+        """True when ``item``'s key attributes hold exactly the key built from ``values``:
+        the item is the one those values locate (see :meth:`KeyTemplate.built`).
+
+        ``False`` as well when a field is missing or not loaded, or the item lacks a key
+        attribute.
+        """
+        fast = self._formats
+        if fast is not None:
+            # What KeyTemplate.built tries first, for both templates in one go.
+            try:
+                for attribute, fmt in fast:
+                    if fmt.format_map(values) != item[attribute]["S"]:
+                        break
+                else:
+                    return True
+            except (LookupError, TypeError, ValueError, AttributeError):
+                pass
+        try:
+            pk = item[self.pk_attribute]["S"]
+            sk = item[self.sk_attribute]["S"] if self.sk_attribute is not None else None
+        except (KeyError, TypeError):
+            return False
+        if not self.pk.built(values, pk):
+            return False
+        return self.sk is None or (sk is not None and self.sk.built(values, sk))
+
+    def is_complete(self, values: Mapping[str, Any]) -> bool:
+        """True when every field has a value (a sparse index key is written only then)."""
+        return all(values.get(name) is not None for name in self.fields)
+
+    def parse(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Read the field values back from a raw item's key attributes."""
+        values = self.pk.parse(item[self.pk_attribute]["S"])
+        if self.sk is not None and self.sk_attribute is not None:
+            values.update(self.sk.parse(item[self.sk_attribute]["S"]))
+        return values
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, **partition_values: Any) -> Query[E]:
+        """Query this key's partition (on its index, if it has one) for its entity type.
+
+        Args:
+            **partition_values: The fields of the partition-key template.
+
+        Returns:
+            A :class:`~dynaorm.Query`, restricted to the sort template's constant prefix;
+            refine it with ``range()``, ``where()``, ``select()``, ``limit()``, ...
+
+        Raises:
+            ValidationError: A partition value is missing, unexpected or unusable, or the
+                key's index is ``KEYS_ONLY`` (it cannot hold the type attribute).
+
+        Example:
+            >>> Order.by_status.query(status="SHIPPED").reverse().first()  # doctest: +SKIP
+        """
+        from dynaorm.read.query import Query
+
+        return Query.create(self.entity, self, partition_values)
+
+
+def bind_key(
+    key: Key,
+    *,
+    name: str,
+    entity: type[Entity],
+    table: Table,
+    attributes: Mapping[str, Attribute[Any]],
+    primary: BoundKey | None,
+) -> BoundKey:
+    """Compile ``key`` for ``entity`` (the primary key must be bound first).
+
+    Raises:
+        ConfigurationError: The key does not fit the table or names unknown attributes.
+    """
+    owner = f"{entity.__qualname__}.{name}"
+    resolve = _codec_resolver(entity.__qualname__, attributes)
+
+    def template(source: str, part: str) -> KeyTemplate:
+        limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
+        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}", max_bytes=limit)
+
+    if key.index is None:
+        if key.pk is None:
+            raise ConfigurationError(f"{owner}: the primary key needs a pk template")
+        if (key.sk is None) != (table.sk is None):
+            need = "needs an sk template" if table.sk else "has no sort key; drop sk="
+            raise ConfigurationError(f"{owner}: table {table.name!r} {need}")
+        return BoundKey(
+            entity,
+            name,
+            None,
+            template(key.pk, "pk"),
+            template(key.sk, "sk") if key.sk is not None else None,
+            table.pk,
+            table.sk,
+        )
+    try:
+        index = table.index(key.index)
+    except ConfigurationError as exc:
+        templates = ", ".join(f"{p}={t!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t)
+        raise ConfigurationError(
+            f"{owner} (Key(index={key.index!r}, {templates})): {exc}"
+        ) from None
+    if index.local:
+        if key.pk is not None:
+            raise ConfigurationError(
+                f"{owner}: local index {index.name!r} shares the primary partition key; drop pk="
+            )
+        if key.sk is None or primary is None:
+            raise ConfigurationError(f"{owner}: local index {index.name!r} needs an sk template")
+        return BoundKey(entity, name, index, primary.pk, template(key.sk, "sk"), table.pk, index.sk)
+    if key.pk is None:
+        raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
+    if (key.sk is None) != (index.sk is None):
+        need = "needs an sk template" if index.sk else "has no sort key; drop sk="
+        raise ConfigurationError(f"{owner}: index {index.name!r} {need}")
+    assert index.pk is not None
+    return BoundKey(
+        entity,
+        name,
+        index,
+        template(key.pk, "pk"),
+        template(key.sk, "sk") if key.sk is not None else None,
+        index.pk,
+        index.sk,
+    )
+
+
+def _qualname(entity: type[Any]) -> str:
+    return entity.__qualname__
+
+
+def _sorted_dict(mapping: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(mapping.items()))
+
+
+@attrs.frozen
+class ItemKey:
+    """The key of one item of a given entity type.
+
+    Attributes:
+        entity: The entity class.
+        key: The physical primary key, as text, e.g. ``{"PK": "CUSTOMER#c1", "SK": "PROFILE"}``.
+    """
+
+    entity: type[Entity] = attrs.field(eq=False, repr=_qualname)
+    key: Mapping[str, str] = attrs.field(converter=_sorted_dict)
+
+    def __hash__(self) -> int:
+        return hash((self.entity.__type_name__, tuple(self.key.items())))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ItemKey):
+            return NotImplemented
+        return self.entity is other.entity and self.key == other.key
+
+    def to_request(self) -> dict[str, dict[str, str]]:
+        """The ``Key`` member of a request, in DynamoDB's typed form."""
+        return {name: {"S": value} for name, value in self.key.items()}

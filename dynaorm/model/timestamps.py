@@ -1,0 +1,92 @@
+"""Timestamps maintained by dynaorm: when an item was created and when it last changed.
+
+``save()`` sets a :class:`CreatedAtAttribute` the first time the instance is written (when it
+holds none) and an :class:`UpdatedAtAttribute` on every write. Updates set the updated
+timestamp to the time of the request and the created one only if the stored item has none
+(``if_not_exists``), so an update that creates an item (an upsert) records when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.attributes import Attribute, UTCDateTimeAttribute
+
+if TYPE_CHECKING:
+    from dynaorm.model.entity import Entity
+
+__all__ = ["CreatedAtAttribute", "UpdatedAtAttribute", "stamp_for_save", "timestamp_attributes"]
+
+
+class CreatedAtAttribute(UTCDateTimeAttribute):
+    """A UTC datetime set automatically when the item is first written.
+
+    Nullable by default: it has no value until the first save.
+
+    Example:
+        >>> class Note(Entity, table=notes):  # doctest: +SKIP
+        ...     note_id = UnicodeAttribute()
+        ...     created = CreatedAtAttribute()
+        ...     updated = UpdatedAtAttribute()
+    """
+
+    def __init__(self, *, attr_name: str | None = None, null: bool = True) -> None:
+        super().__init__(attr_name=attr_name, null=null)
+
+
+class UpdatedAtAttribute(UTCDateTimeAttribute):
+    """A UTC datetime set automatically on every save and update.
+
+    Nullable by default: it has no value until the first save.
+    """
+
+    def __init__(self, *, attr_name: str | None = None, null: bool = True) -> None:
+        super().__init__(attr_name=attr_name, null=null)
+
+
+def now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
+
+
+def timestamp_attributes(
+    entity: type[Entity],
+) -> tuple[dict[str, Attribute[Any]], dict[str, Attribute[Any]]]:
+    """The entity's created and updated timestamp attributes, by Python name."""
+    created: dict[str, Attribute[Any]] = {}
+    updated: dict[str, Attribute[Any]] = {}
+    for name, attribute in entity.get_attributes().items():
+        if isinstance(attribute, CreatedAtAttribute):
+            created[name] = attribute
+        elif isinstance(attribute, UpdatedAtAttribute):
+            updated[name] = attribute
+    return created, updated
+
+
+def stamp_for_save(instance: Entity, when: datetime) -> Callable[[], None]:
+    """Set the instance's timestamps for a full write; returns a function that undoes it.
+
+    Created timestamps are set only when the instance holds none; updated ones always.
+
+    Raises:
+        ValidationError: The instance is partial (a full write would erase what it lacks).
+    """
+    instance._assert_complete()
+    created, updated = timestamp_attributes(type(instance))
+    previous = {name: getattr(instance, name) for name in (*created, *updated)}
+    for name in created:
+        if previous[name] is None:
+            setattr(instance, name, when)
+    for name in updated:
+        setattr(instance, name, when)
+
+    def restore() -> None:
+        for name, value in previous.items():
+            if value is None:
+                instance.attribute_values.pop(name, None)
+            else:
+                setattr(instance, name, value)
+
+    return restore

@@ -1,0 +1,350 @@
+"""UpdateItem: building the request for an entity (version, timestamps, index keys) and
+decoding what comes back.
+
+:func:`build_update` is the reusable part: it returns the request members shared by
+``UpdateItem`` and a ``TransactWriteItems`` ``Update`` (``TableName``, ``Key``,
+``UpdateExpression``, ``ConditionExpression``, ``ReturnValuesOnConditionCheckFailure``,
+``ExpressionAttributeNames``/``Values``). Every update also
+
+* increments the version attribute: conditioned on the instance's version when made through
+  an instance (``SET version = :next``), unconditionally by key
+  (``SET version = if_not_exists(version, 0) + 1``);
+* sets updated timestamps, and created ones where the item has none;
+* writes the entity type and the primary-key fields where the item lacks them, so an update
+  that creates the item (DynamoDB's upsert) leaves a complete, typed item;
+* rewrites or removes the index keys whose templates use an attribute it changes.
+
+DynamoDB limits a stored item to 400 KB, but what an update does to the size is known only on
+the server: dynaorm checks the values it sends (each number, and that what is set fits in
+400 KB), not the size of the resulting item. DynamoDB rejects an item grown past the limit;
+some local servers (moto) do not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import attrs
+from pynamodb.attributes import Attribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path, _Operand
+from pynamodb.expressions.update import Action
+
+from dynaorm.base.errors import ConditionFailed, UnknownEntityType, ValidationError
+from dynaorm.base.limits import check_text
+from dynaorm.expressions.compile import ExpressionBuilder, NameAction
+from dynaorm.model.bound_keys import ItemKey
+from dynaorm.model.decode import decode_whole, reload
+from dynaorm.model.timestamps import now
+from dynaorm.wire.translate import root_cause
+from dynaorm.write.changes import (
+    Change,
+    analyse_actions,
+    check_condition_values,
+    typed_value,
+    update_profile,
+)
+from dynaorm.write.index_sync import sync_index_keys
+from dynaorm.write.items import condition_error, decode_attributes
+
+if TYPE_CHECKING:
+    from dynaorm.model.entity import Entity
+
+__all__ = [
+    "RETURN_VALUES",
+    "ReturnValues",
+    "UpdatePlan",
+    "build_update",
+    "plan_update",
+    "run_update",
+]
+
+ReturnValues = Literal["NONE", "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"]
+RETURN_VALUES: tuple[str, ...] = get_args(ReturnValues)
+
+# UPDATED_* are answered from the whole item so that each attribute decodes to its full value
+# (DynamoDB's own UPDATED_* return fragments of nested documents).
+_WIRE = {
+    "NONE": "NONE",
+    "ALL_NEW": "ALL_NEW",
+    "UPDATED_NEW": "ALL_NEW",
+    "ALL_OLD": "ALL_OLD",
+    "UPDATED_OLD": "ALL_OLD",
+}
+
+
+@attrs.frozen
+class UpdatePlan:
+    """A compiled update and what is needed to interpret its outcome.
+
+    Attributes:
+        request: The request members (see :func:`build_update`).
+        touched: Physical names of the attributes the update reports under ``UPDATED_*``:
+            those the actions change, the version, and the timestamps it sets.
+        expected: The version the update is conditioned on (``None`` when it is not).
+        versioned: Whether the request carries a version condition.
+        guards: Python name -> value of instance attributes index keys were computed from.
+        idempotent: Whether sending the request twice has the effect of sending it once.
+    """
+
+    request: dict[str, Any]
+    touched: frozenset[str]
+    expected: int | None
+    versioned: bool
+    guards: dict[str, Any]
+    idempotent: bool
+
+
+def _key_values(entity: type[Entity], key: ItemKey, instance: Entity | None) -> dict[str, Any]:
+    primary = entity.__primary__
+    if instance is not None:
+        return {name: getattr(instance, name) for name in primary.fields}
+    return primary.parse({name: {"S": text} for name, text in key.key.items()})
+
+
+def plan_update(
+    entity: type[Entity],
+    key: ItemKey,
+    actions: Sequence[Action],
+    *,
+    condition: Condition | None = None,
+    instance: Entity | None = None,
+    when: datetime | None = None,
+) -> UpdatePlan:
+    """Compile an update of the item ``key`` of ``entity``; see :func:`build_update`."""
+    entity._check_concrete()
+    if key.entity is not entity:
+        raise ValidationError(
+            f"{entity.__qualname__}: got a key of {key.entity.__qualname__} ({dict(key.key)}); "
+            f"build it with {entity.__qualname__}.key(...)"
+        )
+    if not actions:
+        raise ValidationError(
+            f"{entity.__qualname__} {dict(key.key)}: nothing to update; pass actions such as "
+            f"{entity.__qualname__}.attribute.set(value)"
+        )
+    for action in actions:
+        target = action.values[0] if isinstance(action, Action) else None
+        for segment in target.path if isinstance(target, Path) else ():
+            check_text(str(segment), what=f"{entity.__qualname__}: attribute name")
+    changes = analyse_actions(entity, actions)
+    check_condition_values(entity, condition)
+    versioning = _versioning(entity, key, instance)
+    stamps = _timestamps(entity, changes, instance, when or now())
+    key_values = _key_values(entity, key, instance)
+    table = entity.__table__
+    # An update may create the item: give it its entity type and primary-key fields.
+    owned: list[Action | NameAction] = [
+        NameAction(table.type_attribute, {"S": entity.__type_name__})
+    ]
+    owned += _fill_missing(entity.get_attributes(), key_values)
+
+    by_python = {c.python: c for c in changes.values() if c.python is not None}
+    by_python.update(stamps.plain)
+    sync = sync_index_keys(
+        entity,
+        by_python,
+        key_values=key_values,
+        instance=instance,
+        guard=instance is not None and entity.__version_attribute__ is None,
+    )
+    builder = ExpressionBuilder()
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "Key": key.to_request(),
+        "UpdateExpression": builder.update(
+            [*actions, *versioning.actions, *stamps.actions, *owned, *sync.actions]
+        ),
+    }
+    combined = builder.conditions([versioning.condition, *sync.conditions, condition])
+    if combined is not None:
+        request["ConditionExpression"] = combined
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    request.update(builder.members())
+    idempotent = (
+        combined is None
+        and not versioning.actions
+        and all(c.kind in ("plain", "removed") for c in changes.values())
+    )
+    return UpdatePlan(
+        request,
+        frozenset({*changes, *versioning.touched, *stamps.touched}),
+        versioning.expected,
+        versioning.condition is not None,
+        dict(sync.guards),
+        idempotent,
+    )
+
+
+def _fill_missing(
+    attributes: Mapping[str, Attribute[Any]], values: Mapping[str, Any]
+) -> list[Action | NameAction]:
+    """``attribute.set(attribute | value)`` for each value: set where the item has none."""
+    out: list[Action | NameAction] = []
+    for name, value in values.items():
+        attribute = attributes[name]
+        if isinstance(value, _Operand | Attribute):
+            out.append(attribute.set(attribute | value))  # not a plain value: PynamoDB's way
+        else:
+            out.append(
+                NameAction(attribute.attr_name, typed_value(attribute, value), if_missing=True)
+            )
+    return out
+
+
+@attrs.frozen
+class _Extra:
+    """Actions (and a condition) an update gets besides the caller's."""
+
+    actions: tuple[Action, ...] = ()
+    touched: frozenset[str] = frozenset()
+    condition: Condition | None = None
+    expected: int | None = None
+    plain: dict[str, Change] = attrs.field(factory=dict)
+
+
+_NOTHING = _Extra()  # shared: nothing ever changes an _Extra's members
+
+
+def _versioning(entity: type[Entity], key: ItemKey, instance: Entity | None) -> _Extra:
+    """Through an instance: condition on its version and set the next one. By key: increment
+    whatever is stored (``if_not_exists(version, 0) + 1``)."""
+    name = entity.__version_attribute__
+    if name is None:
+        return _NOTHING
+    attribute = entity.get_attributes()[name]
+    touched = frozenset({attribute.attr_name})
+    if instance is None:
+        return _Extra((attribute.set((attribute | 0) + 1),), touched)
+    condition, expected = instance._version_condition()
+    if expected is None:
+        raise ValidationError(
+            f"{entity.__qualname__} {dict(key.key)} has no version yet, so it was never "
+            f"saved: save() it first, or use {entity.__qualname__}.update_by_key(...) to update "
+            "or create it by key"
+        )
+    return _Extra((attribute.set(expected + 1),), touched, condition, expected)
+
+
+def _timestamps(
+    entity: type[Entity], changes: Mapping[str, Change], instance: Entity | None, when: datetime
+) -> _Extra:
+    """Updated timestamps set to ``when`` (plain values, so index keys can use them); created
+    ones only where the item has none. Timestamps the caller sets are left to the caller."""
+    profile = update_profile(entity)
+    created, updated = profile.created, profile.updated
+    if not created and not updated:
+        return _NOTHING
+    actions: list[Action] = []
+    touched: set[str] = set()
+    plain: dict[str, Change] = {}
+    for name, attribute in updated.items():
+        if attribute.attr_name not in changes:
+            actions.append(attribute.set(when))
+            touched.add(attribute.attr_name)
+            plain[name] = Change(attribute.attr_name, name, "plain", when)
+    for name, attribute in created.items():
+        # Not loaded (a partial instance): unknown, so set only where the item has none.
+        unset = (
+            instance is None
+            or name in instance.unloaded_attributes
+            or getattr(instance, name) is None
+        )
+        if attribute.attr_name not in changes and unset:
+            actions.append(attribute.set(attribute | when))
+            touched.add(attribute.attr_name)
+    return _Extra(tuple(actions), frozenset(touched), plain=plain)
+
+
+def build_update(
+    entity: type[Entity],
+    key: ItemKey,
+    actions: Sequence[Action],
+    *,
+    condition: Condition | None = None,
+    instance: Entity | None = None,
+) -> dict[str, Any]:
+    """The request members of an update of one item, with version, timestamps and index keys.
+
+    Usable as the ``Update`` member of a ``TransactWriteItems`` request as it is, or as an
+    ``UpdateItem`` request once ``ReturnValues`` is added.
+
+    Args:
+        entity: The entity class.
+        key: The item's key (``entity.key(...)`` or ``instance.item_key``).
+        actions: PynamoDB update actions: ``Order.status.set("PAID")``, ``Order.total.add(1)``.
+        condition: A condition the stored item must meet.
+        instance: The instance the update is made through: its version conditions the update
+            and its values complete index keys.
+
+    Returns:
+        ``TableName``, ``Key``, ``UpdateExpression``, ``ExpressionAttributeNames``/``Values``,
+        and, when there is a condition, ``ConditionExpression`` with
+        ``ReturnValuesOnConditionCheckFailure=ALL_OLD``.
+
+    Raises:
+        ValidationError: An action targets a key, the version or a primary-key field; an index
+            key cannot be computed; a value is not one DynamoDB can store.
+
+    Example:
+        >>> build_update(Order, Order.key(customer_id="c1", order_id="o1"),
+        ...              [Order.status.set("SHIPPED")])["UpdateExpression"]  # doctest: +SKIP
+        'SET #n0 = :v0, #n1 = :v1, ...'
+    """
+    return plan_update(entity, key, actions, condition=condition, instance=instance).request
+
+
+def run_update(
+    entity: type[Entity],
+    key: ItemKey,
+    actions: Sequence[Action],
+    *,
+    condition: Condition | None,
+    instance: Entity | None,
+    return_values: str,
+) -> Any:
+    """Send an update and decode the result; see :meth:`Entity.update`."""
+    if return_values not in RETURN_VALUES:
+        raise ValidationError(
+            f"{entity.__qualname__}: return_values={return_values!r}; use one of "
+            f"{', '.join(RETURN_VALUES)}"
+        )
+    plan = plan_update(entity, key, actions, condition=condition, instance=instance)
+    wire = _WIRE[return_values]
+    if instance is not None and wire == "NONE":
+        wire = "ALL_NEW"  # so the instance can reflect the stored item
+    request = {**plan.request, "ReturnValues": wire}
+    try:
+        response = entity.__table__.call("UpdateItem", request, idempotent=plan.idempotent)
+    except ConditionFailed as exc:
+        raise condition_error(
+            entity,
+            key,
+            exc,
+            expected=plan.expected,
+            versioned=plan.versioned,
+            guards=plan.guards,
+        ) from root_cause(exc)
+    raw: dict[str, Any] = response.get("Attributes") or {}
+    if instance is not None:
+        _reflect(instance, raw if wire == "ALL_NEW" else None)
+    if return_values == "NONE":
+        return None
+    if return_values.startswith("UPDATED_"):
+        return decode_attributes(entity, raw, plan.touched)
+    if instance is not None and return_values == "ALL_NEW":
+        return instance
+    return decode_whole(entity, raw) if raw else None
+
+
+def _reflect(instance: Entity, new: dict[str, Any] | None) -> None:
+    """Make the instance hold the item as stored after the update."""
+    if new is not None:
+        reload(instance, new)  # the whole item: a partial instance is whole afterwards
+        return
+    # Deleted meanwhile: a later versioned write through the instance will conflict.
+    with contextlib.suppress(UnknownEntityType):
+        instance.refresh(consistent=True)
