@@ -23,6 +23,8 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from pynamodb.expressions.condition import size
 
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
     from dynaorm.base.errors import (
         AttributeNotLoaded,
         BatchIncomplete,
@@ -56,12 +58,12 @@ if _typing.TYPE_CHECKING:
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate
     from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
-    from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm.model.entity import EntityMeta
     from dynaorm.model.indexes import Index
     from dynaorm.model.schema import SchemaDifference
-    from dynaorm.model.table import Table
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm.model.values import DecimalAttribute
+    from dynaorm.model.versions import VersionAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
     from dynaorm.read.paging import Page, UnknownItem
     from dynaorm.read.query import Query
@@ -138,6 +140,8 @@ __all__ = [
 def _load() -> dict[str, _typing.Any]:
     from pynamodb.expressions.condition import size
 
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
     from dynaorm.base.errors import (
         AttributeNotLoaded,
         BatchIncomplete,
@@ -171,12 +175,12 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate
     from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
-    from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
+    from dynaorm.model.entity import EntityMeta
     from dynaorm.model.indexes import Index
     from dynaorm.model.schema import SchemaDifference
-    from dynaorm.model.table import Table
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm.model.values import DecimalAttribute
+    from dynaorm.model.versions import VersionAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
     from dynaorm.read.paging import Page, UnknownItem
     from dynaorm.read.query import Query

@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dynaorm.api.table import Table
 from dynaorm.base.errors import ConfigurationError, DynaormError, ImportIncomplete, ValidationError
 from dynaorm.base.settings import configure
 from dynaorm.bulk.files import ExportLines, export_files, export_items, import_items
 from dynaorm.expressions.compile import render
 from dynaorm.local import LocalDynamoDB
-from dynaorm.model.table import Table
 from dynaorm.tools.layout import (
     layout_columns,
     layout_rows,

@@ -50,8 +50,8 @@ import attrs
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
+from dynaorm.api.table import Table
 from dynaorm.base.errors import ValidationError
-from dynaorm.model.table import Table
 from dynaorm.wire.fault_plan import (
     BATCH_MEMBERS,
     Plan,

@@ -37,7 +37,7 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.model.json_values import conversion_for, typed_map
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = ["from_model", "model_for", "to_model"]
 

@@ -17,7 +17,7 @@ available:
   latency) and removes them when the test ends. ``FaultInjector`` and ``FaultStats`` are
   importable from here too.
 * the ``requires`` marker: ``@pytest.mark.requires("transactions")`` skips a test, with the
-  reason, on a server that lacks the feature (see :class:`~dynaorm.wire.probe.Capabilities`).
+  reason, on a server that lacks the feature (see :class:`~dynaorm.tools.probe.Capabilities`).
 
 Example::
 
@@ -55,9 +55,9 @@ import pytest
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+    from dynaorm.api.table import Table
     from dynaorm.faults import FaultInjector, FaultStats
-    from dynaorm.model.table import Table
-    from dynaorm.wire.probe import Capabilities
+    from dynaorm.tools.probe import Capabilities
 
 __all__ = [
     "FaultInjector",
@@ -211,7 +211,7 @@ def fault_injector(
 @pytest.fixture(scope="session")
 def dynamodb_capabilities(dynamodb_endpoint: str) -> Capabilities:
     """What the session's server supports, probed once."""
-    from dynaorm.wire.probe import probe_capabilities
+    from dynaorm.tools.probe import probe_capabilities
 
     return probe_capabilities()
 

@@ -210,7 +210,9 @@ def test_the_bottom_layer_imports_nothing_above_it() -> None:
 def test_the_layer_table_of_the_architecture_document_is_this_one() -> None:
     text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
     positions = [text.find(f"`dynaorm.{name}`") for name in LAYERS]
-    assert all(p >= 0 for p in positions), [n for n, p in zip(LAYERS, positions, strict=True) if p < 0]
+    assert all(p >= 0 for p in positions), [
+        n for n, p in zip(LAYERS, positions, strict=True) if p < 0
+    ]
     assert positions == sorted(positions), "docs/architecture.md lists the layers out of order"
 
 

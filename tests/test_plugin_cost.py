@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import dynaorm
-from dynaorm.wire.probe import Capabilities
+from dynaorm.tools.probe import Capabilities
 
 ROOT = Path(dynaorm.__file__).resolve().parent.parent
 HEAVY = (
@@ -116,7 +116,7 @@ def test_fixture(table_factory):
 
 @pytest.mark.requires("transactions")
 def test_required_feature_present():
-    assert "dynaorm.wire.probe" in sys.modules
+    assert "dynaorm.tools.probe" in sys.modules
 
 @pytest.mark.requires("enforces_batch_limits", "ttl")
 def test_marked_and_skipped_unless_supported(dynamodb_capabilities):
@@ -145,7 +145,7 @@ def test_fixtures_and_the_requires_marker_still_work(
     }
     for name, outcome in expected.items():
         assert f"test_sample.py::{name} {outcome}" in result.stdout, result.stdout
-    assert "dynaorm.wire.probe" in modules
+    assert "dynaorm.tools.probe" in modules
 
 
 @pytest.mark.parametrize("statement", ["import dynaorm", "import dynaorm.testing"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.operand import Path
@@ -26,10 +26,15 @@ from dynaorm.bulk.batching import (
 from dynaorm.expressions.compile import ExpressionBuilder, path_of
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import Decoder, UnknownItem, is_strict
-from dynaorm.model.entity import Entity
-from dynaorm.model.table import Table, bind
+from dynaorm.model.entity import EntityBase
 from dynaorm.read.support import partly_read, top_name
+from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import Retrier, RetryPolicy
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+
 
 __all__ = ["batch_get", "item_keys", "key_read_decoder", "projection"]
 
@@ -44,7 +49,7 @@ def item_keys(table: Table, keys: Iterable[ItemKey | Entity], what: str) -> list
     """
     out = []
     for position, key in enumerate(keys):
-        item_key = key.item_key if isinstance(key, Entity) else key
+        item_key = key.item_key if isinstance(key, EntityBase) else key
         if not isinstance(item_key, ItemKey):
             raise ValidationError(
                 f"{what}: position {position} is a {type(key).__name__}; pass ItemKeys "

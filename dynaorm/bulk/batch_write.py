@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,10 +24,15 @@ from dynaorm.bulk.batching import (
 )
 from dynaorm.bulk.ledger import Entry, Ledger
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.entity import Entity
-from dynaorm.model.table import Table, bind
+from dynaorm.model.entity import EntityBase
 from dynaorm.model.timestamps import now, stamp_for_save
+from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import Retrier, RetryPolicy
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+
 
 __all__ = ["BatchWriteResult", "BatchWriter"]
 
@@ -171,7 +176,7 @@ class BatchWriter:
             BatchIncomplete: An earlier request ran out of retries (see the class).
         """
         cls = type(entity)
-        if not isinstance(entity, Entity):
+        if not isinstance(entity, EntityBase):
             raise ValidationError(f"batch_write.put() takes an entity, not {cls.__name__}")
         check_entity_class(self.table, cls, "batch_write.put()")
         self._check_unversioned(cls, unconditional, "put")
@@ -203,7 +208,7 @@ class BatchWriter:
             ValidationError: The entity type is versioned or of another table.
             BatchIncomplete: An earlier request ran out of retries (see the class).
         """
-        key = target.item_key if isinstance(target, Entity) else target
+        key = target.item_key if isinstance(target, EntityBase) else target
         if not isinstance(key, ItemKey):
             raise ValidationError(
                 f"batch_write.delete() takes an entity or an ItemKey, not {type(target).__name__}"

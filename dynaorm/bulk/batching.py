@@ -14,9 +14,9 @@ from dynaorm.wire.retry import Retrier
 from dynaorm.wire.translate import error_code, is_retryable, maybe_applied
 
 if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
     from dynaorm.model.bound_keys import ItemKey
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
     from dynaorm.wire.transport import Transport
 
 __all__ = [

@@ -30,16 +30,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import attrs
 
 from dynaorm.base.errors import DynaormError, ImportIncomplete, ValidationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_item, check_value
 from dynaorm.bulk.batching import BatchProgress, PhysicalKey, physical_key
-from dynaorm.model.table import Table
 from dynaorm.read.paging import Plan
 from dynaorm.read.scan_runner import ScanCheckpoint, run_segments
+
+if TYPE_CHECKING:
+    from dynaorm.api.table import Table
+
 
 __all__ = [
     "ExportLines",
@@ -317,6 +320,7 @@ def check_stored_item(table: Table, item: Mapping[str, Any]) -> None:
         ValidationError: The first problem found.
 
     Example:
+        >>> from dynaorm import Table
         >>> check_stored_item(Table("t"), {"PK": {"S": "A"}, "SK": {"S": "B"}})
         >>> check_stored_item(Table("t"), {"PK": {"S": "A"}})
         Traceback (most recent call last):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import TransactionCanceled, ValidationError
 from dynaorm.base.limits import TRANSACTION_ACTION_LIMIT
@@ -12,9 +12,12 @@ from dynaorm.bulk.batching import PhysicalKey, key_tuple
 from dynaorm.bulk.transaction_parts import TransactionAction, canceled
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import UnknownItem
-from dynaorm.model.entity import Entity
-from dynaorm.model.table import Table
 from dynaorm.wire.translate import root_cause
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+
 
 __all__ = ["transact_get"]
 

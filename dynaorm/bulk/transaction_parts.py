@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from dynaorm.base.errors import TransactionCanceled
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.entity import Entity
-from dynaorm.model.table import Table
+from dynaorm.model.entity import EntityBase
 from dynaorm.model.timestamps import stamp_for_save
 from dynaorm.write.items import decode_item
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+
 
 __all__ = ["CancellationReason", "TransactionAction", "canceled"]
 
@@ -56,7 +60,7 @@ class TransactionAction:
 
     def applied(self) -> None:
         """Bring the instance up to date after the commit: new version, put timestamps."""
-        if not isinstance(self.target, Entity):
+        if not isinstance(self.target, EntityBase):
             return
         if self.stamped is not None:
             stamp_for_save(self.target, self.stamped)
@@ -130,7 +134,7 @@ def canceled(
         conflict = (
             code == "ConditionalCheckFailed"
             and name is not None
-            and isinstance(action.target, Entity)
+            and isinstance(action.target, EntityBase)
             and action.kind != "Get"
             and getattr(item, name, None) != action.expected_version
         )

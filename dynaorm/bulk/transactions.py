@@ -12,7 +12,7 @@ import logging
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -33,13 +33,18 @@ from dynaorm.bulk.batching import PhysicalKey, check_entity_class, key_tuple
 from dynaorm.bulk.transaction_parts import TransactionAction, canceled
 from dynaorm.expressions.compile import ExpressionBuilder, conjoin
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.entity import Entity
-from dynaorm.model.table import Table, bind
+from dynaorm.model.entity import EntityBase
 from dynaorm.model.timestamps import now, stamp_for_save
+from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import Retrier, RetryPolicy
 from dynaorm.wire.translate import root_cause
 from dynaorm.write.changes import check_condition_values
 from dynaorm.write.updates import plan_update
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+
 
 __all__ = ["Transaction"]
 
@@ -137,7 +142,7 @@ class Transaction:
         Raises:
             ValidationError: See the class; also invalid attributes or an item over 400 KB.
         """
-        if not isinstance(entity, Entity):
+        if not isinstance(entity, EntityBase):
             raise ValidationError(
                 f"transaction.put() takes an entity instance, not {type(entity).__name__}; "
                 "use update() or delete() for an ItemKey"
@@ -183,7 +188,7 @@ class Transaction:
             key,
             actions,
             condition=condition,
-            instance=target if isinstance(target, Entity) else None,
+            instance=target if isinstance(target, EntityBase) else None,
         )
         request, expected = {**plan.request, "TableName": self._bound.name}, plan.expected
         new_version = expected + 1 if plan.versioned and expected is not None else None
@@ -197,7 +202,7 @@ class Transaction:
         """
         key = self._key_of(target, "delete")
         version_condition, expected = (
-            target._version_condition() if isinstance(target, Entity) else (None, None)
+            target._version_condition() if isinstance(target, EntityBase) else (None, None)
         )
         request: dict[str, Any] = {"TableName": self._bound.name, "Key": key.to_request()}
         _condition(request, key.entity, conjoin(version_condition, condition))
@@ -214,7 +219,7 @@ class Transaction:
         """
         key = self._key_of(target, "check")
         version_condition, expected = (
-            target._version_condition() if isinstance(target, Entity) else (None, None)
+            target._version_condition() if isinstance(target, EntityBase) else (None, None)
         )
         combined = conjoin(version_condition, condition)
         if combined is None:
@@ -360,7 +365,7 @@ class Transaction:
 
 
 def _item_key(target: object, what: str) -> ItemKey:
-    if isinstance(target, Entity):
+    if isinstance(target, EntityBase):
         return target.item_key
     if isinstance(target, ItemKey):
         return target

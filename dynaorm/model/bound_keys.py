@@ -23,8 +23,8 @@ from dynaorm.model.values import DecimalAttribute
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
 
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.model.table import TableDefinition
     from dynaorm.read.query import Query
 
     # The entity a bound key belongs to; a bare ``BoundKey`` means ``BoundKey[Entity]``.
@@ -214,9 +214,9 @@ class BoundKey(Generic[E]):
         Example:
             >>> Order.by_status.query(status="SHIPPED").reverse().first()  # doctest: +SKIP
         """
-        from dynaorm.read.query import Query
-
-        return Query.create(self.entity, self, partition_values)
+        # Queries live above the model: the entity class (a dynaorm.Entity) builds it.
+        query: Query[E] = self.entity._query_key(self, dict(partition_values))
+        return query
 
 
 def bind_key(
@@ -224,7 +224,7 @@ def bind_key(
     *,
     name: str,
     entity: type[Entity],
-    table: Table,
+    table: TableDefinition,
     attributes: Mapping[str, Attribute[Any]],
     primary: BoundKey | None,
 ) -> BoundKey:

@@ -37,8 +37,9 @@ from dynaorm.base.errors import AttributeNotLoaded, ConfigurationError, UnknownE
 from dynaorm.base.errors import ValidationError as _ValidationError
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
+    from dynaorm.model.table import TableDefinition
 
 __all__ = [
     "UNKNOWN_POLICIES",
@@ -235,7 +236,7 @@ def restore_key_fields(
     return whole_primary
 
 
-def classified(table: Table, item: Mapping[str, Any]) -> type[Entity] | None:
+def classified(table: TableDefinition, item: Mapping[str, Any]) -> type[Entity] | None:
     """The entity the table's ``classify`` hook says ``item`` is (``None``: no hook, or it
     does not claim the item).
 

@@ -1,59 +1,35 @@
-"""Entities: PynamoDB attribute containers that live, many types together, in one table."""
+"""The entity core: PynamoDB attribute containers that live, many types together, in one table.
+
+:class:`EntityBase` holds what an entity *is*: its binding to a table (keys, type name,
+version attribute), its keys, its codec between instances and items, equality, and partial
+instances. What an entity *does* (``get``, ``save``, ``query``, ...) is the public
+:class:`dynaorm.Entity` of :mod:`dynaorm.api.entity`, built on this class.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
-from pynamodb.attributes import (
-    Attribute,
-    AttributeContainer,
-    AttributeContainerMeta,
-    ListAttribute,
-    MapAttribute,
-)
-from pynamodb.attributes import VersionAttribute as _PynamoVersion
-from pynamodb.exceptions import AttributeNullError
+from pynamodb.attributes import AttributeContainer, AttributeContainerMeta
 from pynamodb.expressions.condition import Condition
 
-from dynaorm.base.class_cache import per_class
-from dynaorm.base.errors import (
-    ConditionFailed,
-    ConfigurationError,
-    UnknownEntityType,
-    ValidationError,
-)
+from dynaorm.base.errors import ConfigurationError, UnknownEntityType, ValidationError
 from dynaorm.base.limits import short_repr
-from dynaorm.expressions.compile import attribute_missing
-from dynaorm.model.bound_keys import BoundKey, ItemKey, Key, bind_key
-from dynaorm.model.decode import PartialValues, decode_whole, reload
-from dynaorm.model.table import Table
-from dynaorm.model.values import ENCODING_ERRORS, guard_attribute, invalid_value, unguarded
-from dynaorm.write.entity_writes import EntityWrites
-from dynaorm.write.items import condition_error, delete_entity, save_entity, validate_item
+from dynaorm.model import pynamodb_compat
+from dynaorm.model.binding import bind_entity, declared_keys, public
+from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
+from dynaorm.model.decode import PartialValues, decode_whole
+from dynaorm.model.json_values import entity_from_dict, entity_to_dict
+from dynaorm.model.table import TableDefinition
+from dynaorm.model.validation import validate_item
+from dynaorm.model.versions import set_version, version_condition
 
 if TYPE_CHECKING:
-    from dynaorm.read.query import Query
-    from dynaorm.read.scan import Scan
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
 
-__all__ = ["Entity", "EntityMeta", "VersionAttribute"]
-
-
-class VersionAttribute(_PynamoVersion):
-    """An integer version for optimistic locking.
-
-    The first save writes 1 under ``attribute_not_exists``; each later write is conditioned on
-    the version the instance holds and increments it. A lost race raises
-    :class:`~dynaorm.VersionConflict`.
-    """
-
-
-def _declared_keys(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> dict[str, Key]:
-    keys: dict[str, Key] = {}
-    for base in reversed(bases):
-        keys.update(getattr(base, "__key_declarations__", {}))
-    keys.update({name: value for name, value in namespace.items() if isinstance(value, Key)})
-    return keys
+__all__ = ["EntityBase", "EntityMeta", "check_concrete"]
 
 
 class EntityMeta(AttributeContainerMeta):
@@ -64,7 +40,7 @@ class EntityMeta(AttributeContainerMeta):
         name: str,
         bases: tuple[type, ...],
         namespace: dict[str, Any],
-        table: Table | None = None,
+        table: TableDefinition | None = None,
         type_name: str | None = None,
     ) -> EntityMeta:
         cls: EntityMeta = super().__new__(mcs, name, bases, namespace)  # type: ignore[no-untyped-call]
@@ -75,35 +51,39 @@ class EntityMeta(AttributeContainerMeta):
         name: str,
         bases: tuple[type, ...],
         namespace: dict[str, Any],
-        table: Table | None = None,
+        table: TableDefinition | None = None,
         type_name: str | None = None,
     ) -> None:
         super().__init__(name, bases, namespace)  # type: ignore[no-untyped-call]
-        keys = _declared_keys(namespace, bases)
+        keys = declared_keys(namespace, bases)
         cls.__key_declarations__ = keys
         if table is None:
             if type_name is not None:
                 raise ConfigurationError(f"{name}: type_name= needs table=")
             return
-        entity: type[Entity] = cls  # type: ignore[assignment]
-        entity._bind(table, type_name or name, keys)
+        entity: type[EntityBase] = cls  # type: ignore[assignment]
+        bind_entity(entity, table, type_name or name, keys)
 
 
-class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
-    """Base class of entity types: ``class Order(Entity, table=shop)``.
+def check_concrete(cls: type[EntityBase]) -> None:
+    """Refuse to read or write through an abstract entity class (one without ``table=``).
 
-    Declare PynamoDB attributes and :class:`~dynaorm.Key` templates; pass ``table=`` (and
-    optionally ``type_name=``, the value stored in the table's entity-type attribute, default
-    the class name). A class without ``table=`` is abstract and can hold shared attributes.
+    Raises:
+        ConfigurationError: ``cls`` is abstract.
+    """
+    if "__table__" not in cls.__dict__:
+        raise ConfigurationError(
+            f"{cls.__qualname__} is abstract: declare it with table= to read or write it"
+        )
+
+
+class EntityBase(AttributeContainer, metaclass=EntityMeta):
+    """The core of every entity class (see :class:`dynaorm.Entity`, which users subclass).
 
     Example:
-        >>> from pynamodb.attributes import UnicodeAttribute
-        >>> shop = Table("doc-shop")
-        >>> class Customer(Entity, table=shop):
-        ...     customer_id = UnicodeAttribute()
-        ...     primary = Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
-        >>> Customer.key(customer_id="c1").key
-        {'PK': 'CUSTOMER#c1', 'SK': 'PROFILE'}
+        >>> from dynaorm import Entity
+        >>> issubclass(Entity, EntityBase)
+        True
     """
 
     __table__: ClassVar[Table]
@@ -128,65 +108,6 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
 
     # -- definition ------------------------------------------------------------------------
 
-    @classmethod
-    def _bind(cls, table: Table, type_name: str, keys: Mapping[str, Key]) -> None:
-        attributes: dict[str, Attribute[Any]] = cls.get_attributes()
-        for python_name, attribute in attributes.items():
-            guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
-            if attribute.attr_name in table.reserved_attributes:
-                raise ConfigurationError(
-                    f"{cls.__qualname__}.{python_name}: attribute name {attribute.attr_name!r} "
-                    f"is reserved by table {table.name!r} for keys or the entity type"
-                )
-        versions = [n for n, a in attributes.items() if isinstance(a, _PynamoVersion)]
-        if len(versions) > 1:
-            raise ConfigurationError(
-                f"{cls.__qualname__} has several version attributes: {versions}"
-            )
-        primaries = [name for name, key in keys.items() if key.index is None]
-        if len(primaries) != 1:
-            raise ConfigurationError(
-                f"{cls.__qualname__} needs exactly one primary Key (without index=), "
-                f"found {primaries or 'none'}"
-            )
-        primary = bind_key(
-            keys[primaries[0]],
-            name=primaries[0],
-            entity=cls,
-            table=table,
-            attributes=attributes,
-            primary=None,
-        )
-        bound = {primaries[0]: primary}
-        used_indexes: dict[str, str] = {}
-        for name, key in keys.items():
-            if key.index is None:
-                continue
-            if key.index in used_indexes:
-                raise ConfigurationError(
-                    f"{cls.__qualname__}: keys {used_indexes[key.index]!r} and {name!r} both "
-                    f"populate index {key.index!r}"
-                )
-            used_indexes[key.index] = name
-            bound[name] = bind_key(
-                key, name=name, entity=cls, table=table, attributes=attributes, primary=primary
-            )
-        cls.__table__ = table
-        cls.__type_name__ = type_name
-        cls.__primary__ = primary
-        cls.__keys__ = bound
-        cls.__version_attribute__ = versions[0] if versions else None
-        for name, key_obj in bound.items():
-            setattr(cls, name, key_obj)
-        table.register(cls)
-
-    @classmethod
-    def _check_concrete(cls) -> None:
-        if "__table__" not in cls.__dict__:
-            raise ConfigurationError(
-                f"{cls.__qualname__} is abstract: declare it with table= to read or write it"
-            )
-
     # -- keys ------------------------------------------------------------------------------
 
     @classmethod
@@ -200,7 +121,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             >>> Order.key(customer_id="c1", order_id="o1")  # doctest: +SKIP
             ItemKey(entity=Order, key={'PK': 'CUSTOMER#c1', 'SK': 'ORDER#o1'})
         """
-        cls._check_concrete()
+        check_concrete(cls)
         expected = set(cls.__primary__.fields)
         unexpected = sorted(set(values) - expected)
         if unexpected:
@@ -208,13 +129,13 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 f"{cls.__qualname__}.key() got unexpected {', '.join(unexpected)}; "
                 f"the primary key takes {', '.join(cls.__primary__.fields) or 'nothing'}"
             )
-        return ItemKey(cls, cls.__primary__.build(values))
+        return ItemKey(public(cls), cls.__primary__.build(values))
 
     @property
     def item_key(self) -> ItemKey:
         """This instance's primary key."""
         primary = self.__primary__
-        return ItemKey(type(self), primary.build(self._values_for(primary)))
+        return ItemKey(public(type(self)), primary.build(self._values_for(primary)))
 
     def _values_for(self, key: BoundKey) -> dict[str, Any]:
         # attribute_values holds what the descriptors return, without their per-call cost.
@@ -235,7 +156,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
                 value has the wrong type, a number cannot be stored (NaN, infinity, over 38
                 digits, out of range), or the item is over 400 KB.
         """
-        self._check_concrete()
+        check_concrete(type(self))
         self._assert_complete()
         try:
             item = self._container_serialize(null_check=True)
@@ -267,18 +188,17 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         stored = item.get(table.type_attribute, {}).get("S")
         if stored != cls.__type_name__:
             raise UnknownEntityType(
-                f"item {ItemKey(cls, _raw_key(table, item)).key} is a {stored!r}, "
-                f"not a {cls.__type_name__!r}",
+                f"item {_raw_key(table, item)} is a {stored!r}, not a {cls.__type_name__!r}",
                 type_name=stored,
                 item=item,
             )
-        return decode_whole(cls, item)  # type: ignore[return-value]
+        return decode_whole(public(cls), item)  # type: ignore[return-value]
 
     @classmethod
     def _from_raw(cls, item: Mapping[str, Any]) -> Self:
         """An instance holding a raw item's attributes, whatever its type attribute says
         (read paths decode through :class:`dynaorm.model.decode.Decoder`, which checks it)."""
-        if cls.__init__ is Entity.__init__:
+        if cls.__init__ is EntityBase.__init__:
             # _container_deserialize sets every attribute (defaults included) afresh, so the
             # constructor's own pass over the attributes would only be repeated.
             instance = cls.__new__(cls)
@@ -305,9 +225,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             >>> Customer(customer_id="c1", email="a@x.io").to_dict()  # doctest: +SKIP
             {'customer_id': 'c1', 'email': 'a@x.io', 'version': None}
         """
-        from dynaorm.model.json_values import entity_to_dict
-
-        return entity_to_dict(self)
+        return entity_to_dict(cast("Entity", self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, partial: bool = False) -> Self:
@@ -326,9 +244,8 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             >>> Customer.from_dict({"customer_id": "c1", "email": "a@x.io"})  # doctest: +SKIP
             Customer(customer_id='c1', email='a@x.io', version=None)
         """
-        from dynaorm.model.json_values import entity_from_dict
-
-        return entity_from_dict(cls, data, partial=partial)
+        made: Self = entity_from_dict(public(cls), data, partial=partial)  # type: ignore[assignment]
+        return made
 
     def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The attributes in DynamoDB's typed form, as PynamoDB's own method gives them, minus
@@ -339,83 +256,26 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
         self, null_check: bool, skip: frozenset[str] = frozenset()
     ) -> dict[str, dict[str, Any]]:
         """:meth:`_container_serialize`, leaving out the attributes ``skip`` names."""
-        steps = _encode_plan(type(self))
-        if steps is None:
-            return super()._container_serialize(null_check)
-        out: dict[str, dict[str, Any]] = {}
-        stored = self.attribute_values
-        for name, physical, attribute, slot, container, nullable, serialize in steps:
-            if name in skip:
-                continue
-            value = stored.get(slot) if slot is not None else getattr(self, name)
-            try:
-                if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
-                    raise ValueError(f"Attribute '{name}' is not correctly typed")
-                if value is None:
-                    serialized = None
-                elif container:
-                    serialized = serialize(value, null_check=null_check)
-                else:
-                    serialized = serialize(value)
-            except AttributeNullError as exc:
-                exc.prepend_path(name)
-                raise
-            except ENCODING_ERRORS as exc:
-                if (
-                    value is None
-                    or isinstance(exc, ValidationError)
-                    or "correctly typed" in str(exc)
-                ):
-                    raise
-                # What the attribute's guard raises, named by this entity (see _values).
-                who = f"{type(self).__qualname__}.{name}"
-                raise ValidationError(invalid_value(who, attribute, value, exc)) from None
-            if serialized is None:
-                if null_check and not nullable:
-                    raise AttributeNullError(name)
-                continue
-            out[physical] = {attribute.attr_type: serialized}
-        return out
+        return pynamodb_compat.encode(self, null_check, skip)
 
     def _container_deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
         """Set the attributes from a raw item, as PynamoDB's own method does, minus its
         per-attribute lookups (every read decodes through here)."""
-        plan = _decode_plan(type(self))
-        if plan is None:
-            super()._container_deserialize(attribute_values)
-            return
-        defaults, steps = plan
-        values: dict[str, Any] = {}
-        self.attribute_values = values
-        for name, default in defaults:
-            value = default() if callable(default) else default
-            if value is not None:
-                setattr(self, name, value)
-        for name, physical, attribute, slot, attr_type, identity in steps:
-            raw = attribute_values.get(physical)
-            if raw and "NULL" not in raw:
-                # attribute.get_value(raw) inlined (it raises for a value of another type).
-                value = raw[attr_type] if attr_type in raw else attribute.get_value(raw)
-                if not identity:
-                    value = attribute.deserialize(value)
-                if slot is None:
-                    setattr(self, name, value)
-                else:
-                    values[slot] = value
+        pynamodb_compat.decode_into(self, attribute_values)
 
     def __eq__(self, other: object) -> bool:
         # A partial instance equals only an instance missing the same attributes and holding
         # the same values for the others: an attribute not read is never compared as a value.
         if type(other) is not type(self):
             return NotImplemented
-        assert isinstance(other, Entity)
+        assert isinstance(other, EntityBase)
         unloaded = self.unloaded_attributes
         if unloaded != other.unloaded_attributes or (
             self.partly_loaded_attributes != other.partly_loaded_attributes
         ):
             return False
-        mine = _canonical(self._serialize(False, unloaded))
-        return bool(mine == _canonical(other._serialize(False, unloaded)))
+        mine = pynamodb_compat.canonical(self._serialize(False, unloaded))
+        return bool(mine == pynamodb_compat.canonical(other._serialize(False, unloaded)))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -445,6 +305,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
 
         Example:
             >>> from pynamodb.attributes import UnicodeAttribute
+            >>> from dynaorm import Entity, Key, Table
             >>> class Note(Entity, table=Table("doc-notes")):
             ...     note_id = UnicodeAttribute()
             ...     primary = Key(pk="NOTE#{note_id}", sk="NOTE")
@@ -486,151 +347,11 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
     def _partial(self) -> bool:
         return self.is_partial
 
-    # -- reads and writes ------------------------------------------------------------------
-
-    @classmethod
-    def get(cls, *, consistent: bool = False, **values: Any) -> Self | None:
-        """Read one item by its key attribute values; ``None`` when there is no such item.
-
-        Example:
-            >>> Customer.get(customer_id="c1")  # doctest: +SKIP
-            Customer(customer_id='c1', email='a@x.io', version=1)
-        """
-        key = cls.key(**values)
-        table = cls.__table__
-        request = {"TableName": table.name, "Key": key.to_request(), "ConsistentRead": consistent}
-        item = table.call("GetItem", request, idempotent=True).get("Item")
-        return decode_whole(cls, item) if item else None  # type: ignore[return-value]
-
-    def refresh(self, *, consistent: bool = True) -> None:
-        """Reload this instance from the table, whole: a partial instance (read with
-        ``select()``) holds every attribute afterwards and can be saved.
-
-        Raises:
-            LookupError: The item no longer exists, or is not of this type (a
-                :class:`~dynaorm.UnknownEntityType`).
-        """
-        table = self.__table__
-        key = self.item_key
-        request = {"TableName": table.name, "Key": key.to_request(), "ConsistentRead": consistent}
-        item = table.call("GetItem", request, idempotent=True).get("Item")
-        if not item:
-            raise UnknownEntityType(
-                f"{type(self).__qualname__} {dict(key.key)} no longer exists",
-                type_name=None,
-                item={},
-            )
-        reload(self, item)  # checks the stored type; whole now, so writable again
-
-    def save(self, *, condition: Condition | None = None) -> None:
-        """Write the whole item (PutItem), replacing any stored one.
-
-        A versioned entity writes the next version, conditioned on the one it holds (on the
-        item not existing, for the first save). Timestamps are set: created ones when the
-        instance holds none, updated ones always. Nothing changes on the instance if the write
-        fails.
-
-        Args:
-            condition: A condition the stored item must meet, e.g. ``Order.status == "NEW"``.
-
-        Raises:
-            VersionConflict: Another writer got there first (carries the stored item).
-            ConditionFailed: ``condition`` was false (carries the stored item).
-            ValidationError: Keys or attributes are invalid, a number cannot be stored, or the
-                item is over 400 KB; nothing was sent.
-
-        Example:
-            >>> order.save(condition=Order.status == "NEW")  # doctest: +SKIP
-        """
-        self._assert_complete()
-        save_entity(self, condition)
-
-    def delete(self, *, condition: Condition | None = None) -> None:
-        """Delete the item (DeleteItem). Deleting a missing item is not an error unless a
-        condition or version says otherwise.
-
-        Raises:
-            VersionConflict: The stored version is not the one this instance holds.
-            ConditionFailed: ``condition`` was false.
-        """
-        delete_entity(self, condition)
-
     def _set_version(self, value: int | None) -> None:
-        name = self.__version_attribute__
-        if name is None:
-            return
-        if value is None:
-            self.attribute_values.pop(name, None)
-        else:
-            setattr(self, name, value)
+        set_version(self, value)
 
     def _version_condition(self) -> tuple[Condition | None, int | None]:
-        """The optimistic-lock condition for this instance's current version."""
-        name = self.__version_attribute__
-        if name is None:
-            return None, None
-        current: int | None = getattr(self, name)
-        if current is None:
-            return attribute_missing(self.__table__.pk), None
-        attribute: Attribute[Any] = self.get_attributes()[name]
-        return attribute == current, current
-
-    def _condition_error(self, exc: ConditionFailed, expected: int | None) -> ConditionFailed:
-        """The error for a failed condition on a write of this instance, with the stored item
-        decoded: a VersionConflict when the stored version differs from ``expected``."""
-        versioned = self.__version_attribute__ is not None
-        return condition_error(
-            type(self), self.item_key, exc, expected=expected, versioned=versioned
-        )
-
-    # -- queries and scans (facades over dynaorm.read.query / dynaorm.read.scan) -------------------
-
-    @classmethod
-    def query(cls, **partition_values: Any) -> Query[Self]:
-        """Query this entity's items in one partition of its primary key.
-
-        The sort key is restricted to the template's constant prefix (``ORDER#``) and the
-        entity type is filtered, so only this entity's items come back. Query an index with
-        ``Order.by_status.query(status="PAID")``.
-
-        Args:
-            **partition_values: The fields of the primary partition-key template.
-
-        Returns:
-            A :class:`~dynaorm.Query`; refine it with ``range()``, ``where()``, ``select()``,
-            ``limit()``, ``page_size()``, ``reverse()``, ``consistent()``, ``after(cursor)``.
-
-        Raises:
-            ValidationError: A partition value is missing, unexpected or unusable.
-
-        Example:
-            >>> q = Order.query(customer_id="c1").where(Order.total > 100).limit(20)
-            ... # doctest: +SKIP
-            >>> page = q.page(); q.after(page.cursor).page()  # doctest: +SKIP
-        """
-        from dynaorm.read.query import Query
-
-        return Query.create(cls, cls.__primary__, partition_values)
-
-    @classmethod
-    def scan(cls, *, index: str | None = None) -> Scan[Self]:
-        """Scan the table (or ``index``) for this entity's items (filtered by entity type).
-
-        Returns:
-            A :class:`~dynaorm.Scan`; ``.segments(4)`` runs it in parallel,
-            ``.rate_limit(units)`` paces it, ``.resume(checkpoint)`` continues one.
-
-        Raises:
-            ConfigurationError: The entity is abstract or the table has no such index.
-            ValidationError: The index is ``KEYS_ONLY`` (it cannot hold the type attribute).
-
-        Example:
-            >>> for order in Order.scan().where(Order.total > 100).segments(4):  # doctest: +SKIP
-            ...     print(order)
-        """
-        from dynaorm.read.scan import Scan
-
-        return Scan.of_entity(cls, index=index)
+        return version_condition(self)
 
     def _assert_complete(self) -> None:
         """Refuse to write an instance read with a projection (it lacks attributes).
@@ -652,92 +373,7 @@ class Entity(EntityWrites, AttributeContainer, metaclass=EntityMeta):
             )
 
 
-# Per attribute: Python name, stored name, the attribute, the attribute_values key its
-# descriptor stores under (None when the attribute's class has a __set__ of its own), its
-# DynamoDB type (None when its class has a get_value of its own), and whether its deserialize
-# returns the stored value as it is.
-_DecodeStep = tuple[str, str, Attribute[Any], str | None, str | None, bool]
-_DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
-
-
-# Per attribute: Python name, stored name, the attribute, the attribute_values key its
-# descriptor reads (None when its class has a __get__ of its own), whether it serializes with
-# null_check (lists and maps), whether it may be null, and its serialize without the guard of
-# dynaorm.model.values (whose errors _container_serialize raises itself, without a call's cost).
-_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool, Callable[..., Any]]
-
-
-def _encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
-    """How to encode instances of ``cls`` (worked out once per class); ``None`` when
-    PynamoDB's own encoding must run (entities with a discriminator attribute)."""
-    return per_class(cls, "_dynaorm_encode_plan", _build_encode_plan)
-
-
-def _build_encode_plan(cls: type[Entity]) -> tuple[_EncodeStep, ...] | None:
-    plan: tuple[_EncodeStep, ...] | None = None
-    if not getattr(cls, "_discriminator", None):
-        renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
-        plan = tuple(
-            (
-                name,
-                a.attr_name,
-                a,
-                renamed.get(a.attr_name, a.attr_name)
-                if type(a).__get__ is Attribute.__get__
-                else None,
-                isinstance(a, ListAttribute | MapAttribute),
-                bool(a.null),
-                unguarded(a),
-            )
-            for name, a in cls.get_attributes().items()
-        )
-    return plan
-
-
-def _decode_plan(cls: type[Entity]) -> _DecodePlan | None:
-    """How to decode items of ``cls`` (worked out once per class); ``None`` when PynamoDB's
-    own decoding must run (entities with a discriminator attribute)."""
-    return per_class(cls, "_dynaorm_decode_plan", _build_decode_plan)
-
-
-def _build_decode_plan(cls: type[Entity]) -> _DecodePlan | None:
-    plan: _DecodePlan | None = None
-    if not getattr(cls, "_discriminator", None):
-        attributes = cls.get_attributes()
-        # What _set_defaults(_user_instantiated=False) sets, in the same order.
-        defaults = tuple(
-            (name, a.default) for name, a in attributes.items() if a.default is not None
-        )
-        renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
-        steps = tuple(
-            (
-                name,
-                a.attr_name,
-                a,
-                renamed.get(a.attr_name, a.attr_name)
-                if type(a).__set__ is Attribute.__set__
-                else None,
-                a.attr_type if type(a).get_value is Attribute.get_value else None,
-                type(a).deserialize is Attribute.deserialize,
-            )
-            for name, a in attributes.items()
-        )
-        plan = (defaults, steps)
-    return plan
-
-
-def _canonical(value: Any) -> Any:
-    """A serialized item with set members sorted: equal sets may iterate in different orders."""
-    if isinstance(value, dict):
-        return {
-            k: sorted(v) if k in ("SS", "NS", "BS") else _canonical(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
-
-
-def _construction_error(cls: type[Entity], values: Mapping[str, Any], exc: TypeError) -> str:
+def _construction_error(cls: type[EntityBase], values: Mapping[str, Any], exc: TypeError) -> str:
     """The message for a TypeError of the constructor: name the map with non-text keys."""
     for name, value in values.items():
         if isinstance(value, Mapping) and not all(isinstance(k, str) for k in value):
@@ -749,5 +385,5 @@ def _construction_error(cls: type[Entity], values: Mapping[str, Any], exc: TypeE
     return f"{cls.__qualname__}: {exc}"
 
 
-def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, str]:
+def _raw_key(table: TableDefinition, item: Mapping[str, Any]) -> dict[str, str]:
     return {k: item[k].get("S", "") for k in (table.pk, table.sk) if k and k in item}

@@ -62,7 +62,7 @@ from pynamodb.attributes import (
 from dynaorm.base.errors import ValidationError
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = [
     "CONVERSIONS",

@@ -11,7 +11,7 @@ from dynaorm.base.errors import SchemaMismatch
 from dynaorm.model.indexes import Index
 
 if TYPE_CHECKING:
-    from dynaorm.model.table import Table
+    from dynaorm.model.table import TableDefinition as Table
 
 __all__ = [
     "SchemaDifference",

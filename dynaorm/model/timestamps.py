@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.attributes import Attribute, UTCDateTimeAttribute
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = ["CreatedAtAttribute", "UpdatedAtAttribute", "stamp_for_save", "timestamp_attributes"]
 

@@ -25,7 +25,6 @@ from pynamodb.expressions.condition import Condition
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
 from dynaorm.model.decode import is_strict
-from dynaorm.model.table import TableBinding, bind
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.paging import Plan, Reader, UnknownItem
 from dynaorm.read.support import (
@@ -36,11 +35,12 @@ from dynaorm.read.support import (
     read_decoding,
     require_type_attribute,
 )
+from dynaorm.wire.connection import TableBinding, bind
 
 if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
     from dynaorm.model.bound_keys import BoundKey
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
 
 __all__ = ["CollectionQuery", "ItemCollection"]
 

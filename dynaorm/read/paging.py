@@ -20,15 +20,15 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.model.decode import UnknownItem, report_unknown
-from dynaorm.model.table import TableBinding, bind
 from dynaorm.read.cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
 from dynaorm.read.read_ahead import Requests
 from dynaorm.read.support import Counting, ReadPart
+from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.wire.rate import ReadRateLimiter, capacity_units, charge
 from dynaorm.wire.retry import Retrier
 
 if TYPE_CHECKING:
-    from dynaorm.model.table import Table
+    from dynaorm.api.table import Table
 
 __all__ = ["Page", "Plan", "Reader", "UnknownItem", "capacity_units"]
 
@@ -86,7 +86,7 @@ class Plan(Generic[T]):
     """A reader compiled for execution.
 
     A plan is built when its read starts running and is bound to the table as it is then
-    (:class:`~dynaorm.model.table.TableBinding`): every page, read-ahead request and segment
+    (:class:`~dynaorm.wire.connection.TableBinding`): every page, read-ahead request and segment
     worker sends to the bound name and transport, and cursors are signed and verified with
     the bound settings' keys, even after the ``table.override()`` block it started in ended.
 

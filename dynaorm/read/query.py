@@ -32,7 +32,7 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition, path_of
 from dynaorm.keys.ranges import KeyRange, compile_range, split_range
 from dynaorm.model.decode import is_strict
-from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.entity import check_concrete
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.paging import Plan, Reader
 from dynaorm.read.support import (
@@ -43,10 +43,11 @@ from dynaorm.read.support import (
     read_decoding,
     require_type_attribute,
 )
+from dynaorm.wire.connection import TableBinding, bind
 
 if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
     from dynaorm.model.bound_keys import BoundKey
-    from dynaorm.model.entity import Entity
 
 __all__ = ["Query"]
 
@@ -86,7 +87,7 @@ class Query(Reader[E], Generic[E]):
                 key's index does not hold the type attribute (``KEYS_ONLY``).
             ConfigurationError: ``entity`` is abstract.
         """
-        entity._check_concrete()
+        check_concrete(entity)
         require_type_attribute(
             entity.__table__, key.index, f"{entity.__qualname__}.{key.name}.query()"
         )

@@ -24,7 +24,7 @@ from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool, each_completed
 from dynaorm.expressions.compile import ExpressionBuilder, path_of
 from dynaorm.model.decode import is_strict
-from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.entity import check_concrete
 from dynaorm.read.cursor import cursor_keys, request_digest
 from dynaorm.read.paging import Page, Plan, Reader, UnknownItem
 from dynaorm.read.scan_runner import (
@@ -42,11 +42,12 @@ from dynaorm.read.support import (
     read_decoding,
     require_type_attribute,
 )
+from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.wire.rate import ReadRateLimiter
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
 
 __all__ = ["Scan"]
 
@@ -88,7 +89,7 @@ class Scan(Reader[T], Generic[T]):
             ConfigurationError: ``entity`` is abstract or the table has no such index.
             ValidationError: The index does not hold the type attribute (``KEYS_ONLY``).
         """
-        entity._check_concrete()
+        check_concrete(entity)
         table = entity.__table__
         if index is not None:
             require_type_attribute(table, table.index(index), f"{entity.__qualname__}.scan()")

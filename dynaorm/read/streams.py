@@ -23,8 +23,8 @@ from dynaorm.model.decode import Decoder
 from dynaorm.read.paging import UnknownItem
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
 
 __all__ = ["Change", "decode_stream_records"]
 

@@ -17,8 +17,8 @@ from dynaorm.model.decode import Decoder
 from dynaorm.model.indexes import Index
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
 
 __all__ = [
     "check_filter_paths",

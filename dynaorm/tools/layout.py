@@ -19,8 +19,8 @@ from dynaorm.bulk.files import encode_item
 from dynaorm.expressions.compile import render
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
-    from dynaorm.model.table import Table
+    from dynaorm.api.entity import Entity
+    from dynaorm.api.table import Table
 
 __all__ = [
     "AccessPattern",

@@ -26,8 +26,8 @@ from dynaorm.expressions.compile import operand_values, path_head
 from dynaorm.model.timestamps import timestamp_attributes
 
 if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
     from dynaorm.model.bound_keys import BoundKey
-    from dynaorm.model.entity import Entity
 
 __all__ = [
     "Change",

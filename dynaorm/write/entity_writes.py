@@ -19,7 +19,7 @@ from dynaorm.write.mutate import mutate_entity
 from dynaorm.write.updates import ReturnValues, run_update
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = ["EntityWrites"]
 

@@ -30,7 +30,7 @@ from dynaorm.model.bound_keys import BoundKey
 from dynaorm.write.changes import Change, typed_value, update_profile
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = ["IndexSync", "sync_index_keys"]
 

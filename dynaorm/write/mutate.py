@@ -18,7 +18,7 @@ from dynaorm.base.errors import ConfigurationError, UnknownEntityType, VersionCo
 from dynaorm.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = ["CONFLICT_POLICY", "mutate_entity", "retry_on_conflict"]
 

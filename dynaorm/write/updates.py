@@ -38,6 +38,7 @@ from dynaorm.base.limits import check_text
 from dynaorm.expressions.compile import ExpressionBuilder, NameAction
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import decode_whole, reload
+from dynaorm.model.entity import check_concrete
 from dynaorm.model.timestamps import now
 from dynaorm.wire.translate import root_cause
 from dynaorm.write.changes import (
@@ -51,7 +52,7 @@ from dynaorm.write.index_sync import sync_index_keys
 from dynaorm.write.items import condition_error, decode_attributes
 
 if TYPE_CHECKING:
-    from dynaorm.model.entity import Entity
+    from dynaorm.api.entity import Entity
 
 __all__ = [
     "RETURN_VALUES",
@@ -115,7 +116,7 @@ def plan_update(
     when: datetime | None = None,
 ) -> UpdatePlan:
     """Compile an update of the item ``key`` of ``entity``; see :func:`build_update`."""
-    entity._check_concrete()
+    check_concrete(entity)
     if key.entity is not entity:
         raise ValidationError(
             f"{entity.__qualname__}: got a key of {key.entity.__qualname__} ({dict(key.key)}); "

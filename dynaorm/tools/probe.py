@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
+from dynaorm.api.table import Table
 from dynaorm.base.errors import DynaormError, ServiceError
-from dynaorm.model.table import Table
 
 __all__ = ["Capabilities", "probe_capabilities"]
 

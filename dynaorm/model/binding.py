@@ -1,0 +1,96 @@
+"""Binding an entity class to its table when the class is created: keys, type name,
+version attribute, registration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from pynamodb.attributes import Attribute
+
+from dynaorm.base.errors import ConfigurationError
+from dynaorm.model.bound_keys import Key, bind_key
+from dynaorm.model.table import TableDefinition
+from dynaorm.model.values import guard_attribute
+from dynaorm.model.versions import is_version
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+    from dynaorm.model.entity import EntityBase
+
+
+def public(cls: type[EntityBase]) -> type[Entity]:
+    """``cls`` as the public entity class it is: every concrete entity class derives from
+    :class:`dynaorm.Entity`, which this layer sees only in annotations."""
+    return cast("type[Entity]", cls)
+
+
+__all__ = ["bind_entity", "declared_keys", "public"]
+
+
+def declared_keys(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> dict[str, Key]:
+    """The :class:`~dynaorm.Key` declarations of a class body and its bases."""
+    keys: dict[str, Key] = {}
+    for base in reversed(bases):
+        keys.update(getattr(base, "__key_declarations__", {}))
+    keys.update({name: value for name, value in namespace.items() if isinstance(value, Key)})
+    return keys
+
+
+def bind_entity(
+    cls: type[EntityBase], table: TableDefinition, type_name: str, keys: Mapping[str, Key]
+) -> None:
+    """Bind entity class ``cls`` to ``table``: check its attributes, bind its keys, find its
+    version attribute, and register it (``class X(Entity, table=...)`` does this).
+
+    Raises:
+        ConfigurationError: An attribute uses a reserved name, there is not exactly one
+            primary key, two keys populate one index, or several version attributes.
+    """
+    attributes: dict[str, Attribute[Any]] = cls.get_attributes()
+    for python_name, attribute in attributes.items():
+        guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
+        if attribute.attr_name in table.reserved_attributes:
+            raise ConfigurationError(
+                f"{cls.__qualname__}.{python_name}: attribute name {attribute.attr_name!r} "
+                f"is reserved by table {table.name!r} for keys or the entity type"
+            )
+    versions = [n for n, a in attributes.items() if is_version(a)]
+    if len(versions) > 1:
+        raise ConfigurationError(f"{cls.__qualname__} has several version attributes: {versions}")
+    primaries = [name for name, key in keys.items() if key.index is None]
+    if len(primaries) != 1:
+        raise ConfigurationError(
+            f"{cls.__qualname__} needs exactly one primary Key (without index=), "
+            f"found {primaries or 'none'}"
+        )
+    primary = bind_key(
+        keys[primaries[0]],
+        name=primaries[0],
+        entity=public(cls),
+        table=table,
+        attributes=attributes,
+        primary=None,
+    )
+    bound = {primaries[0]: primary}
+    used_indexes: dict[str, str] = {}
+    for name, key in keys.items():
+        if key.index is None:
+            continue
+        if key.index in used_indexes:
+            raise ConfigurationError(
+                f"{cls.__qualname__}: keys {used_indexes[key.index]!r} and {name!r} both "
+                f"populate index {key.index!r}"
+            )
+        used_indexes[key.index] = name
+        bound[name] = bind_key(
+            key, name=name, entity=public(cls), table=table, attributes=attributes, primary=primary
+        )
+    cls.__table__ = table  # type: ignore[assignment]  # every table is a public Table
+    cls.__type_name__ = type_name
+    cls.__primary__ = primary
+    cls.__keys__ = bound
+    cls.__version_attribute__ = versions[0] if versions else None
+    for name, key_obj in bound.items():
+        setattr(cls, name, key_obj)
+    table.register(public(cls))

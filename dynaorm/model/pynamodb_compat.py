@@ -1,0 +1,186 @@
+"""Every use of PynamoDB's internals, in one place: how entities encode to and decode from
+DynamoDB's typed form without PynamoDB's per-attribute lookups.
+
+PynamoDB's ``AttributeContainer`` serializes through ``_container_serialize`` and
+deserializes through ``_container_deserialize``, looking up each attribute's Python name,
+descriptor and type on every call. An entity class works this out once (a *plan*), then
+encodes and decodes with plain loops. The plans read PynamoDB's private per-class state
+(``_dynamo_to_python_attrs``, ``_discriminator``, ``attribute_values``), which is why this
+module exists: ``pyproject.toml`` bounds the PynamoDB version, and
+``tests/model/test_pynamodb_equivalence.py`` checks the plans give exactly what PynamoDB's own
+methods give. Classes with a discriminator attribute fall back to PynamoDB's own methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.attributes import Attribute, AttributeContainer, ListAttribute, MapAttribute
+from pynamodb.exceptions import AttributeNullError
+
+from dynaorm.base.class_cache import per_class
+from dynaorm.base.errors import ValidationError
+from dynaorm.model.values import ENCODING_ERRORS, invalid_value, unguarded
+
+if TYPE_CHECKING:
+    from dynaorm.model.entity import EntityBase
+
+__all__ = ["canonical", "decode_into", "encode", "python_names"]
+
+# Per attribute: Python name, stored name, the attribute, the attribute_values key its
+# descriptor stores under (None when the attribute's class has a __set__ of its own), its
+# DynamoDB type (None when its class has a get_value of its own), and whether its deserialize
+# returns the stored value as it is.
+_DecodeStep = tuple[str, str, Attribute[Any], str | None, str | None, bool]
+_DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
+
+# Per attribute: Python name, stored name, the attribute, the attribute_values key its
+# descriptor reads (None when its class has a __get__ of its own), whether it serializes with
+# null_check (lists and maps), whether it may be null, and its serialize without the guard of
+# dynaorm.model.values (whose errors encode() raises itself, without a call's cost).
+_EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool, Callable[..., Any]]
+
+
+def python_names(cls: type[AttributeContainer]) -> dict[str, str]:
+    """Stored attribute name -> Python name, for the attributes declared with ``attr_name``."""
+    renamed: dict[str, str] = getattr(cls, "_dynamo_to_python_attrs", {})
+    return renamed
+
+
+def _encode_plan(cls: type[EntityBase]) -> tuple[_EncodeStep, ...] | None:
+    """How to encode instances of ``cls`` (worked out once per class); ``None`` when
+    PynamoDB's own encoding must run (entities with a discriminator attribute)."""
+    return per_class(cls, "_dynaorm_encode_plan", _build_encode_plan)
+
+
+def _build_encode_plan(cls: type[EntityBase]) -> tuple[_EncodeStep, ...] | None:
+    plan: tuple[_EncodeStep, ...] | None = None
+    if not getattr(cls, "_discriminator", None):
+        renamed = python_names(cls)
+        plan = tuple(
+            (
+                name,
+                a.attr_name,
+                a,
+                renamed.get(a.attr_name, a.attr_name)
+                if type(a).__get__ is Attribute.__get__
+                else None,
+                isinstance(a, ListAttribute | MapAttribute),
+                bool(a.null),
+                unguarded(a),
+            )
+            for name, a in cls.get_attributes().items()
+        )
+    return plan
+
+
+def _decode_plan(cls: type[EntityBase]) -> _DecodePlan | None:
+    """How to decode items of ``cls`` (worked out once per class); ``None`` when PynamoDB's
+    own decoding must run (entities with a discriminator attribute)."""
+    return per_class(cls, "_dynaorm_decode_plan", _build_decode_plan)
+
+
+def _build_decode_plan(cls: type[EntityBase]) -> _DecodePlan | None:
+    plan: _DecodePlan | None = None
+    if not getattr(cls, "_discriminator", None):
+        attributes = cls.get_attributes()
+        # What _set_defaults(_user_instantiated=False) sets, in the same order.
+        defaults = tuple(
+            (name, a.default) for name, a in attributes.items() if a.default is not None
+        )
+        renamed = python_names(cls)
+        steps = tuple(
+            (
+                name,
+                a.attr_name,
+                a,
+                renamed.get(a.attr_name, a.attr_name)
+                if type(a).__set__ is Attribute.__set__
+                else None,
+                a.attr_type if type(a).get_value is Attribute.get_value else None,
+                type(a).deserialize is Attribute.deserialize,
+            )
+            for name, a in attributes.items()
+        )
+        plan = (defaults, steps)
+    return plan
+
+
+def encode(
+    instance: EntityBase, null_check: bool, skip: frozenset[str] = frozenset()
+) -> dict[str, dict[str, Any]]:
+    """The instance's attributes in DynamoDB's typed form, as PynamoDB's
+    ``_container_serialize`` gives them, leaving out the attributes ``skip`` names."""
+    steps = _encode_plan(type(instance))
+    if steps is None:
+        whole: dict[str, dict[str, Any]] = AttributeContainer._container_serialize(
+            instance, null_check
+        )
+        return whole
+    out: dict[str, dict[str, Any]] = {}
+    stored = instance.attribute_values
+    for name, physical, attribute, slot, container, nullable, serialize in steps:
+        if name in skip:
+            continue
+        value = stored.get(slot) if slot is not None else getattr(instance, name)
+        try:
+            if isinstance(value, MapAttribute) and not value.validate(null_check=null_check):
+                raise ValueError(f"Attribute '{name}' is not correctly typed")
+            if value is None:
+                serialized = None
+            elif container:
+                serialized = serialize(value, null_check=null_check)
+            else:
+                serialized = serialize(value)
+        except AttributeNullError as exc:
+            exc.prepend_path(name)
+            raise
+        except ENCODING_ERRORS as exc:
+            if value is None or isinstance(exc, ValidationError) or "correctly typed" in str(exc):
+                raise
+            # What the attribute's guard raises, named by this entity (see dynaorm.model.values).
+            who = f"{type(instance).__qualname__}.{name}"
+            raise ValidationError(invalid_value(who, attribute, value, exc)) from None
+        if serialized is None:
+            if null_check and not nullable:
+                raise AttributeNullError(name)
+            continue
+        out[physical] = {attribute.attr_type: serialized}
+    return out
+
+
+def decode_into(instance: EntityBase, attribute_values: dict[str, dict[str, Any]]) -> None:
+    """Set ``instance``'s attributes from a raw item, as PynamoDB's ``_container_deserialize``
+    does (defaults first, then every stored attribute)."""
+    plan = _decode_plan(type(instance))
+    if plan is None:
+        AttributeContainer._container_deserialize(instance, attribute_values)
+        return
+    defaults, steps = plan
+    values: dict[str, Any] = {}
+    instance.attribute_values = values
+    for name, default in defaults:
+        value = default() if callable(default) else default
+        if value is not None:
+            setattr(instance, name, value)
+    for name, physical, attribute, slot, attr_type, identity in steps:
+        raw = attribute_values.get(physical)
+        if raw and "NULL" not in raw:
+            # attribute.get_value(raw) inlined (it raises for a value of another type).
+            value = raw[attr_type] if attr_type in raw else attribute.get_value(raw)
+            if not identity:
+                value = attribute.deserialize(value)
+            if slot is None:
+                setattr(instance, name, value)
+            else:
+                values[slot] = value
+
+
+def canonical(value: Any) -> Any:
+    """A serialized item with set members sorted: equal sets may iterate in different orders."""
+    if isinstance(value, dict):
+        return {k: sorted(v) if k in ("SS", "NS", "BS") else canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value

@@ -1,0 +1,57 @@
+"""Reading one item by its key (GetItem): ``Entity.get`` and ``instance.refresh``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dynaorm.base.errors import UnknownEntityType
+from dynaorm.model.bound_keys import ItemKey
+from dynaorm.model.decode import decode_whole, reload
+
+if TYPE_CHECKING:
+    from dynaorm.api.entity import Entity
+
+__all__ = ["get_item_request", "read_item", "refresh_entity"]
+
+E = TypeVar("E", bound="Entity")
+
+
+def get_item_request(key: ItemKey, *, consistent: bool) -> dict[str, Any]:
+    """The GetItem request that reads ``key``'s item (pure: no I/O)."""
+    table = key.entity.__table__
+    return {"TableName": table.name, "Key": key.to_request(), "ConsistentRead": consistent}
+
+
+def _fetch(key: ItemKey, consistent: bool) -> dict[str, Any] | None:
+    table = key.entity.__table__
+    request = get_item_request(key, consistent=consistent)
+    item: dict[str, Any] | None = table.call("GetItem", request, idempotent=True).get("Item")
+    return item
+
+
+def read_item(cls: type[E], key: ItemKey, *, consistent: bool) -> E | None:
+    """The item at ``key`` as a ``cls`` instance; ``None`` when there is no such item.
+
+    Raises:
+        UnknownEntityType: The stored item is of another type, or not stored under the key
+            its attributes build.
+    """
+    item = _fetch(key, consistent)
+    return decode_whole(cls, item) if item else None  # type: ignore[return-value]
+
+
+def refresh_entity(instance: Entity, *, consistent: bool) -> None:
+    """Reload ``instance`` whole from the table.
+
+    Raises:
+        UnknownEntityType: The item no longer exists, or is not of the instance's type.
+    """
+    key = instance.item_key
+    item = _fetch(key, consistent)
+    if not item:
+        raise UnknownEntityType(
+            f"{type(instance).__qualname__} {dict(key.key)} no longer exists",
+            type_name=None,
+            item={},
+        )
+    reload(instance, item)  # checks the stored type; whole now, so writable again
