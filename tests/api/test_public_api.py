@@ -68,13 +68,18 @@ def _imported_names(nodes: list[ast.stmt]) -> set[tuple[str, str]]:
     }
 
 
-def test_the_lazy_imports_match_the_typed_ones() -> None:
-    # dynaorm/__init__.py lists its imports twice: for type checkers (under TYPE_CHECKING)
-    # and in _load(), which runs on first use. Both must name the same things.
-    tree = ast.parse(Path(dynaorm.__file__).read_text())
-    typed = next(
-        n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+def test_the_public_names_are_listed_once() -> None:
+    # dynaorm/api/public.py is the one list of public names: only ``from m import X as X``
+    # imports (``as`` marks a re-export for type checkers), and dynaorm.__all__ is its names.
+    from dynaorm.api import public
+
+    tree = ast.parse(Path(public.__file__).read_text())
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+    assert len(imports) == len([n for n in tree.body if not isinstance(n, ast.Expr)])
+    assert all(a.asname == a.name for n in imports for a in n.names)
+    assert {name for _, name in _imported_names(imports)} == set(dynaorm.__all__)
+    # The package's own module imports none of them until one is asked for.
+    init = ast.parse(Path(dynaorm.__file__).read_text())
+    assert not any(
+        isinstance(n, ast.ImportFrom) and n.module == "dynaorm.api.public" for n in init.body
     )
-    load = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_load")
-    assert _imported_names(typed.body) == _imported_names(load.body)
-    assert {name for _, name in _imported_names(load.body)} == set(dynaorm.__all__)
