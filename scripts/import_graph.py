@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_layers import LAYERS, imports, layer, modules  # noqa: E402
+from test_layers import LAYERS, imports, layer, modules
 
 
 def _layer_name(module: str) -> str:
