@@ -22,8 +22,9 @@ from pynamodb.attributes import (
 from pynamodb.expressions.operand import Path
 
 from dynaorm import Entity, Index, Key, Table, ValidationError, size
+from dynaorm.keys.codecs import NumberCodec, TextCodec
 from dynaorm.keys.ranges import FieldBound, KeyRange, SortKeyCondition, compile_range, successor
-from dynaorm.keys.templates import KeyTemplate, NumberCodec, TextCodec
+from dynaorm.keys.templates import KeyTemplate
 
 shop = Table(
     "shop",
