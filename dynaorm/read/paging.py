@@ -21,9 +21,11 @@ from pynamodb.expressions.condition import Condition
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.model.decode import UnknownItem, report_unknown
 from dynaorm.model.table import TableBinding, bind
-from dynaorm.read.cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
+from dynaorm.read.cursor import decode_cursor, encode_cursor
+from dynaorm.read.cursor_secrets import cursor_keys
 from dynaorm.read.read_ahead import Requests
 from dynaorm.read.support import Counting, ReadPart
+from dynaorm.read.tokens import CursorKeys
 from dynaorm.wire.rate import ReadRateLimiter, capacity_units, charge
 from dynaorm.wire.retry import Retrier
 

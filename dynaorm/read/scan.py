@@ -25,7 +25,8 @@ from dynaorm.base.threads import WorkerPool, each_completed
 from dynaorm.expressions.compile import ExpressionBuilder, path_of
 from dynaorm.model.decode import is_strict
 from dynaorm.model.table import TableBinding, bind
-from dynaorm.read.cursor import cursor_keys, request_digest
+from dynaorm.read.cursor import request_digest
+from dynaorm.read.cursor_secrets import cursor_keys
 from dynaorm.read.paging import Page, Plan, Reader, UnknownItem
 from dynaorm.read.scan_runner import (
     ScanCheckpoint,

@@ -29,7 +29,8 @@ from dynaorm import (
     Table,
     ValidationError,
 )
-from dynaorm.read.cursor import _derive, encode_cursor
+from dynaorm.read.cursor import encode_cursor
+from dynaorm.read.tokens import _derive
 from dynaorm.testing import unique_table_name
 
 SECRET = b"hostile-cursor-secret"
