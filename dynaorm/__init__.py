@@ -56,6 +56,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate
     from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
+    from dynaorm.model.decode import UnknownItem
     from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
     from dynaorm.model.indexes import Index
     from dynaorm.model.schema import SchemaDifference
@@ -63,7 +64,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm.model.values import DecimalAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
-    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.page import Page
     from dynaorm.read.query import Query
     from dynaorm.read.scan import Scan
     from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage
@@ -171,6 +172,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate
     from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
+    from dynaorm.model.decode import UnknownItem
     from dynaorm.model.entity import Entity, EntityMeta, VersionAttribute
     from dynaorm.model.indexes import Index
     from dynaorm.model.schema import SchemaDifference
@@ -178,7 +180,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
     from dynaorm.model.values import DecimalAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
-    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.page import Page
     from dynaorm.read.query import Query
     from dynaorm.read.scan import Scan
     from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage

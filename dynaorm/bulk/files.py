@@ -38,7 +38,7 @@ from dynaorm.base.errors import DynaormError, ImportIncomplete, ValidationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_item, check_value
 from dynaorm.bulk.batching import BatchProgress, PhysicalKey, physical_key
 from dynaorm.model.table import Table
-from dynaorm.read.paging import Plan
+from dynaorm.read.plan import Plan
 from dynaorm.read.scan_runner import ScanCheckpoint, run_segments
 
 __all__ = [

@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from dynaorm.bulk.batching import ProgressCallback
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.model.bound_keys import BoundKey, ItemKey
+    from dynaorm.model.decode import UnknownItem
     from dynaorm.model.entity import Entity
     from dynaorm.read.collection import CollectionQuery, ItemCollection
-    from dynaorm.read.paging import UnknownItem
     from dynaorm.read.scan import Scan
     from dynaorm.read.streams import Change
 

@@ -13,7 +13,7 @@ from support import write_all
 
 import dynaorm
 import dynaorm.read.cursor_secrets
-import dynaorm.read.paging
+import dynaorm.read.plan
 from dynaorm import Entity, Index, InvalidCursor, Key, Query, ScanCheckpoint, Settings, Table
 from dynaorm.read.cursor import decode_cursor, encode_cursor, request_digest
 from dynaorm.read.cursor_secrets import cursor_secret
@@ -233,7 +233,7 @@ def test_reads_that_take_no_cursor_need_no_secret(
     def no_keys(settings: Settings | None = None) -> Any:
         raise AssertionError("cursor keys were resolved")
 
-    monkeypatch.setattr(dynaorm.read.paging, "cursor_keys", no_keys)
+    monkeypatch.setattr(dynaorm.read.plan, "cursor_keys", no_keys)
     assert len(Row.query(group="a").limit(7).all()) == 7
     assert len(list(Row.scan().segments(2).page_size(5).pages())) > 2
     page = Row.query(group="a").limit(7).page()

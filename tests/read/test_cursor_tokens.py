@@ -34,7 +34,7 @@ from dynaorm.read.positions import (
 )
 from dynaorm.read.tokens import CursorKeys
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 tokens = Table("test-cursor-tokens")
 EMAIL = "ada.lovelace@example.com"
 
@@ -307,7 +307,7 @@ CHILD = textwrap.dedent(
     from pynamodb.attributes import UnicodeAttribute
     import dynaorm
     from dynaorm import Entity, Key, Table
-    from dynaorm.read.paging import Page
+    from dynaorm.read.page import Page
 
     table = Table("multi-process")
 
@@ -393,7 +393,7 @@ PLUGIN_SESSION = textwrap.dedent(
     """
     from pynamodb.attributes import UnicodeAttribute
     from dynaorm import Entity, Key, Table
-    from dynaorm.read.paging import Page
+    from dynaorm.read.page import Page
 
     table = Table("remote-plugin")
 
