@@ -45,13 +45,9 @@ if _typing.TYPE_CHECKING:
     from dynaorm.base.settings import Settings, configure
     from dynaorm.bulk.batch_write import BatchWriter, BatchWriteResult
     from dynaorm.bulk.batching import BatchProgress
-    from dynaorm.bulk.files import (
-        ExportLines,
-        export_files,
-        export_items,
-        import_items,
-        open_export,
-    )
+    from dynaorm.bulk.exporting import export_items
+    from dynaorm.bulk.files import ExportLines, export_files, open_export
+    from dynaorm.bulk.importing import import_items
     from dynaorm.bulk.transaction_parts import CancellationReason, TransactionAction
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate
@@ -161,13 +157,9 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.base.settings import Settings, configure
     from dynaorm.bulk.batch_write import BatchWriter, BatchWriteResult
     from dynaorm.bulk.batching import BatchProgress
-    from dynaorm.bulk.files import (
-        ExportLines,
-        export_files,
-        export_items,
-        import_items,
-        open_export,
-    )
+    from dynaorm.bulk.exporting import export_items
+    from dynaorm.bulk.files import ExportLines, export_files, open_export
+    from dynaorm.bulk.importing import import_items
     from dynaorm.bulk.transaction_parts import CancellationReason, TransactionAction
     from dynaorm.bulk.transactions import Transaction
     from dynaorm.keys.templates import KeyTemplate

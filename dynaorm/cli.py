@@ -34,7 +34,9 @@ from typing import Any
 
 from dynaorm.base.errors import ConfigurationError, DynaormError, ImportIncomplete, ValidationError
 from dynaorm.base.settings import configure
-from dynaorm.bulk.files import ExportLines, export_files, export_items, import_items
+from dynaorm.bulk.exporting import export_items
+from dynaorm.bulk.files import ExportLines, export_files
+from dynaorm.bulk.importing import import_items
 from dynaorm.expressions.compile import render
 from dynaorm.local import LocalDynamoDB
 from dynaorm.model.table import Table

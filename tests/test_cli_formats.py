@@ -24,7 +24,8 @@ from test_cli import _recreate, _seed, _seed_everything, key_of, one_line_error,
 
 import dynaorm
 from dynaorm import RetryPolicy, Table
-from dynaorm.bulk.files import ExportLines, decode_line, export_files
+from dynaorm.bulk.files import ExportLines, export_files
+from dynaorm.bulk.item_lines import decode_line
 from dynaorm.cli import _parser, main
 from dynaorm.testing import FaultInjectorFactory, unique_table_name
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from dynaorm.base.errors import ConfigurationError
-from dynaorm.bulk.files import encode_item
+from dynaorm.bulk.item_lines import encode_item
 from dynaorm.expressions.compile import render
 
 if TYPE_CHECKING:
