@@ -40,15 +40,11 @@ from dynaorm.bulk.importing import import_items
 from dynaorm.expressions.compile import render
 from dynaorm.local import LocalDynamoDB
 from dynaorm.model.table import Table
-from dynaorm.tools.layout import (
-    layout_columns,
-    layout_rows,
-    table_samples,
-    to_html,
-    to_markdown,
-    to_workbench,
-)
+from dynaorm.tools.layout import layout_columns, layout_rows, to_markdown
+from dynaorm.tools.layout_html import to_html
 from dynaorm.tools.loader import load_object
+from dynaorm.tools.samples import table_samples
+from dynaorm.tools.workbench import to_workbench
 
 __all__ = ["main"]
 
@@ -188,7 +184,7 @@ def _print_request(request: dict[str, Any]) -> None:
 
 def _explain_patterns(reference: str, table: Table, arguments: dict[str, Any]) -> int:
     """Every access pattern declared on the table's entities, with its compiled request."""
-    from dynaorm.tools.layout import access_patterns
+    from dynaorm.tools.access_patterns import access_patterns
 
     if arguments:
         raise ConfigurationError(f"{reference!r} is a table: --arg applies to a function")
