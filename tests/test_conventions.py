@@ -39,8 +39,8 @@ from dynaorm import (
 )
 from dynaorm.faults import FaultInjector
 from dynaorm.local import LocalDynamoDB
+from dynaorm.wire.clients import cached_clients
 from dynaorm.wire.retry import DEFAULT_POLICY, policy_from_aws
-from dynaorm.wire.transport import cached_clients
 
 Factory = Callable[[Table], Table]
 

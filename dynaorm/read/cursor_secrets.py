@@ -18,7 +18,7 @@ import time
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.base.settings import Settings, current_settings
 from dynaorm.read.tokens import CursorKeys
-from dynaorm.wire.transport import _is_loopback
+from dynaorm.wire.clients import is_loopback
 
 __all__ = [
     "cursor_keys",
@@ -52,7 +52,7 @@ def is_local_endpoint(endpoint: str | None) -> bool:
     """
     if endpoint is None:
         return False
-    return endpoint in _local_endpoints or _is_loopback(endpoint)
+    return endpoint in _local_endpoints or is_loopback(endpoint)
 
 
 def _level_secrets(settings: Settings, where: str) -> tuple[bytes, ...] | None:
