@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from dynaorm.base.errors import ConfigurationError
-from dynaorm.read.cursor import mark_local_endpoint
+from dynaorm.read.cursor_secrets import mark_local_endpoint
 from dynaorm.tools.local_items import install as install_item_constructor
 
 __all__ = ["LocalDynamoDB"]

@@ -127,7 +127,7 @@ def dynamodb_endpoint() -> Iterator[str]:
     """The endpoint every test of the session talks to."""
     from dynaorm.base.settings import configure
     from dynaorm.local import LocalDynamoDB
-    from dynaorm.read.cursor import is_local_endpoint
+    from dynaorm.read.cursor_secrets import is_local_endpoint
 
     endpoint = os.environ.get("DYNAORM_TEST_ENDPOINT")
     with ExitStack() as stack:

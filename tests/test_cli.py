@@ -12,7 +12,7 @@ from cli_models import Customer, Order, shop
 from support import requests_sent
 
 from dynaorm import ImportIncomplete, Table, ValidationError, export_items, import_items
-from dynaorm.bulk.files import decode_line, encode_item
+from dynaorm.bulk.item_lines import decode_line, encode_item
 from dynaorm.cli import main
 from dynaorm.testing import unique_table_name
 

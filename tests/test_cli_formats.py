@@ -24,8 +24,10 @@ from test_cli import _recreate, _seed, _seed_everything, key_of, one_line_error,
 
 import dynaorm
 from dynaorm import RetryPolicy, Table
-from dynaorm.bulk.files import ExportLines, decode_line, export_files
-from dynaorm.cli import _parser, main
+from dynaorm.bulk.files import ExportLines, export_files
+from dynaorm.bulk.item_lines import decode_line
+from dynaorm.cli import main
+from dynaorm.cli.parser import build_parser
 from dynaorm.testing import FaultInjectorFactory, unique_table_name
 
 Factory = Callable[[Table], Table]
@@ -346,7 +348,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_argument_has_an_example_in_its_help() -> None:
-    parser = _parser()
+    parser = build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     checked = 0
     for name, command in [("dynaorm", parser), *subparsers.choices.items()]:

@@ -16,8 +16,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 import dynaorm
@@ -39,8 +38,8 @@ from dynaorm import (
 )
 from dynaorm.faults import FaultInjector
 from dynaorm.local import LocalDynamoDB
+from dynaorm.wire.clients import cached_clients
 from dynaorm.wire.retry import DEFAULT_POLICY, policy_from_aws
-from dynaorm.wire.transport import cached_clients
 
 Factory = Callable[[Table], Table]
 

@@ -14,8 +14,7 @@ from rich.console import Console
 
 from dynaorm import Table
 from dynaorm.cli import main as cli
-from examples.ecommerce import catalog, demo
-from examples.ecommerce import orders as ecommerce_orders
+from examples.ecommerce import catalog, demo, orders as ecommerce_orders
 from examples.ecommerce.models import (
     CANCELLED,
     PLACED,

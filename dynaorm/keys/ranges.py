@@ -41,15 +41,8 @@ from pynamodb.expressions.condition import And, BeginsWith, Between, Comparison,
 from pynamodb.expressions.operand import Path, Value
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.keys.templates import (
-    DateTimeCodec,
-    FieldCodec,
-    KeyTemplate,
-    NumberCodec,
-    TextCodec,
-    _Field,
-    _Literal,
-)
+from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.keys.templates import KeyTemplate, _Field, _Literal
 
 __all__ = ["FieldBound", "KeyRange", "SortKeyCondition", "compile_range", "split_range"]
 

@@ -1,9 +1,9 @@
 """Key templates: ``"ORDER#{placed_at}#{order_id}"`` built from values and parsed back.
 
-A template is a sequence of literal text and fields. Each field has a codec that renders a
-Python value as text that sorts like the value (zero-padded numbers, fixed-width UTC
-datetimes) and reads it back. Values may never contain the template delimiter, so a value
-cannot forge another entity's key, and every stored key parses back unambiguously.
+A template is a sequence of literal text and fields. Each field has a codec
+(:mod:`dynaorm.keys.codecs`) that renders a Python value as text that sorts like the value
+and reads it back. Values may never contain the template delimiter, so a value cannot forge
+another entity's key, and every stored key parses back unambiguously.
 
 This module is pure: no I/O and no knowledge of entities beyond the names it is given.
 """
@@ -11,207 +11,20 @@ This module is pure: no I/O and no knowledge of entities beyond the names it is 
 from __future__ import annotations
 
 import functools
-import math
 import re
 import string
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from dynaorm.base.errors import ConfigurationError, ValidationError
-from dynaorm.base.limits import PARTITION_KEY_LIMIT, check_text, decimal_text, number_problem
+from dynaorm.base.limits import PARTITION_KEY_LIMIT, check_text
+from dynaorm.keys.codecs import CodecResolver, FieldCodec, NumberCodec, TextCodec, default_codec
 
-__all__ = [
-    "DateTimeCodec",
-    "FieldCodec",
-    "KeyTemplate",
-    "NumberCodec",
-    "TextCodec",
-    "templates_may_collide",
-]
+__all__ = ["DEFAULT_DELIMITER", "KeyTemplate"]
 
 DEFAULT_DELIMITER = "#"
-
-
-class FieldCodec(Protocol):
-    """Turns one field value into key text and back."""
-
-    def to_text(self, value: Any) -> str:
-        """Render ``value``; raise ``TypeError``/``ValueError`` when it cannot be rendered."""
-
-    def from_text(self, text: str) -> Any:
-        """Read back a value rendered by :meth:`to_text`."""
-
-
-@attrs.frozen
-class TextCodec:
-    """Strings, stored as they are."""
-
-    def to_text(self, value: Any) -> str:
-        if not isinstance(value, str):
-            raise TypeError(f"expected str, got {type(value).__name__}")
-        return value
-
-    def from_text(self, text: str) -> Any:
-        return text
-
-
-# The number specs a key field takes: an optional sign, an optional zero-pad flag with a
-# width, and the integer type "d". Any other spec can render two numbers as one key text
-# (".2f" turns 19.994 and 19.991 into "19.99"; "g", "e", "%" and ".2f" on large ints round),
-# or renders text that does not read back (hex, grouping, fill characters).
-_INTEGER_SPEC = re.compile(r"(?P<sign>[-+ ]?)(?P<zero>0?)(?P<width>[1-9][0-9]*)?d")
-
-
-def _refuse_spec(spec: str) -> None:
-    try:
-        format(12345, spec)
-    except ValueError:
-        raise ValueError(f"{spec!r} is not a valid number format") from None
-    raise ValueError(
-        f"format {spec!r} is refused: the key text it renders does not read back as "
-        "exactly the number it was built from for every value (with '.2f', 19.994 and 19.991 "
-        "both build '19.99', so the second save() would replace the first item). Key fields "
-        "take only the integer specs '[sign][0][width]d', e.g. '08d': store money as whole "
-        "cents ('{cents:010d}'), or leave out the spec to keep the exact value (which does "
-        "not sort numerically as text)"
-    )
-
-
-@attrs.frozen
-class NumberCodec:
-    """Numbers rendered with an integer format spec, e.g. ``08d`` (zero-padded so text order
-    is numeric order), or without a spec in plain, exact text (which does not sort as text).
-
-    Every accepted value reads back exactly: fractional, general and exponent specs
-    (``.2f``, ``g``, ``e``) are refused when the template is compiled.
-
-    Attributes:
-        spec: The format spec (``""`` or ``[sign][0][width]d``).
-        exact: Whether the field is a ``DecimalAttribute``: it takes ``Decimal`` and ``int``
-            values and reads back ``Decimal``. Otherwise it takes ``int`` and ``float`` and
-            reads back ``int`` (text without a point or exponent) or ``float``.
-    """
-
-    spec: str = ""
-    exact: bool = False
-    _width: int | None = attrs.field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        match = _INTEGER_SPEC.fullmatch(self.spec)
-        if self.spec and match is None:
-            _refuse_spec(self.spec)
-        width = None
-        if match is not None and match.group("zero") and match.group("width"):
-            width = int(match.group("width"))
-        object.__setattr__(self, "_width", width)
-
-    @property
-    def width(self) -> int | None:
-        """The zero-padded width of the spec, if it sets one."""
-        return self._width
-
-    def _number(self, value: Any) -> Any:
-        if self.exact:
-            if isinstance(value, bool) or not isinstance(value, int | Decimal):
-                raise TypeError(
-                    f"expected a number (Decimal or int for a DecimalAttribute field), got "
-                    f"{type(value).__name__}"
-                )
-            number = Decimal(value)
-            problem = number_problem(number)
-            if problem is not None:
-                raise ValueError(problem)
-            return number
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            hint = "; use a DecimalAttribute for Decimal" if isinstance(value, Decimal) else ""
-            raise TypeError(f"expected a number (int or float), got {type(value).__name__}{hint}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("NaN and infinity cannot be part of a key")
-        return value
-
-    def to_text(self, value: Any) -> str:
-        if type(value) is int and not self.exact:
-            # The common case (what the general path below gives for an int, without its
-            # checks): keys are built on every write and checked on every decode.
-            if not self.spec:
-                return str(value)
-            width = self._width
-            if width is not None and value < 0:
-                raise ValueError("negative numbers do not sort as zero-padded text")
-            text = format(value, self.spec)
-            if width is not None and len(text) > width:
-                raise ValueError(f"does not fit in {width} characters")
-            return text
-        number = self._number(value)
-        if number == 0:
-            number = 0  # -0.0 would otherwise build another key than 0
-        # (A Decimal here passed number_problem: at most 126 digits before the point.)
-        if isinstance(number, Decimal):
-            integral = number == number.to_integral_value()
-        else:
-            integral = number == int(number)
-        if not self.spec:
-            if integral:
-                return str(int(number))
-            return decimal_text(number) if isinstance(number, Decimal) else repr(number)
-        width = self.width
-        if width is not None and number < 0:
-            raise ValueError("negative numbers do not sort as zero-padded text")
-        if not integral:
-            raise ValueError(f"format {self.spec!r} needs a whole number")
-        text = format(int(number), self.spec)
-        if width is not None and len(text) > width:
-            raise ValueError(f"does not fit in {width} characters")
-        return text
-
-    def from_text(self, text: str) -> Any:
-        try:
-            number = Decimal(text)
-        except ArithmeticError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not number.is_finite():
-            raise ValueError(f"{text!r} is not a finite number")
-        if self.exact:
-            return number
-        if number == number.to_integral_value() and "." not in text and "e" not in text.lower():
-            return int(number)
-        return float(number)
-
-
-_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
-
-
-@attrs.frozen
-class DateTimeCodec:
-    """Datetimes as fixed-width UTC ISO-8601 text (naive datetimes are taken to be UTC)."""
-
-    def to_text(self, value: Any) -> str:
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-        # What strftime(_DATETIME_FORMAT) gives, without its cost, and with the year always
-        # zero-padded (strftime does not pad years below 1000 on every platform).
-        return (
-            f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
-        )
-
-    def from_text(self, text: str) -> Any:
-        return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
-
-
-CodecResolver = Callable[[str, str], FieldCodec] | None
-
-
-def default_codec(name: str, spec: str) -> FieldCodec:
-    """Numbers for fields with a format spec, text for the others."""
-    return NumberCodec(spec) if spec else TextCodec()
 
 
 @attrs.frozen
@@ -543,60 +356,3 @@ class KeyTemplate:
                 )
             values[name] = value
         return values
-
-
-def _segments(template: KeyTemplate) -> list[tuple[_Part, ...]]:
-    """Split a template at the delimiter; a field never spans two segments."""
-    segments: list[list[_Part]] = [[]]
-    for part in template.parts:
-        if isinstance(part, _Field):
-            segments[-1].append(part)
-            continue
-        pieces = part.text.split(template.delimiter)
-        for i, piece in enumerate(pieces):
-            if i:
-                segments.append([])
-            if piece:
-                segments[-1].append(_Literal(piece))
-    return [tuple(s) for s in segments]
-
-
-def _segment_regex(segment: tuple[_Part, ...]) -> str:
-    return "".join(".+" if isinstance(p, _Field) else re.escape(p.text) for p in segment)
-
-
-def _ends(segment: tuple[_Part, ...]) -> tuple[str, str]:
-    head = segment[0].text if isinstance(segment[0], _Literal) else ""
-    tail = segment[-1].text if isinstance(segment[-1], _Literal) else ""
-    return head, tail
-
-
-def _segments_may_match(a: tuple[_Part, ...], b: tuple[_Part, ...]) -> bool:
-    a_const = all(isinstance(p, _Literal) for p in a)
-    b_const = all(isinstance(p, _Literal) for p in b)
-    if a_const and b_const:
-        return "".join(p.text for p in a if isinstance(p, _Literal)) == "".join(
-            p.text for p in b if isinstance(p, _Literal)
-        )
-    if a_const or b_const:
-        const, pattern = (a, b) if a_const else (b, a)
-        text = "".join(p.text for p in const if isinstance(p, _Literal))
-        return re.fullmatch(_segment_regex(pattern), text) is not None
-    (a_head, a_tail), (b_head, b_tail) = _ends(a), _ends(b)
-    heads_agree = a_head.startswith(b_head) or b_head.startswith(a_head)
-    tails_agree = a_tail.endswith(b_tail) or b_tail.endswith(a_tail)
-    return heads_agree and tails_agree
-
-
-def templates_may_collide(a: KeyTemplate, b: KeyTemplate) -> bool:
-    """True when some values could make ``a`` and ``b`` build the same text.
-
-    Conservative: it may report a collision for exotic templates that cannot really produce
-    the same text, never the reverse.
-    """
-    if a.delimiter != b.delimiter:
-        return True
-    seg_a, seg_b = _segments(a), _segments(b)
-    if len(seg_a) != len(seg_b):
-        return False
-    return all(_segments_may_match(x, y) for x, y in zip(seg_a, seg_b, strict=True))

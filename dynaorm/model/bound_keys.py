@@ -16,7 +16,8 @@ from pynamodb.attributes import (
 
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
-from dynaorm.keys.templates import DateTimeCodec, FieldCodec, KeyTemplate, NumberCodec, TextCodec
+from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.indexes import Index
 from dynaorm.model.values import DecimalAttribute
 

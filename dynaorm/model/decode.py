@@ -33,8 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from dynaorm.base.errors import AttributeNotLoaded, ConfigurationError, UnknownEntityType
-from dynaorm.base.errors import ValidationError as _ValidationError
+from dynaorm.base.errors import (
+    AttributeNotLoaded,
+    ConfigurationError,
+    UnknownEntityType,
+    ValidationError as _ValidationError,
+)
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity

@@ -13,8 +13,7 @@ This module is pure: no I/O and no knowledge of entities beyond the names it is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Iterable, Mapping, Set as AbstractSet
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import Attribute
-from pynamodb.attributes import VersionAttribute as _PynamoVersion
+from pynamodb.attributes import Attribute, VersionAttribute as _PynamoVersion
 from pynamodb.expressions.condition import Condition
 
 from dynaorm.expressions.compile import attribute_missing

@@ -24,9 +24,10 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
-from dynaorm.model.decode import is_strict
+from dynaorm.model.decode import UnknownItem, is_strict
 from dynaorm.read.cursor import request_digest
-from dynaorm.read.paging import Plan, Reader, UnknownItem
+from dynaorm.read.plan import Plan
+from dynaorm.read.reader import Reader
 from dynaorm.read.support import (
     ReadPart,
     check_filter_paths,

@@ -34,7 +34,8 @@ from dynaorm.keys.ranges import KeyRange, compile_range, split_range
 from dynaorm.model.decode import is_strict
 from dynaorm.model.entity import check_concrete
 from dynaorm.read.cursor import request_digest
-from dynaorm.read.paging import Plan, Reader
+from dynaorm.read.plan import Plan
+from dynaorm.read.reader import Reader
 from dynaorm.read.support import (
     ReadPart,
     add_read_expressions,

@@ -23,10 +23,13 @@ from pynamodb.expressions.operand import Path
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool, each_completed
 from dynaorm.expressions.compile import ExpressionBuilder, path_of
-from dynaorm.model.decode import is_strict
+from dynaorm.model.decode import UnknownItem, is_strict
 from dynaorm.model.entity import check_concrete
-from dynaorm.read.cursor import cursor_keys, request_digest
-from dynaorm.read.paging import Page, Plan, Reader, UnknownItem
+from dynaorm.read.cursor import request_digest
+from dynaorm.read.cursor_secrets import cursor_keys
+from dynaorm.read.page import Page
+from dynaorm.read.plan import Plan
+from dynaorm.read.reader import Reader
 from dynaorm.read.scan_runner import (
     ScanCheckpoint,
     ScanPage,

@@ -24,15 +24,11 @@ import attrs
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.threads import WorkerPool, take
-from dynaorm.read.cursor import (
-    CHECKPOINT,
-    CursorKeys,
-    open_token,
-    positions_body,
-    read_positions_body,
-    seal_token,
-)
-from dynaorm.read.paging import Page, Plan, UnknownItem, close
+from dynaorm.model.decode import UnknownItem
+from dynaorm.read.page import Page, close
+from dynaorm.read.plan import Plan
+from dynaorm.read.positions import positions_body, read_positions_body
+from dynaorm.read.tokens import CHECKPOINT, CursorKeys, open_token, seal_token
 from dynaorm.wire.rate import capacity_units
 
 if TYPE_CHECKING:

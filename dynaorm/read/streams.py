@@ -19,8 +19,7 @@ import attrs
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import Decoder
-from dynaorm.read.paging import UnknownItem
+from dynaorm.model.decode import Decoder, UnknownItem
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity

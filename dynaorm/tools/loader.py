@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dynaorm.api.table import Table
 from dynaorm.base.errors import ConfigurationError
 
-__all__ = ["load_object"]
+__all__ = ["load_object", "load_table"]
 
 
 def load_object(reference: str) -> Any:
@@ -38,3 +39,20 @@ def load_object(reference: str) -> Any:
         except AttributeError:
             raise ConfigurationError(f"{reference!r}: {part!r} not found") from None
     return obj
+
+
+def load_table(reference: str) -> Table:
+    """:func:`load_object` for a reference that must name a :class:`~dynaorm.Table`.
+
+    Raises:
+        ConfigurationError: The reference does not resolve, or names something else.
+
+    Example:
+        >>> load_table("dynaorm:Table")
+        Traceback (most recent call last):
+        dynaorm.base.errors.ConfigurationError: 'dynaorm:Table' is a type, not a dynaorm Table
+    """
+    table = load_object(reference)
+    if not isinstance(table, Table):
+        raise ConfigurationError(f"{reference!r} is a {type(table).__name__}, not a dynaorm Table")
+    return table

@@ -9,13 +9,11 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError as BotoConnectTimeout,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     ReadTimeoutError,
-)
-from botocore.exceptions import (
-    ConnectTimeoutError as BotoConnectTimeout,
 )
 
 from dynaorm.base.errors import (

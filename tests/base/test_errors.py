@@ -20,8 +20,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 import dynaorm.wire.retry

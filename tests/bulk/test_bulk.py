@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dynaorm import Table, ValidationError, export_items, import_items
-from dynaorm.bulk.files import _ranges, check_stored_item, decode_line, encode_item
+from dynaorm.bulk.importing import _ranges
+from dynaorm.bulk.item_lines import decode_line, encode_item
+from dynaorm.bulk.storable import check_stored_item
 
 Factory = Callable[[Table], Table]
 

@@ -6,8 +6,7 @@ import threading
 from typing import NamedTuple
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from dynaorm.bulk.ledger import Entry, Ledger, State
 

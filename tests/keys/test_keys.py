@@ -8,18 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 
 from dynaorm import ConfigurationError, KeyTemplate, ValidationError
-from dynaorm.keys.templates import (
-    DateTimeCodec,
-    FieldCodec,
-    NumberCodec,
-    TextCodec,
-    default_codec,
-    templates_may_collide,
-)
+from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec, default_codec
+from dynaorm.keys.collisions import templates_may_collide
 
 # -- strategies ---------------------------------------------------------------------------
 

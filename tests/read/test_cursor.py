@@ -12,10 +12,11 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from support import write_all
 
 import dynaorm
-import dynaorm.read.cursor
-import dynaorm.read.paging
+import dynaorm.read.cursor_secrets
+import dynaorm.read.plan
 from dynaorm import Entity, Index, InvalidCursor, Key, Query, ScanCheckpoint, Settings, Table
-from dynaorm.read.cursor import cursor_secret, decode_cursor, encode_cursor, request_digest
+from dynaorm.read.cursor import decode_cursor, encode_cursor, request_digest
+from dynaorm.read.cursor_secrets import cursor_secret
 from dynaorm.testing import unique_table_name
 
 cursor_table = Table("test-cursor", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
@@ -214,7 +215,7 @@ def test_without_a_secret_a_local_endpoint_gets_one_random_secret_per_process(
     """Changed: this used to warn, and applied to every endpoint; now it is only for local
     endpoints (any other refuses, see test_cursor_tokens.py), and it is silent."""
     monkeypatch.delenv("DYNAORM_CURSOR_SECRET")
-    monkeypatch.setattr(dynaorm.read.cursor, "_process_secret", None)
+    monkeypatch.setattr(dynaorm.read.cursor_secrets, "_process_secret", None)
     local = Settings(endpoint_url="http://127.0.0.1:1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -223,7 +224,7 @@ def test_without_a_secret_a_local_endpoint_gets_one_random_secret_per_process(
         assert cursor_secret(local) == secret  # made once per process
         assert cursor_secret(Settings(endpoint_url="http://[::1]:8000")) == secret
         assert cursor_secret(Settings(endpoint_url="http://localhost:8000")) == secret
-    assert dynaorm.read.cursor.cursor_keys(local).ephemeral
+    assert dynaorm.read.cursor_secrets.cursor_keys(local).ephemeral
 
 
 def test_reads_that_take_no_cursor_need_no_secret(
@@ -232,7 +233,7 @@ def test_reads_that_take_no_cursor_need_no_secret(
     def no_keys(settings: Settings | None = None) -> Any:
         raise AssertionError("cursor keys were resolved")
 
-    monkeypatch.setattr(dynaorm.read.paging, "cursor_keys", no_keys)
+    monkeypatch.setattr(dynaorm.read.plan, "cursor_keys", no_keys)
     assert len(Row.query(group="a").limit(7).all()) == 7
     assert len(list(Row.scan().segments(2).page_size(5).pages())) > 2
     page = Row.query(group="a").limit(7).page()

@@ -16,28 +16,24 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from support import fresh_table, requests_sent, write_all
 
 import dynaorm
-import dynaorm.read.cursor
+import dynaorm.read.tokens
 from dynaorm import ConfigurationError, Entity, InvalidCursor, Key, Query, Settings, Table
-from dynaorm.read.cursor import (
-    CursorKeys,
-    cursor_keys,
-    decode_cursor,
+from dynaorm.read.cursor import decode_cursor, encode_cursor
+from dynaorm.read.cursor_secrets import cursor_keys, is_local_endpoint, mark_local_endpoint
+from dynaorm.read.positions import (
     decode_position,
-    encode_cursor,
     encode_position,
-    is_local_endpoint,
-    mark_local_endpoint,
     positions_body,
     read_positions_body,
 )
+from dynaorm.read.tokens import CursorKeys
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 tokens = Table("test-cursor-tokens")
 EMAIL = "ada.lovelace@example.com"
 
@@ -117,7 +113,7 @@ def test_a_cursor_of_the_old_key_verifies_while_it_is_listed(table: Table) -> No
         assert numbers(visits().after(old)) == [4, 5, 6, 7]
         new = cursor_of(visits())
         assert unpack(new)[1:5] != unpack(old)[1:5]  # signed by the newest, another key id
-        assert unpack(new)[1:5] == dynaorm.read.cursor._derive(b"new-secret").key_id
+        assert unpack(new)[1:5] == dynaorm.read.tokens._derive(b"new-secret").key_id
         assert numbers(visits().after(new)) == [4, 5, 6, 7]
     with table.override(cursor_secrets=["new-secret"]):  # the old key is retired
         refused(table, visits(), old, "signature does not verify.*not configured")
@@ -137,7 +133,7 @@ def test_rotation_through_the_environment(table: Table, monkeypatch: pytest.Monk
 def test_verification_tries_only_the_key_named_by_the_key_id() -> None:
     keys = CursorKeys((b"a", b"b", b"c"))
     token = encode_cursor(CursorKeys((b"b",)), b"d" * 16, {"PK": {"S": "x"}})
-    assert keys._candidates(unpack(token)[1:5]) == [dynaorm.read.cursor._derive(b"b")]
+    assert keys._candidates(unpack(token)[1:5]) == [dynaorm.read.tokens._derive(b"b")]
     assert decode_cursor(keys, token, b"d" * 16) == {"PK": {"S": "x"}}
 
 
@@ -310,7 +306,7 @@ CHILD = textwrap.dedent(
     from pynamodb.attributes import UnicodeAttribute
     import dynaorm
     from dynaorm import Entity, Key, Table
-    from dynaorm.read.paging import Page
+    from dynaorm.read.page import Page
 
     table = Table("multi-process")
 
@@ -396,7 +392,7 @@ PLUGIN_SESSION = textwrap.dedent(
     """
     from pynamodb.attributes import UnicodeAttribute
     from dynaorm import Entity, Key, Table
-    from dynaorm.read.paging import Page
+    from dynaorm.read.page import Page
 
     table = Table("remote-plugin")
 

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from support import requests_sent
 
@@ -29,7 +28,8 @@ from dynaorm import (
     Table,
     ValidationError,
 )
-from dynaorm.read.cursor import _derive, encode_cursor
+from dynaorm.read.cursor import encode_cursor
+from dynaorm.read.tokens import _derive
 from dynaorm.testing import unique_table_name
 
 SECRET = b"hostile-cursor-secret"

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -22,8 +21,9 @@ from pynamodb.attributes import (
 from pynamodb.expressions.operand import Path
 
 from dynaorm import Entity, Index, Key, Table, ValidationError, size
+from dynaorm.keys.codecs import NumberCodec, TextCodec
 from dynaorm.keys.ranges import FieldBound, KeyRange, SortKeyCondition, compile_range, successor
-from dynaorm.keys.templates import KeyTemplate, NumberCodec, TextCodec
+from dynaorm.keys.templates import KeyTemplate
 
 shop = Table(
     "shop",

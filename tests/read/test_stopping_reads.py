@@ -25,7 +25,7 @@ from stall_proxy import StallProxy, stall_proxy
 from support import fresh_table, write_all
 
 from dynaorm import Entity, Key, Table
-from dynaorm.read.paging import Reader
+from dynaorm.read.reader import Reader
 
 stop_table = Table("test-stopping-reads")
 PARTS = 40

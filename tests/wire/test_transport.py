@@ -34,8 +34,8 @@ from dynaorm import (
     Table,
 )
 from dynaorm.faults import FaultInjector
+from dynaorm.wire.clients import MAX_CACHED_CLIENTS, cached_clients
 from dynaorm.wire.retry import DEFAULT_POLICY
-from dynaorm.wire.transport import MAX_CACHED_CLIENTS, cached_clients
 
 Factory = Callable[[Table], Table]
 

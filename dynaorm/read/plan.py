@@ -1,28 +1,28 @@
-"""Reading page by page: the shared engine behind queries, item collections and scans.
-
-A reader (:class:`Reader`) is an immutable description; ``_plan()`` compiles it once into a
+"""The engine behind queries, item collections and scans: a read compiled into a
 :class:`Plan` (the request without its paging members, a decoder, and what a cursor must
-hold). The engine then sends requests, decodes items and tracks the exact position after the
-last item handed out, so a cursor taken anywhere resumes with no item skipped or repeated.
+hold).
+
+A plan sends requests, decodes items and tracks the exact position after the last item
+handed out, so a cursor taken anywhere resumes with no item skipped or repeated.
 """
 
 from __future__ import annotations
 
-import datetime
-import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
-from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.model.decode import UnknownItem, report_unknown
-from dynaorm.read.cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
+from dynaorm.read.cursor import decode_cursor, encode_cursor
+from dynaorm.read.cursor_secrets import cursor_keys
+from dynaorm.read.page import Page, close
 from dynaorm.read.read_ahead import Requests
-from dynaorm.read.support import Counting, ReadPart
+from dynaorm.read.support import Counting
+from dynaorm.read.tokens import CursorKeys
 from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.wire.rate import ReadRateLimiter, capacity_units, charge
 from dynaorm.wire.retry import Retrier
@@ -30,55 +30,9 @@ from dynaorm.wire.retry import Retrier
 if TYPE_CHECKING:
     from dynaorm.api.table import Table
 
-__all__ = ["Page", "Plan", "Reader", "UnknownItem", "capacity_units"]
+__all__ = ["Plan"]
 
 T = TypeVar("T")
-
-
-Signer = Callable[[Mapping[str, Any]], str]
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    """One page of results.
-
-    Attributes:
-        items: The decoded items, in key order (scan pages: in each segment's order).
-        scanned_count: Items DynamoDB evaluated, before filtering.
-        consumed_capacity: Read capacity units the requests consumed, when the server says.
-        unknown: The items this page read that no entity of the asked type claims (no type
-            attribute, or a type naming no registered entity), as
-            :class:`~dynaorm.UnknownItem` records, under the table's ``unknown_items="keep"``
-            policy. Entity queries and scans keep them off ``items`` (and log a warning);
-            mixed reads (partitions, table scans) also have them among ``items``.
-    """
-
-    items: tuple[T, ...]
-    scanned_count: int = 0
-    consumed_capacity: float | None = None
-    _position: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
-    _signer: Signer | None = attrs.field(default=None, repr=False, eq=False)
-    unknown: tuple[UnknownItem, ...] = attrs.field(default=(), kw_only=True)
-
-    @functools.cached_property
-    def cursor(self) -> str | None:
-        """Resumes right after the last item (``query.after(cursor)``); ``None`` when nothing
-        follows. Signed on first use, so reads that never take a cursor need no secret."""
-        if self._position is None or self._signer is None:
-            return None
-        return self._signer(self._position)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-def _add(total: float | None, more: float | None) -> float | None:
-    if more is None:
-        return total
-    return more if total is None else total + more
 
 
 @attrs.frozen
@@ -367,22 +321,6 @@ class Plan(Generic[T]):
         return total
 
 
-def close(iterator: Iterator[Any]) -> None:
-    """Close ``iterator`` when it is a generator (its ``finally`` blocks run now, not when it
-    is garbage collected)."""
-    closer = getattr(iterator, "close", None)
-    if closer is not None:
-        closer()
-
-
-def _items(pages: Iterator[Page[T]]) -> Iterator[T]:
-    try:
-        for page in pages:
-            yield from page.items
-    finally:
-        close(pages)
-
-
 def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
     """How many items to let DynamoDB evaluate next to find ``remaining`` matches."""
     if remaining is None or asked is None or evaluated == 0:
@@ -416,212 +354,3 @@ def _mentions(text: str, placeholder: str) -> bool:
             return True
         start = text.find(placeholder, end)
     return False
-
-
-def _positive(what: str, value: int | None) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValidationError(f"{what} must be a positive integer, got {value!r}")
-    return value
-
-
-@attrs.frozen(eq=False, kw_only=True)
-class Reader(Generic[T]):
-    """What queries and scans share: filters, limits, consistency, cursors and execution.
-
-    Every builder method returns a new reader; the original is unchanged, so a base reader
-    can be stored and specialised.
-    """
-
-    filters: tuple[Condition, ...] = ()
-    max_items: int | None = None
-    request_limit: int | None = None
-    consistent_read: bool = False
-    cursor: str | None = None
-    reads_ahead: bool = False
-    cursor_max_age: float | None = None
-
-    # -- to implement --------------------------------------------------------------------
-
-    def _plan(self, part: ReadPart = "read", bound: TableBinding | None = None) -> Plan[T]:
-        """The plan of this read, bound to ``bound`` (else to the table as it is now);
-        ``part`` selects the typed or untyped part of an entity read (``count()``)."""
-        raise NotImplementedError
-
-    def _count_parts(self, bound: TableBinding) -> tuple[Plan[T], Plan[T]]:
-        return self._plan("typed", bound), self._plan("untyped", bound)
-
-    def _check_filter(self, condition: Condition) -> None:
-        """Raise ValidationError for a filter this reader cannot send."""
-
-    def _check_consistent(self) -> None:
-        """Raise ValidationError when strongly consistent reads are impossible."""
-
-    # -- building ------------------------------------------------------------------------
-
-    def where(self, *conditions: Condition) -> Self:
-        """AND filter conditions (applied by DynamoDB after reading, before returning).
-
-        Raises:
-            ValidationError: A condition names a key attribute (DynamoDB refuses those in
-                filters; use ``range()``) or an attribute of another entity.
-        """
-        for condition in conditions:
-            if not isinstance(condition, Condition):
-                raise ValidationError(
-                    f"where() takes conditions such as Order.total > 5, got {condition!r}"
-                )
-            self._check_filter(condition)
-        return attrs.evolve(self, filters=(*self.filters, *conditions))
-
-    def limit(self, n: int | None) -> Self:
-        """Return at most ``n`` items in all (after filtering); ``page()`` returns ``n`` at a
-        time. ``None`` removes the limit.
-
-        Raises:
-            ValidationError: ``n`` is not a positive integer.
-        """
-        return attrs.evolve(self, max_items=_positive("limit", n))
-
-    def page_size(self, n: int | None) -> Self:
-        """Send ``Limit=n``: DynamoDB evaluates at most ``n`` items per request.
-
-        Raises:
-            ValidationError: ``n`` is not a positive integer.
-        """
-        return attrs.evolve(self, request_limit=_positive("page_size", n))
-
-    def consistent(self, flag: bool = True) -> Self:
-        """Use strongly consistent reads.
-
-        Raises:
-            ValidationError: The reader targets a global secondary index.
-        """
-        if flag:
-            self._check_consistent()
-        return attrs.evolve(self, consistent_read=flag)
-
-    def read_ahead(self, flag: bool = True) -> Self:
-        """While a page is decoded and used, already read the next one (on a worker thread).
-
-        Iterating then runs at the pace of the slower of the server and your code, rather
-        than their sum. The requests are the same; but if you stop early, the one already
-        sent for the next page has read (and consumed capacity) for nothing. Stopping does
-        not wait for it: it is not retried, and its thread (``dynaorm-read-ahead_0``) ends
-        once its answer comes. Without ``read_ahead()`` every request is sent on your thread
-        when the next page is wanted.
-
-        Example:
-            >>> for order in Order.query(customer_id="c1").read_ahead():  # doctest: +SKIP
-            ...     process(order)
-        """
-        return attrs.evolve(self, reads_ahead=flag)
-
-    def after(self, cursor: str | None) -> Self:
-        """Resume right after the position ``cursor`` (from a :class:`Page`) marks.
-
-        The cursor is verified when the reader runs or compiles (:class:`InvalidCursor`).
-        """
-        return attrs.evolve(self, cursor=cursor)
-
-    def max_age(self, seconds: float | datetime.timedelta | None) -> Self:
-        """Refuse cursors issued more than ``seconds`` ago (``InvalidCursor`` saying it
-        expired), overriding the table's ``cursor_max_age``; ``None``: the table's rule.
-
-        Raises:
-            ValidationError: ``seconds`` is not a positive duration.
-
-        Example:
-            >>> recent = Order.query(customer_id="c1").max_age(900)  # doctest: +SKIP
-            >>> recent.after(cursor).page()  # doctest: +SKIP
-        """
-        if isinstance(seconds, datetime.timedelta):
-            seconds = seconds.total_seconds()
-        if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0
-        ):
-            raise ValidationError(f"max_age must be a positive duration, got {seconds!r}")
-        return attrs.evolve(self, cursor_max_age=None if seconds is None else float(seconds))
-
-    # -- running -------------------------------------------------------------------------
-
-    def compile(self) -> dict[str, Any]:
-        """The first request exactly as it will be sent (``ExclusiveStartKey`` when resuming).
-
-        Raises:
-            InvalidCursor: The reader's cursor does not verify.
-        """
-        plan = self._plan()
-        return plan.request_for(plan.start(self.cursor), self.max_items)
-
-    def page(self, cursor: str | None = None) -> Page[T]:
-        """Read one page: ``limit`` items when a limit is set (as many requests as that
-        takes), otherwise the items of one response.
-
-        Args:
-            cursor: Resume from here instead of the reader's own cursor.
-
-        Raises:
-            InvalidCursor: The cursor does not verify or belongs to another query.
-        """
-        plan = self._plan()
-        position = plan.start(cursor if cursor is not None else self.cursor)
-        items: list[T] = []
-        unknown: list[UnknownItem] = []
-        scanned = 0
-        consumed: float | None = None
-        last: Page[T] | None = None
-        # Without a limit one response is the page: nothing to read ahead.
-        ahead = self.reads_ahead and self.max_items is not None
-        pages = plan.stream(position, self.max_items, read_ahead=ahead)
-        try:
-            for last in pages:
-                items.extend(last.items)
-                unknown.extend(last.unknown)
-                scanned += last.scanned_count
-                consumed = _add(consumed, last.consumed_capacity)
-                if self.max_items is None:
-                    break
-        finally:
-            close(pages)
-        after = last._position if last is not None else None
-        return Page(
-            tuple(items),
-            scanned,
-            consumed,
-            position=after,
-            signer=plan.sign,
-            unknown=tuple(unknown),
-        )
-
-    def pages(self) -> Iterator[Page[T]]:
-        """Yield a page per response until the results (or the limit) are exhausted.
-
-        The read is bound to the table when ``pages()`` is called: every page comes from the
-        table (name, endpoint, region, credentials) of the ``table.override()`` in force
-        then, even if the block has ended since, and the cursors are signed with its keys.
-        """
-        plan = self._plan()
-        return plan.stream(plan.start(self.cursor), self.max_items, read_ahead=self.reads_ahead)
-
-    def __iter__(self) -> Iterator[T]:
-        """Stream every item, one response in memory at a time.
-
-        The read is bound to the table here, as :meth:`pages` binds it: the iterator reads
-        the table of the ``table.override()`` in force when it was made, to its end.
-        """
-        return _items(self.pages())
-
-    def all(self) -> list[T]:
-        """Every item (up to the limit) as a list."""
-        return list(self)
-
-    def first(self) -> T | None:
-        """The first item, or ``None``."""
-        for item in self.limit(1):
-            return item
-        return None
-
-    def count(self) -> int:
-        """How many items match (capped by the limit), using ``Select=COUNT`` across pages."""
-        plan = self._plan()
-        return plan.count(plan.start(self.cursor), self.max_items)
