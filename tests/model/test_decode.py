@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import (
     AttributeNotLoaded,
@@ -37,7 +38,6 @@ from dynaorm import (
 from dynaorm.expressions.compile import path_of
 from dynaorm.model.decode import Decoder, PartialValues, reload
 from dynaorm.read.support import partly_read
-from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 
