@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
+from support import error_response
 
 from dynaorm import BatchProgress, InvalidCursor, RetryPolicy, Table, TransactionCanceled
 from examples.ecommerce.catalog import Catalog
@@ -417,23 +418,17 @@ class Conflicts:
         actions = json.loads(request.body)["TransactItems"]
         reasons = [{"Code": "None"} for _ in actions]
         reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
-        body = {
-            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-            "message": "Transaction cancelled, please refer cancellation reasons for specific "
-            "reasons [TransactionConflict]",
-            "CancellationReasons": reasons,
-        }
-        headers = HTTPHeaders()
-        headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, 400, headers, _Raw(json.dumps(body).encode()))
-
-
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> list[bytes]:
-        return [self.data]
+        message = (
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[TransactionConflict]"
+        )
+        return error_response(
+            request.url,
+            400,
+            "TransactionCanceledException",
+            message,
+            CancellationReasons=reasons,
+        )
 
 
 @pytest.mark.requires("transactions")

@@ -24,6 +24,7 @@ from support import requests_sent
 
 from dynaorm import (
     CreatedAtAttribute,
+    DecimalAttribute,
     Entity,
     Key,
     Table,
@@ -94,13 +95,11 @@ def test_offsets_are_kept_as_instants() -> None:
 
 
 def test_decimal_attribute_round_trips_as_exact_text() -> None:
-    values = pytest.importorskip("dynaorm.model.values")
-    decimal_attribute = values.DecimalAttribute
-    assert conversion_for(decimal_attribute()).dump(decimal_attribute(), Decimal("0.10")) == "0.10"
+    assert conversion_for(DecimalAttribute()).dump(DecimalAttribute(), Decimal("0.10")) == "0.10"
 
     class Priced(Entity, table=Table("json-priced")):
         sku = UnicodeAttribute()
-        price = decimal_attribute(null=True)
+        price = DecimalAttribute(null=True)
         primary = Key(pk="SKU#{sku}", sk="SKU")
 
     entity = Priced(sku="s", price=Decimal("0.1000000000000000000000000000000000001"))
