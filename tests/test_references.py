@@ -20,6 +20,7 @@ it, for instance), and no absolute path of a developer's machine.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -35,7 +36,10 @@ import attrs
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_DIRS = ("dynaorm", "examples", "tests", "bench", "scripts")
-SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".dynalite", ".hypothesis"}
+SKIPPED_DIRS = {
+    *(".git", ".venv", "node_modules", "__pycache__", ".dynalite", ".hypothesis"),
+    *(".pytest_cache", ".mypy_cache", ".ruff_cache", "build", "dist"),
+}
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".txt", ".yml", ".yaml", ".ini", ".sh"}
 TEXT_NAMES = {"Makefile"}
 THIS = Path(__file__).resolve()
@@ -176,6 +180,7 @@ def _declares(cls: type, name: str) -> bool:
     return False
 
 
+@functools.cache
 def resolves(dotted: str) -> bool:
     parts = dotted.split(".")
     target, length = _module_prefix(parts)
