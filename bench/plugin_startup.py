@@ -83,7 +83,7 @@ def section(measured: Any) -> list[str]:
         "",
         "Until a test asks for one of its fixtures the plugin imports neither dynaorm's "
         "internals nor botocore, boto3, moto or werkzeug and starts no server "
-        "(`tests/test_plugin_cost.py`); what it costs is loading `dynaorm/__init__.py` and "
+        "(`tests/testing/test_plugin_cost.py`); what it costs is loading `dynaorm/__init__.py` and "
         "`dynaorm/testing.py` (about 2 ms, `python -X importtime`), so a difference "
         "beyond that is the noise of a machine other processes share.",
         "",

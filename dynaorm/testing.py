@@ -50,7 +50,8 @@ import pytest
 
 # Nothing heavy at import time: pytest loads this plugin in every run of an environment where
 # dynaorm is installed, so dynaorm itself, botocore and moto are imported inside the fixtures,
-# on first use (tests/test_plugin_cost.py checks a run without dynaorm fixtures imports none).
+# on first use (tests/testing/test_plugin_cost.py checks a run without dynaorm fixtures imports
+# none).
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient

@@ -5,7 +5,7 @@ type works; ``NEW_AND_OLD_IMAGES`` gives the most). ``shop.changes(event)`` turn
 into a :class:`dynaorm.Change`: the event name, the item's key, and the old and new images as
 entities (or :class:`dynaorm.UnknownItem` for a type this code does not know).
 
-The tests run this handler on recorded event shapes (``tests/streams/*.json``) and on the
+The tests run this handler on recorded event shapes (``tests/read/streams/*.json``) and on the
 records the embedded server's stream returns.
 """
 

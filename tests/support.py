@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from dynaorm import Entity, Table
 from dynaorm.testing import renamed, unique_table_name
@@ -47,3 +50,24 @@ def write_all(table: Table, entities: Sequence[Entity]) -> None:
         while pending:
             response = table.call("BatchWriteItem", {"RequestItems": pending}, idempotent=True)
             pending = response.get("UnprocessedItems") or {}
+
+
+class _Raw:
+    """The ``raw`` member of a canned :class:`AWSResponse`."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> list[bytes]:
+        return [self.data]
+
+
+def error_response(url: str, status: int, code: str, message: str, **members: Any) -> AWSResponse:
+    """An error answer as DynamoDB sends it (``code`` as its ``__type``, ``message``, and any other
+    ``members`` such as ``CancellationReasons``), for a botocore ``before-send`` hook to return
+    instead of sending the request; botocore parses it like a real one."""
+    body = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **members}
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "application/x-amz-json-1.0"
+    headers["x-amzn-RequestId"] = "injected-by-a-test"
+    return AWSResponse(url, status, headers, _Raw(json.dumps(body).encode()))

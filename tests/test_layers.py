@@ -116,7 +116,8 @@ def _resolve(importer: str, node: ast.ImportFrom) -> str:
 
 
 def _imports_by_name(call: ast.Call) -> bool:
-    """``importlib.import_module("dynaorm.x")`` or ``__import__("dynaorm.x")``: an import too."""
+    """``importlib.import_module(name)`` or ``__import__(name)`` of a dynaorm module: an import
+    too."""
     func = call.func
     named = (isinstance(func, ast.Name) and func.id in ("import_module", "__import__")) or (
         isinstance(func, ast.Attribute) and func.attr == "import_module"

@@ -1,4 +1,4 @@
-"""Entities shared by the write, update, versioning and limits tests."""
+"""Entities shared by the write, update, limits and expression tests."""
 
 from __future__ import annotations
 

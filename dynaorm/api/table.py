@@ -78,7 +78,7 @@ class Table(ManagedTable):
         """
         return decode_stream_records(self, records)
 
-    # -- queries, item collections and scans (facades over dynaorm.query) ------------------
+    # -- item collections and scans (dynaorm.read.collection, dynaorm.read.scan) ------------
 
     def partition(
         self,
@@ -167,7 +167,7 @@ class Table(ManagedTable):
         """
         return Scan.of_table(self, types=types, index=index, strict=strict)
 
-    # -- batches and transactions (facades over dynaorm.batch / dynaorm.transactions) ------
+    # -- batches and transactions (dynaorm.bulk) ------------------------------------------
 
     def batch_write(
         self,

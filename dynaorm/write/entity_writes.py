@@ -1,7 +1,7 @@
 """The update and read-modify-write methods of :class:`~dynaorm.Entity`.
 
-A mixin, so that ``_entity.py`` keeps to definitions, keys, serialization and whole-item
-writes; the logic lives in :mod:`dynaorm.write.updates` and :mod:`dynaorm.write.mutate`.
+A mixin of the public :class:`dynaorm.Entity` (:mod:`dynaorm.api.entity`); the logic lives in
+:mod:`dynaorm.write.updates` and :mod:`dynaorm.write.mutate`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Two writers that read version 3 of an item and both save version 4 cannot both s
 second save's condition (``version = 3``) fails and raises :class:`~dynaorm.VersionConflict`.
 :func:`retry_on_conflict` turns that into a loop: wait (exponential backoff with full jitter,
 so competing writers spread out), re-run the whole read-modify-write, and give up with the
-last conflict after the policy's attempts.
+last conflict after the policy's attempts. ``retry_on=`` names other exceptions that mean a
+lost race (for example one an application raises for a transaction cancelled by a conflict).
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dynaorm.base.errors import ConfigurationError, UnknownEntityType, VersionConflict
+from dynaorm.base.errors import (
+    ConfigurationError,
+    UnknownEntityType,
+    ValidationError,
+    VersionConflict,
+)
 from dynaorm.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -26,9 +32,31 @@ logger = logging.getLogger("dynaorm")
 
 T = TypeVar("T")
 E = TypeVar("E", bound="Entity")
+X = TypeVar("X", bound=Exception)
 
 CONFLICT_POLICY = RetryPolicy(max_attempts=10, base_delay=0.01, cap=1.0)
 """The default policy for conflicts: 10 attempts, sleeps up to 10 ms, 20 ms, ... 1 s."""
+
+
+@overload
+def retry_on_conflict(
+    fn: Callable[[], T],
+    *,
+    attempts: int | None = None,
+    policy: RetryPolicy | None = None,
+    on_conflict: Callable[[VersionConflict, int], object] | None = None,
+) -> T: ...
+
+
+@overload
+def retry_on_conflict(
+    fn: Callable[[], T],
+    *,
+    attempts: int | None = None,
+    policy: RetryPolicy | None = None,
+    on_conflict: Callable[[X, int], object] | None = None,
+    retry_on: type[X] | tuple[type[X], ...],
+) -> T: ...
 
 
 def retry_on_conflict(
@@ -36,9 +64,10 @@ def retry_on_conflict(
     *,
     attempts: int | None = None,
     policy: RetryPolicy | None = None,
-    on_conflict: Callable[[VersionConflict, int], object] | None = None,
+    on_conflict: Callable[[Any, int], object] | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] = VersionConflict,
 ) -> T:
-    """Call ``fn`` until it does not raise :class:`~dynaorm.VersionConflict`.
+    """Call ``fn`` until it does not raise :class:`~dynaorm.VersionConflict` (or ``retry_on``).
 
     ``fn`` must do the whole read-modify-write (read the item, change it, write it), so that
     each attempt starts from the stored state. Other errors propagate at once.
@@ -48,14 +77,20 @@ def retry_on_conflict(
         attempts: Attempts in all (overrides ``policy.max_attempts``).
         policy: Backoff between attempts (default :data:`CONFLICT_POLICY`).
         on_conflict: Called with each conflict and the number of the attempt that lost.
+        retry_on: The exception type(s) that mean "another writer won, start again", as in an
+            ``except`` clause (subclasses count). They replace the default
+            ``VersionConflict``: name it too to keep retrying it. For example a transaction
+            whose cancellation reasons show a lost race, re-raised by ``fn`` as an exception of
+            the application's own.
 
     Returns:
         What ``fn`` returned on the attempt that succeeded.
 
     Raises:
-        VersionConflict: The last conflict, once the attempts are used up (or the policy's
-            deadline has passed).
-        ValidationError: ``attempts`` is less than 1.
+        VersionConflict: The last conflict (or exception of ``retry_on``), once the attempts
+            are used up (or the policy's deadline has passed).
+        ValidationError: ``attempts`` is less than 1, or ``retry_on`` is an empty tuple.
+        TypeError: ``retry_on`` holds something that is not a subclass of ``Exception``.
 
     Example:
         >>> def deposit() -> Account:
@@ -64,7 +99,25 @@ def retry_on_conflict(
         ...     account.save()
         ...     return account
         >>> retry_on_conflict(deposit, attempts=20)  # doctest: +SKIP
+
+        With an exception of your own for lost races, and a count of them:
+
+        >>> class LostRace(Exception):
+        ...     pass
+        >>> tries = []
+        >>> def attempt() -> str:
+        ...     tries.append(1)
+        ...     if len(tries) < 3:
+        ...         raise LostRace("another order took the stock first")
+        ...     return "placed"
+        >>> lost = []
+        >>> retry_on_conflict(attempt, retry_on=LostRace,
+        ...                   on_conflict=lambda exc, attempt: lost.append(attempt))
+        'placed'
+        >>> lost
+        [1, 2]
     """
+    retried = _exception_types(retry_on)
     chosen = policy or CONFLICT_POLICY
     if attempts is not None:
         chosen = RetryPolicy(
@@ -79,20 +132,45 @@ def retry_on_conflict(
     while True:
         try:
             return fn()
-        except VersionConflict as conflict:
+        except retried as conflict:
             if on_conflict is not None:
                 on_conflict(conflict, attempt)
+            what = "version conflict" if isinstance(conflict, VersionConflict) else "conflict"
             delay = next(delays, None)
             if delay is None:
                 logger.warning(
-                    "version conflict: giving up after %d attempt(s): %s", attempt, conflict
+                    "%s: giving up after %d attempt(s): %s", what, attempt, _describe(conflict)
                 )
                 raise
             logger.info(
-                "version conflict on attempt %d (%s); retrying in %.3fs", attempt, conflict, delay
+                "%s on attempt %d (%s); retrying in %.3fs",
+                what,
+                attempt,
+                _describe(conflict),
+                delay,
             )
             time.sleep(delay)
             attempt += 1
+
+
+def _exception_types(
+    retry_on: type[Exception] | tuple[type[Exception], ...],
+) -> tuple[type[Exception], ...]:
+    """``retry_on`` as a tuple, checked: exception classes only, at least one."""
+    types = retry_on if isinstance(retry_on, tuple) else (retry_on,)
+    if not types:
+        raise ValidationError("retry_on_conflict(retry_on=()) would retry nothing; name a type")
+    for kind in types:
+        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+            raise TypeError(
+                f"retry_on_conflict(retry_on=...) takes Exception subclasses, got {kind!r}"
+            )
+    return types
+
+
+def _describe(conflict: Exception) -> str:
+    """``conflict`` for a log line; a bare exception type when it has no message."""
+    return str(conflict) if isinstance(conflict, VersionConflict) else repr(conflict)
 
 
 def mutate_entity(

@@ -1,6 +1,6 @@
 """An e-commerce shop on one DynamoDB table: the dynaorm example (see README.md here).
 
 Modules: ``models`` (the table and its entities), ``customers``, ``catalog`` and ``orders``
-(the services), ``errors``, ``seed`` (sample data) and ``demo`` (``python -m
-examples.ecommerce``).
+(the services, each an object on the table it is given), ``services`` (the three together),
+``errors``, ``seed`` (sample data) and ``demo`` (``python -m examples.ecommerce``).
 """

@@ -22,9 +22,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table as RichTable
 
 import dynaorm
-from dynaorm import Query
+from dynaorm import Query, Table
 from dynaorm.local import LocalDynamoDB
-from examples.ecommerce import catalog, customers, orders
 from examples.ecommerce.errors import (
     EmailTaken,
     InvalidTransition,
@@ -40,6 +39,7 @@ from examples.ecommerce.seed import (
     seed_customers,
     seed_history,
 )
+from examples.ecommerce.services import Services
 
 __all__ = ["main", "run"]
 
@@ -99,8 +99,9 @@ def _stock(sku: str) -> int:
     return int(product.stock)
 
 
-def _tour(console: Console, skus: Sequence[str]) -> str:
+def _tour(console: Console, services: Services, skus: Sequence[str]) -> str:
     """Run the write services once each; returns the demo customer's id."""
+    customers, catalog, orders = services.customers, services.catalog, services.orders
     console.rule("Write services (each a transaction or a conditional update)")
     grace = customers.register_customer("Grace Hopper", "grace@example.com")
     console.print(f"registered {grace.name} as {grace.customer_id} <{grace.email}>")
@@ -160,7 +161,8 @@ def _tour(console: Console, skus: Sequence[str]) -> str:
 # -- the read access patterns -------------------------------------------------------------------
 
 
-def _reads(console: Console, demo_customer: str, since: datetime) -> None:
+def _reads(console: Console, services: Services, demo_customer: str, since: datetime) -> None:
+    customers, catalog, orders = services.customers, services.catalog, services.orders
     console.rule("Read access patterns")
     profile = customers.customer_profile("c0001")
     activity = profile.activity
@@ -204,7 +206,7 @@ def _reads(console: Console, demo_customer: str, since: datetime) -> None:
 
     top = overall[0]
     together = catalog.bought_together(top.sku, limit=5)
-    found = shop.batch_get([Product.key(sku=c.other_sku) for c in together])
+    found = services.table.batch_get([Product.key(sku=c.other_sku) for c in together])
     names = {p.sku: p.name for p in found if isinstance(p, Product)}
     recs = _table(f"Bought together with {top.sku} ({top.name})", "sku", "name", "orders")
     for counter in together:
@@ -247,6 +249,7 @@ def _reads(console: Console, demo_customer: str, since: datetime) -> None:
 
 def run(
     console: Console,
+    table: Table,
     *,
     products: int = 1000,
     customers_count: int = 200,
@@ -254,18 +257,23 @@ def run(
     seed: int = 7,
     days: int = 120,
 ) -> None:
-    """Fill the (existing) shop table and run every access pattern, printing to ``console``."""
+    """Fill the (existing) shop ``table`` and run every access pattern, printing to ``console``.
+
+    The services are made here, on the table given: nothing below reaches for a global one.
+    """
+    services = Services(table)
     rng = random.Random(seed)
     since = datetime.now(UTC) - timedelta(days=days)
     console.rule(f"Seeding {products} products and {customers_count} customers")
     with _progress(console) as report:
-        catalog_items = seed_catalog(products, rng=rng, report=report)
-        people = seed_customers(customers_count, rng=rng, since=since, report=report)
+        catalog_items = seed_catalog(table, products, rng=rng, report=report)
+        people = seed_customers(table, customers_count, rng=rng, since=since, report=report)
     skus = [p.sku for p in catalog_items]
-    demo_customer = _tour(console, skus)
+    demo_customer = _tour(console, services, skus)
     console.rule(f"Loading an order history of {orders_count} orders")
     with _progress(console) as report:
         written = seed_history(
+            table,
             orders_count,
             customer_ids=[c.customer_id for c in people],
             skus=skus,
@@ -277,7 +285,7 @@ def run(
         f"{written.orders} orders ({written.by_status}), {written.items} order items, "
         f"{written.reviews} reviews, {written.co_purchase_counters} co-purchase counters"
     )
-    _reads(console, demo_customer, since)
+    _reads(console, services, demo_customer, since)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             run(
                 console,
+                shop,
                 products=args.products,
                 customers_count=args.customers,
                 orders_count=args.orders,

@@ -11,7 +11,7 @@
     │   └── TokenReused       the order token already placed an order with other lines
     ├── OrderNotFound         no order with that id (LookupError)
     ├── InvalidTransition     the order's status does not allow the change (cancel, ship)
-    └── TooBusy               optimistic retries ran out under heavy contention
+    └── TooBusy               other writers kept winning the race (retried, then raised)
 
 Library errors (:class:`dynaorm.ValidationError` for bad keys, ...) pass through unchanged.
 """
@@ -107,15 +107,20 @@ class InvalidTransition(ShopError):
 
 
 class TooBusy(ShopError):
-    """Other writers kept changing the same products; the operation gave up (retry later).
+    """Another writer changed what the operation read before it could commit (retry later).
+
+    An optimistic read-modify-write raises it from the attempt that lost the race, and the
+    services retry it with :func:`dynaorm.retry_on_conflict` (``retry_on=TooBusy``), as
+    dynaorm retries its own :class:`~dynaorm.VersionConflict`: a fresh read, another attempt
+    after a jittered pause. The caller sees the last one once the attempts have run out.
 
     Attributes:
-        attempts: How many times it was tried.
+        what: The operation, e.g. ``"placing order 'cart-1'"``.
     """
 
-    def __init__(self, what: str, attempts: int) -> None:
-        super().__init__(f"{what}: gave up after {attempts} attempts under contention; retry")
-        self.attempts = attempts
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}: other writers kept changing the same items first; retry")
+        self.what = what
 
 
 class InvalidOrder(ShopError, ValueError):

@@ -30,6 +30,7 @@ from dynaorm import Entity, Index, Key, Table, VersionAttribute
 
 __all__ = [
     "CANCELLED",
+    "ENTITIES",
     "PLACED",
     "SHIPPED",
     "Address",
@@ -43,6 +44,7 @@ __all__ = [
     "Product",
     "Review",
     "shop",
+    "shop_table",
 ]
 
 PLACED = "PLACED"
@@ -238,3 +240,39 @@ class OrderToken(Entity, table=shop):
     customer_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     primary = Key(pk="ORDERTOKEN#{token}", sk="ORDERTOKEN")
+
+
+ENTITIES: tuple[type[Entity], ...] = (
+    Customer,
+    Address,
+    CustomerActivity,
+    EmailClaim,
+    Product,
+    Review,
+    CoPurchase,
+    Order,
+    OrderItem,
+    OrderToken,
+)
+"""The shop's entities, all defined on :data:`shop`."""
+
+
+def shop_table(table: Table) -> Table:
+    """``table``, once it is known to hold the shop's entities (what every service checks).
+
+    The services work on the table they are given, and the caller decides which physical
+    table and connection that is (``table_factory`` renames it in the tests,
+    ``table.override(...)`` scopes another name). The entities' own methods (``Order.get``,
+    ``order.update``) reach the table through their definition, so the services need the
+    table the entities are defined on: :data:`shop`, under whatever name it has now.
+
+    Raises:
+        ValueError: ``table`` is another table.
+    """
+    missing = [e.__name__ for e in ENTITIES if table.entities.get(e.__type_name__) is not e]
+    if missing:
+        raise ValueError(
+            f"the shop's services need the table its entities are defined on "
+            f"(examples.ecommerce.models.shop); {table!r} lacks {', '.join(missing)}"
+        )
+    return table

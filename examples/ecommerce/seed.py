@@ -1,13 +1,13 @@
 """Sample data: a catalog, customers and an order history, written in bulk.
 
-The catalog goes in through :func:`~examples.ecommerce.catalog.import_products`. The order
+The catalog goes in through :meth:`~examples.ecommerce.catalog.Catalog.import_products`. The order
 history is simulated in memory with the same rules as the services (stock never below zero,
 units sold, activity and co-purchase counters, cancellations taken back) and then written
 with batch writes, merged into whatever counters are already stored. Loading thousands of
 historic orders through one transaction each would be slow on the embedded server, whose
 transactions copy the whole table to be able to roll back; on DynamoDB you could place them
-through :func:`~examples.ecommerce.orders.place_order` instead. Run seeding while nothing else
-writes to the table.
+through :meth:`~examples.ecommerce.orders.Orders.place_order` instead. Run seeding while nothing
+else writes to the table. Every function takes the table it writes to.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from dynaorm import BatchProgress, Entity, ItemKey
-from examples.ecommerce.catalog import import_products
+from dynaorm import BatchProgress, Entity, ItemKey, Table, UnknownItem
+from examples.ecommerce.catalog import Catalog
 from examples.ecommerce.models import (
     CANCELLED,
     PLACED,
@@ -36,7 +36,7 @@ from examples.ecommerce.models import (
     OrderToken,
     Product,
     Review,
-    shop,
+    shop_table,
 )
 
 __all__ = [
@@ -76,7 +76,7 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 def _write_all(
-    stage: str, entities: Sequence[Entity], report: Reporter, *, workers: int = 2
+    table: Table, stage: str, entities: Sequence[Entity], report: Reporter, *, workers: int = 2
 ) -> None:
     total = len(entities)
     report(stage, 0, total)
@@ -84,7 +84,7 @@ def _write_all(
     def progress(p: BatchProgress) -> None:
         report(stage, p.done, total)
 
-    with shop.batch_write(workers=workers, progress=progress) as batch:
+    with table.batch_write(workers=workers, progress=progress) as batch:
         for entity in entities:
             batch.put(entity, unconditional=True)
     report(stage, total, total)
@@ -111,11 +111,13 @@ def make_products(count: int, rng: random.Random) -> list[Product]:
     return products
 
 
-def seed_catalog(count: int, *, rng: random.Random, report: Reporter = _quiet) -> list[Product]:
-    """Import ``count`` generated products with the bulk import service."""
+def seed_catalog(
+    table: Table, count: int, *, rng: random.Random, report: Reporter = _quiet
+) -> list[Product]:
+    """Import ``count`` generated products into ``table`` with the bulk import service."""
     products = make_products(count, rng)
     report("products", 0, count)
-    import_products(products, progress=lambda p: report("products", p.done, count))
+    Catalog(table).import_products(products, progress=lambda p: report("products", p.done, count))
     return products
 
 
@@ -135,9 +137,10 @@ def make_customers(count: int, rng: random.Random, *, since: datetime) -> list[C
 
 
 def seed_customers(
-    count: int, *, rng: random.Random, since: datetime, report: Reporter = _quiet
+    table: Table, count: int, *, rng: random.Random, since: datetime, report: Reporter = _quiet
 ) -> list[Customer]:
     """Write ``count`` customers with their email claims and one or two addresses each."""
+    shop_table(table)
     customers = make_customers(count, rng, since=since)
     entities: list[Entity] = []
     for customer in customers:
@@ -154,7 +157,7 @@ def seed_customers(
                     country="EU",
                 )
             )
-    _write_all("customer records", entities, report)
+    _write_all(table, "customer records", entities, report)
     return customers
 
 
@@ -287,9 +290,11 @@ def _review(
     history.reviews += 1
 
 
-def _read_all(keys: Sequence[ItemKey], report: Reporter, stage: str) -> list[Entity | None]:
+def _read_all(
+    table: Table, keys: Sequence[ItemKey], report: Reporter, stage: str
+) -> list[Entity | UnknownItem | None]:
     total = len(keys)
-    return shop.batch_get(
+    return table.batch_get(
         keys,
         consistent=True,
         workers=2,
@@ -298,6 +303,7 @@ def _read_all(keys: Sequence[ItemKey], report: Reporter, stage: str) -> list[Ent
 
 
 def seed_history(
+    table: Table,
     count: int,
     *,
     customer_ids: Sequence[str],
@@ -316,6 +322,7 @@ def seed_history(
     to them, so it combines with orders placed through the services before.
 
     Args:
+        table: The shop's table.
         count: Orders to simulate.
         customer_ids: Who orders (customers that exist).
         skus: What they may order (products that exist).
@@ -327,8 +334,9 @@ def seed_history(
     Returns:
         What was written.
     """
+    shop_table(table)
     now = until or datetime.now(UTC)
-    stored = _read_all([Product.key(sku=s) for s in skus], report, "reading products")
+    stored = _read_all(table, [Product.key(sku=s) for s in skus], report, "reading products")
     products = {p.sku: p for p in stored if isinstance(p, Product)}
     names = list(products)
     rng.shuffle(names)
@@ -349,12 +357,12 @@ def seed_history(
         status = _status(placed_at, recent, rng)
         history.statuses[status] += 1
         _one_order(history, n, rng.choice(customer_ids), lines, placed_at, status, rng, now)
-    _merge_counters(history, report)
+    _merge_counters(table, history, report)
     for product in products.values():
         product.version = (product.version or 0) + 1
     entities = [*products.values(), *history.activity.values(), *history.writes]
     entities.extend(CoPurchase(sku=a, other_sku=b, orders=n) for (a, b), n in history.pairs.items())
-    _write_all("history", entities, report)
+    _write_all(table, "history", entities, report)
     return HistoryReport(
         orders=sum(history.statuses.values()),
         items=history.items,
@@ -364,11 +372,11 @@ def seed_history(
     )
 
 
-def _merge_counters(history: _History, report: Reporter) -> None:
+def _merge_counters(table: Table, history: _History, report: Reporter) -> None:
     """Add the counters already stored (orders placed through the services) to the history's."""
     customers = sorted(history.activity)
     found = _read_all(
-        [CustomerActivity.key(customer_id=c) for c in customers], report, "reading counters"
+        table, [CustomerActivity.key(customer_id=c) for c in customers], report, "reading counters"
     )
     for stored in found:
         if isinstance(stored, CustomerActivity):
@@ -377,7 +385,10 @@ def _merge_counters(history: _History, report: Reporter) -> None:
                 setattr(mine, name, getattr(mine, name) + getattr(stored, name))
     pairs = sorted(history.pairs)
     found = _read_all(
-        [CoPurchase.key(sku=a, other_sku=b) for a, b in pairs], report, "reading co-purchases"
+        table,
+        [CoPurchase.key(sku=a, other_sku=b) for a, b in pairs],
+        report,
+        "reading co-purchases",
     )
     for stored in found:
         if isinstance(stored, CoPurchase):

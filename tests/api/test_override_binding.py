@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import Entity, InvalidCursor, Key, ServiceError, Table
 from dynaorm.testing import unique_table_name
-from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 

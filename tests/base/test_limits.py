@@ -58,6 +58,13 @@ def test_numbers_dynamodb_cannot_store(number: Any, message: str) -> None:
         check_number(number, what="Thing.count")
 
 
+def test_the_number_check_names_no_types_it_sees_wire_text() -> None:
+    # The attributes' own messages say which types they hold (tests/base/test_exact_numbers.py).
+    with pytest.raises(ValidationError) as caught:
+        check_number("abc", what="X.n")
+    assert str(caught.value) == "X.n: 'abc' is not a number"
+
+
 def test_values_are_checked_inside_sets_lists_and_maps() -> None:
     check_value({"M": {"a": {"L": [{"N": "1"}, {"NS": ["2", "3"]}]}}}, what="Thing.meta")
     with pytest.raises(ValidationError, match=r"Thing\.meta\.a\[1\]: 'Infinity'"):

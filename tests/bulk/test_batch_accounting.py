@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import (
     BatchIncomplete,
@@ -35,7 +36,6 @@ from dynaorm import (
     Table,
 )
 from dynaorm.testing import FaultInjectorFactory
-from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 PATIENT = RetryPolicy(max_attempts=40, base_delay=0.001, cap=0.01)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import (
     BatchIncomplete,
@@ -21,7 +22,6 @@ from dynaorm import (
     ValidationError,
 )
 from dynaorm.faults import FaultInjector
-from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 FAST = RetryPolicy(max_attempts=30, base_delay=0.001, cap=0.01)

@@ -104,6 +104,25 @@ def test_malformed_typed_values_name_the_line_and_the_value(line: str, fragment:
     assert fragment in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["[1, 2]", "not json", '{"a": {"S": "x", "N": "1"}}', '{"a": {"B": "***"}}', '{"a": {"B": 5}}'],
+)
+def test_decode_line_refuses_malformed_lines(line: str) -> None:
+    with pytest.raises(ValidationError, match=r"^line 7: "):
+        decode_line(line, 7)
+
+
+def test_encode_and_decode_round_trip_nested_binary() -> None:
+    item = {
+        "PK": {"S": "P#1"},
+        "blob": {"B": b"\x00\xff"},
+        "set": {"BS": [b"a", b"b"]},
+        "deep": {"M": {"list": {"L": [{"B": b"\x01"}, {"N": "1.5"}, {"NULL": True}]}}},
+    }
+    assert decode_line(encode_item(item), 1) == item
+
+
 def _raw_items(table: Table) -> list[dict[str, Any]]:
     client = table.transport.client
     items: list[dict[str, Any]] = []

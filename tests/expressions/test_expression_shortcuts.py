@@ -12,7 +12,6 @@ from pynamodb.expressions.operand import Path
 
 from dynaorm import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, NameAction, NameCondition, conjoin
-from dynaorm.wire.retry import Retrier, RetryPolicy
 
 
 def attr(cls: type, name: str) -> Any:
@@ -111,8 +110,3 @@ def test_conditions_refuse_what_conjoin_and_condition_refuse(
     with pytest.raises(TypeError) as shortcut:
         ExpressionBuilder().conditions(mine)
     assert str(shortcut.value) == str(expected.value)
-
-
-def test_a_retrier_deadline_counts_from_the_time_it_is_given() -> None:
-    policy = RetryPolicy(deadline=60.0, jitter=False)
-    assert Retrier(policy, "x", started=0.0).retry("late") is False  # long past the deadline

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import requests_sent
 
 from dynaorm import Entity, Index, Key, Table, UnknownEntityType, UnknownItem
-from tests.support import requests_sent
 
 Factory = Callable[[Table], Table]
 

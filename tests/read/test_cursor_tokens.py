@@ -305,8 +305,7 @@ CHILD = textwrap.dedent(
     import sys
     from pynamodb.attributes import UnicodeAttribute
     import dynaorm
-    from dynaorm import Entity, Key, Table
-    from dynaorm.read.page import Page
+    from dynaorm import Entity, Key, Page, Table
 
     table = Table("multi-process")
 
@@ -391,8 +390,7 @@ def test_two_processes_on_a_local_endpoint_work_alone_and_say_why_they_differ() 
 PLUGIN_SESSION = textwrap.dedent(
     """
     from pynamodb.attributes import UnicodeAttribute
-    from dynaorm import Entity, Key, Table
-    from dynaorm.read.page import Page
+    from dynaorm import Entity, Key, Page, Table
 
     table = Table("remote-plugin")
 

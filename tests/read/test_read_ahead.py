@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import fresh_table
+from support import error_response, fresh_table
 
 from dynaorm import Entity, Key, RetryPolicy, ServiceError, Table
 from dynaorm.read.read_ahead import Requests
-from dynaorm.wire.fault_plan import canned_error
 
 ahead_table = Table("test-read-ahead")
 N = 300
@@ -118,7 +117,7 @@ def test_an_error_of_the_request_read_ahead_is_raised_where_the_page_is_taken(
 ) -> None:
     def fail_resumed(request: Any, **kwargs: Any) -> Any:
         if b"ExclusiveStartKey" in request.body:
-            return canned_error(request, 400, "ValidationException", "refused by the test")
+            return error_response(request.url, 400, "ValidationException", "refused by the test")
         return None
 
     events = readings.transport.client.meta.events
@@ -157,7 +156,7 @@ def test_retry_policy_applies_to_requests_read_ahead(readings: Table) -> None:
     def throttle_once(request: Any, **kwargs: Any) -> Any:
         if b"ExclusiveStartKey" in request.body and not attempts:
             attempts.append(1)
-            return canned_error(request, 400, "ThrottlingException", "slow down")
+            return error_response(request.url, 400, "ThrottlingException", "slow down")
         return None
 
     events = readings.transport.client.meta.events

@@ -24,8 +24,9 @@ from pynamodb.attributes import NumberAttribute
 from stall_proxy import StallProxy, stall_proxy
 from support import fresh_table, write_all
 
-from dynaorm import Entity, Key, Table
-from dynaorm.read.reader import Reader
+from dynaorm import CollectionQuery, Entity, Key, Query, Scan, Table
+
+AnyRead = Query[Any] | Scan[Any] | CollectionQuery
 
 stop_table = Table("test-stopping-reads")
 PARTS = 40
@@ -123,7 +124,7 @@ def require_ctrl_c() -> None:
         pytest.skip("SIGINT does not raise KeyboardInterrupt here")
 
 
-def leave(mode: str, reader: Reader[Any], proxy: StallProxy, stalls: int) -> float:
+def leave(mode: str, reader: AnyRead, proxy: StallProxy, stalls: int) -> float:
     """Iterate ``reader``; once ``stalls`` requests are stuck in flight, leave the loop by
     ``mode``. Returns the seconds from the stop to being back in the caller."""
     stopped_at: list[float] = []
@@ -203,7 +204,7 @@ def test_leaving_a_read_ahead_query_returns_at_once_and_retries_nothing(
         assert len(proxy.received) == 2  # the first page and the page read ahead
 
 
-READ_AHEAD_READERS: dict[str, Callable[[Table], Reader[Any]]] = {
+READ_AHEAD_READERS: dict[str, Callable[[Table], AnyRead]] = {
     "scan": lambda table: Sample.scan().page_size(5).read_ahead(),
     "collection": lambda table: (
         table.partition_query(Sample.primary, part=1).page_size(5).read_ahead()
@@ -256,7 +257,7 @@ def test_ctrl_c_during_a_plain_scans_request_returns_at_once(
 
 # -- no hidden read-ahead ------------------------------------------------------------------
 
-PLAIN_READERS: dict[str, Callable[[Table], Reader[Any]]] = {
+PLAIN_READERS: dict[str, Callable[[Table], AnyRead]] = {
     "entity scan": lambda table: Sample.scan(),
     "table scan": lambda table: table.scan(),
     "query": lambda table: Sample.query(part=2),

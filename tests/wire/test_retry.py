@@ -113,6 +113,11 @@ def test_a_stop_event_ends_a_sleep_and_further_retries() -> None:
     assert not retrier.retry("unprocessed")
 
 
+def test_a_retrier_deadline_counts_from_the_time_it_is_given() -> None:
+    policy = RetryPolicy(deadline=60.0, jitter=False)
+    assert Retrier(policy, "x", started=0.0).retry("late") is False  # long past the deadline
+
+
 # -- the transport against injected faults --------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Conditional writes against the server: every condition operator, reserved and awkward
-attribute names, projections, timestamps and failed conditions carrying the stored item."""
+attribute names, timestamps and failed conditions carrying the stored item. (How conditions and
+projections compile those names: tests/expressions/test_expressions.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pynamodb.expressions.condition import Condition
 from write_models import Note, T, Thing, lab, raw_item, sample
 
 from dynaorm import ConditionFailed, Table, size
-from dynaorm.expressions.compile import ExpressionBuilder
 
 Factory = Callable[[Table], Table]
 Recorder = Callable[[Table], list[str]]
@@ -95,24 +95,6 @@ def test_every_condition_operator_against_the_server(
         assert stored.sub == "s"
 
 
-def test_conditions_placeholder_every_name_and_value() -> None:
-    builder = ExpressionBuilder()
-    text = builder.condition(
-        (T.size > 1)
-        & (T.count == 2)
-        & (T.name == "n")
-        & (T.status == "s")
-        & (T.sub == "x")
-        & (T.dotted == "d")
-        & (T.bracketed == "b")
-        & (T.meta["size"] == 3)
-    )
-    names = builder.members()["ExpressionAttributeNames"]
-    assert set(names.values()) == {"size", "count", "name", "status", "sub", "a.b", "x[y", "meta"}
-    for word in ("size", "count", "name", "status", "sub", "a.b", "x[y"):
-        assert word not in text
-
-
 def test_delete_with_conditions(table_factory: Factory) -> None:
     table_factory(lab)
     thing = sample()
@@ -132,35 +114,6 @@ def test_a_failed_condition_carries_the_stored_item(table_factory: Factory) -> N
     assert type(caught.value) is ConditionFailed
     assert caught.value.item == sample()
     assert caught.value.operation == "PutItem"
-
-
-def test_projections_with_reserved_and_awkward_names(table_factory: Factory) -> None:
-    table = table_factory(lab)
-    thing = sample()
-    thing.save()
-    builder = ExpressionBuilder()
-    projection = builder.projection(
-        [T.name, T.status, T.size, T.count, T.dotted, T.bracketed, T.meta["size"], T.meta["count"]]
-    )
-    assert projection == "#n0, #n1, #n2, #n3, #n4, #n5, #n6.#n2, #n6.#n3"
-    item = raw_item(table, thing.item_key, ProjectionExpression=projection, **builder.members())
-    assert item == {
-        "name": {"S": "Ada"},
-        "status": {"S": "PAID"},
-        "size": {"N": "3"},
-        "count": {"N": "10"},
-        "a.b": {"S": "d"},
-        "x[y": {"S": "b"},
-        "meta": {"M": {"size": {"N": "4"}, "count": {"L": [{"N": "7"}, {"N": "8"}]}}},
-    }
-
-
-def test_projection_of_a_list_element() -> None:
-    # Compiled only: in a ProjectionExpression moto does not count "#n0[1]" as a use of "#n0"
-    # and rejects the request (conditions and updates with list indexes run against it below).
-    builder = ExpressionBuilder()
-    assert builder.projection([T.lines[1], T.bracketed]) == "#n0[1], #n1"
-    assert builder.members()["ExpressionAttributeNames"] == {"#n0": "lines", "#n1": "x[y"}
 
 
 # -- timestamps ------------------------------------------------------------------------------

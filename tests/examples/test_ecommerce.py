@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
+from support import error_response
 
-from dynaorm import BatchProgress, InvalidCursor, Table
-from examples.ecommerce import catalog, customers, orders
+from dynaorm import BatchProgress, InvalidCursor, RetryPolicy, Table, TransactionCanceled
+from examples.ecommerce.catalog import Catalog
+from examples.ecommerce.customers import Customers
 from examples.ecommerce.errors import (
     EmailTaken,
     InvalidOrder,
@@ -21,6 +23,7 @@ from examples.ecommerce.errors import (
     OrderNotFound,
     OutOfStock,
     TokenReused,
+    TooBusy,
     UnknownCustomer,
     UnknownProduct,
 )
@@ -38,6 +41,8 @@ from examples.ecommerce.models import (
     Product,
     shop,
 )
+from examples.ecommerce.orders import MAX_LINES, OrderLine, Orders
+from examples.ecommerce.services import Services
 
 Factory = Callable[[Table], Table]
 
@@ -82,20 +87,39 @@ def _cursor_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def store(table_factory: Factory) -> Table:
-    """A fresh shop table with one customer and a few products."""
-    table = table_factory(shop)
-    catalog.import_products([product("a"), product("b", price=250), product("c", stock=3)])
-    customers.register_customer("Ada", "ada@example.com", customer_id="c1", at=T0)
-    return table
+def services(table_factory: Factory) -> Services:
+    """The shop's services on a fresh table (each service a fixture of its own below)."""
+    return Services(table_factory(shop))
+
+
+@pytest.fixture
+def customers(services: Services) -> Customers:
+    return services.customers
+
+
+@pytest.fixture
+def catalog(services: Services) -> Catalog:
+    return services.catalog
+
+
+@pytest.fixture
+def orders(services: Services) -> Orders:
+    return services.orders
+
+
+@pytest.fixture
+def store(services: Services) -> Table:
+    """The services' table with one customer and a few products."""
+    services.catalog.import_products([product("a"), product("b", price=250), product("c", stock=3)])
+    services.customers.register_customer("Ada", "ada@example.com", customer_id="c1", at=T0)
+    return services.table
 
 
 # -- customers ------------------------------------------------------------------------------
 
 
 @pytest.mark.requires("transactions")
-def test_register_claims_the_email(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_register_claims_the_email(customers: Customers) -> None:
     ada = customers.register_customer("Ada", " Ada@Example.com ", at=T0)
     assert ada.email == "ada@example.com"
     assert ada.version == 1
@@ -105,8 +129,7 @@ def test_register_claims_the_email(table_factory: Factory) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_a_duplicate_email_is_refused_and_nothing_is_written(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_a_duplicate_email_is_refused_and_nothing_is_written(customers: Customers) -> None:
     customers.register_customer("Ada", "ada@example.com", customer_id="c1")
     with pytest.raises(EmailTaken, match=r"ada@example\.com") as err:
         customers.register_customer("Imposter", "ADA@example.com", customer_id="c2")
@@ -116,8 +139,7 @@ def test_a_duplicate_email_is_refused_and_nothing_is_written(table_factory: Fact
 
 
 @pytest.mark.requires("transactions")
-def test_concurrent_registrations_of_one_email_leave_one_owner(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_concurrent_registrations_of_one_email_leave_one_owner(customers: Customers) -> None:
     results = run_together(
         *(
             functools.partial(
@@ -141,7 +163,7 @@ def test_concurrent_registrations_of_one_email_leave_one_owner(table_factory: Fa
 
 
 @pytest.mark.requires("transactions")
-def test_profile_reads_the_customer_collection(store: Table) -> None:
+def test_profile_reads_the_customer_collection(store: Table, customers: Customers) -> None:
     customers.add_address(
         "c1", "home", line1="1 Main St", city="Oslo", postcode="0150", country="NO"
     )
@@ -157,8 +179,7 @@ def test_profile_reads_the_customer_collection(store: Table) -> None:
 # -- catalog --------------------------------------------------------------------------------
 
 
-def test_bulk_import_of_more_than_25_products(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_bulk_import_of_more_than_25_products(catalog: Catalog) -> None:
     reports: list[BatchProgress] = []
     result = catalog.import_products(
         (product(f"p{i:03d}", category=f"cat{i % 3}") for i in range(60)), progress=reports.append
@@ -173,8 +194,7 @@ def test_bulk_import_of_more_than_25_products(table_factory: Factory) -> None:
     assert stored("p059").version == 1
 
 
-def test_products_by_price_is_cheapest_first(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_products_by_price_is_cheapest_first(catalog: Catalog) -> None:
     catalog.import_products([product("x", price=900), product("y", price=100), product("z")])
     assert [p.sku for p in catalog.products_by_price("books")] == ["y", "z", "x"]
     assert [p.sku for p in catalog.products_by_price("books", max_price_cents=500)] == ["y", "z"]
@@ -184,7 +204,9 @@ def test_products_by_price_is_cheapest_first(table_factory: Factory) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_placing_an_order_writes_everything_in_one_transaction(store: Table) -> None:
+def test_placing_an_order_writes_everything_in_one_transaction(
+    store: Table, customers: Customers, catalog: Catalog, orders: Orders
+) -> None:
     order = orders.place_order("c1", {"a": 2, "b": 1}, token="cart-1", at=T0)
     assert (order.status, order.total_cents, order.item_count) == (PLACED, 1250, 3)
     details = orders.get_order(order.order_id)
@@ -206,7 +228,9 @@ def test_placing_an_order_writes_everything_in_one_transaction(store: Table) -> 
 
 
 @pytest.mark.requires("transactions")
-def test_repeating_a_placement_with_the_same_token_is_a_no_op(store: Table) -> None:
+def test_repeating_a_placement_with_the_same_token_is_a_no_op(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     first = orders.place_order("c1", {"a": 2}, token="cart-1", at=T0)
     again = orders.place_order("c1", {"a": 2}, token="cart-1", at=T0 + timedelta(minutes=1))
     assert again == first
@@ -216,7 +240,9 @@ def test_repeating_a_placement_with_the_same_token_is_a_no_op(store: Table) -> N
 
 
 @pytest.mark.requires("transactions")
-def test_a_token_replayed_with_other_lines_is_refused(store: Table) -> None:
+def test_a_token_replayed_with_other_lines_is_refused(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     first = orders.place_order("c1", {"a": 2, "b": 1}, token="cart-1", at=T0)
     for other in ({"a": 3, "b": 1}, {"a": 2}, {"a": 2, "b": 1, "c": 1}, {"c": 3}):
         with pytest.raises(TokenReused, match="other lines") as err:
@@ -224,14 +250,16 @@ def test_a_token_replayed_with_other_lines_is_refused(store: Table) -> None:
         assert (err.value.token, err.value.order_id) == ("cart-1", first.order_id)
     assert isinstance(err.value, InvalidOrder)
     # The same lines, given in another form, are the same request.
-    lines = [orders.OrderLine("b", 1), orders.OrderLine("a", 1), orders.OrderLine("a", 1)]
+    lines = [OrderLine("b", 1), OrderLine("a", 1), OrderLine("a", 1)]
     assert orders.place_order("c1", lines, token="cart-1") == first
     assert (stored("a").stock, stored("b").stock, stored("c").stock) == (8, 9, 3)
     assert customers.customer_activity("c1").orders_placed == 1
 
 
 @pytest.mark.requires("transactions")
-def test_concurrent_placements_with_one_token_place_one_order(store: Table) -> None:
+def test_concurrent_placements_with_one_token_place_one_order(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     place = functools.partial(orders.place_order, "c1", {"c": 3}, token="double-click")
     results = run_together(*[place] * 6)
     assert all(isinstance(r, Order) for r in results), results
@@ -242,7 +270,9 @@ def test_concurrent_placements_with_one_token_place_one_order(store: Table) -> N
 
 
 @pytest.mark.requires("transactions")
-def test_a_token_of_another_customer_is_refused(store: Table) -> None:
+def test_a_token_of_another_customer_is_refused(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     customers.register_customer("Bob", "bob@example.com", customer_id="c2")
     orders.place_order("c1", {"a": 1}, token="cart-1")
     with pytest.raises(TokenReused, match="another customer"):
@@ -251,7 +281,7 @@ def test_a_token_of_another_customer_is_refused(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_out_of_stock_names_the_product_and_writes_nothing(store: Table) -> None:
+def test_out_of_stock_names_the_product_and_writes_nothing(store: Table, orders: Orders) -> None:
     with pytest.raises(OutOfStock, match="'c'") as err:
         orders.place_order("c1", {"a": 1, "c": 4}, token="cart-1")
     assert (err.value.sku, err.value.requested, err.value.available) == ("c", 4, 3)
@@ -261,7 +291,9 @@ def test_out_of_stock_names_the_product_and_writes_nothing(store: Table) -> None
 
 
 @pytest.mark.requires("transactions", "return_values_on_condition_failure")
-def test_stock_sold_between_read_and_commit_is_mapped_to_out_of_stock(store: Table) -> None:
+def test_stock_sold_between_read_and_commit_is_mapped_to_out_of_stock(
+    store: Table, orders: Orders
+) -> None:
     """Another buyer takes the stock after the placement read it: the cancellation reason
     (the product as stored) becomes OutOfStock at once, without another attempt."""
     sent: list[str] = []
@@ -284,7 +316,7 @@ def test_stock_sold_between_read_and_commit_is_mapped_to_out_of_stock(store: Tab
 
 
 @pytest.mark.requires("transactions")
-def test_invalid_orders_are_refused_before_any_write(store: Table) -> None:
+def test_invalid_orders_are_refused_before_any_write(store: Table, orders: Orders) -> None:
     with pytest.raises(UnknownProduct, match="nope"):
         orders.place_order("c1", {"nope": 1}, token="t1")
     with pytest.raises(UnknownCustomer, match="ghost"):
@@ -295,17 +327,16 @@ def test_invalid_orders_are_refused_before_any_write(store: Table) -> None:
     with pytest.raises(InvalidOrder):
         orders.place_order("c1", {"a": 0}, token="t3")
     with pytest.raises(InvalidOrder):
-        orders.place_order("c1", {f"s{i}": 1 for i in range(orders.MAX_LINES + 1)}, token="t3")
-    merged = orders.place_order(
-        "c1", [orders.OrderLine("a", 1), orders.OrderLine("a", 2)], token="t4"
-    )
+        orders.place_order("c1", {f"s{i}": 1 for i in range(MAX_LINES + 1)}, token="t3")
+    merged = orders.place_order("c1", [OrderLine("a", 1), OrderLine("a", 2)], token="t4")
     assert [(i.sku, i.qty) for i in orders.get_order(merged.order_id).items] == [("a", 3)]
     assert stored("a").stock == 7
 
 
 @pytest.mark.requires("transactions")
-def test_concurrent_orders_never_oversell(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_concurrent_orders_never_oversell(
+    customers: Customers, catalog: Catalog, orders: Orders
+) -> None:
     catalog.import_products([product("hot", stock=12)])
     customers.register_customer("Ada", "ada@example.com", customer_id="c1")
     buyers = 10
@@ -326,9 +357,8 @@ def test_concurrent_orders_never_oversell(table_factory: Factory) -> None:
 
 @pytest.mark.requires("transactions")
 def test_concurrent_orders_over_several_products_are_all_or_nothing(
-    table_factory: Factory,
+    customers: Customers, catalog: Catalog, orders: Orders
 ) -> None:
-    table_factory(shop)
     initial = {"hot": 9, "warm": 7}
     catalog.import_products([product(sku, stock=n) for sku, n in initial.items()])
     customers.register_customer("Ada", "ada@example.com", customer_id="c1")
@@ -361,18 +391,19 @@ def test_concurrent_orders_over_several_products_are_all_or_nothing(
     )
 
 
-class ConflictOnce:
-    """Answers the first ``TransactWriteItems`` as DynamoDB does when another transaction is
-    in flight on the same item (local servers serialise transactions and never do): cancelled,
-    with ``TransactionConflict`` as the reason of the first action."""
+class Conflicts:
+    """Answers the first ``times`` ``TransactWriteItems`` as DynamoDB does when another
+    transaction is in flight on the same item (local servers serialise transactions and never
+    do): cancelled, with ``TransactionConflict`` as the reason of the first action."""
 
     event = "before-send.dynamodb.TransactWriteItems"
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, times: int = 1) -> None:
         self.events = table.transport.client.meta.events
+        self.times = times
         self.sent = 0
 
-    def __enter__(self) -> ConflictOnce:
+    def __enter__(self) -> Conflicts:
         # botocore's stubs type handlers as returning None; before-send ones may answer.
         self.events.register(self.event, self.answer, unique_id="ecommerce-conflict-once")  # type: ignore[arg-type]
         return self
@@ -382,45 +413,41 @@ class ConflictOnce:
 
     def answer(self, request: Any, **_: Any) -> AWSResponse | None:
         self.sent += 1
-        if self.sent > 1:
+        if self.sent > self.times:
             return None
         actions = json.loads(request.body)["TransactItems"]
         reasons = [{"Code": "None"} for _ in actions]
         reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
-        body = {
-            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-            "message": "Transaction cancelled, please refer cancellation reasons for specific "
-            "reasons [TransactionConflict]",
-            "CancellationReasons": reasons,
-        }
-        headers = HTTPHeaders()
-        headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, 400, headers, _Raw(json.dumps(body).encode()))
-
-
-class _Raw:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> list[bytes]:
-        return [self.data]
+        message = (
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[TransactionConflict]"
+        )
+        return error_response(
+            request.url,
+            400,
+            "TransactionCanceledException",
+            message,
+            CancellationReasons=reasons,
+        )
 
 
 @pytest.mark.requires("transactions")
-def test_a_transaction_conflict_is_retried_from_a_fresh_read(store: Table) -> None:
-    with ConflictOnce(store) as conflict:
+def test_a_transaction_conflict_is_retried_from_a_fresh_read(
+    store: Table, customers: Customers, catalog: Catalog, orders: Orders
+) -> None:
+    with Conflicts(store) as conflict:
         order = orders.place_order("c1", {"a": 2, "b": 1}, token="cart-1")
     assert conflict.sent == 2
     assert (stored("a").stock, stored("b").stock) == (8, 9)
-    with ConflictOnce(store) as conflict:
+    with Conflicts(store) as conflict:
         orders.cancel_order(order.order_id)
     assert conflict.sent == 2
     assert (stored("a").stock, stored("b").stock) == (10, 10)
-    with ConflictOnce(store) as conflict:
+    with Conflicts(store) as conflict:
         catalog.write_review("a", "c1", rating=4, title="fine")
     assert conflict.sent == 2
     assert stored("a").rating_count == 1
-    with ConflictOnce(store) as conflict:
+    with Conflicts(store) as conflict:
         customers.register_customer("Bob", "bob@example.com", customer_id="c2")
     assert conflict.sent == 2
     assert customers.customer_profile("c2").customer.email == "bob@example.com"
@@ -432,11 +459,39 @@ def test_a_transaction_conflict_is_retried_from_a_fresh_read(store: Table) -> No
     )
 
 
+@pytest.mark.requires("transactions")
+def test_services_give_up_with_too_busy_when_every_attempt_loses(store: Table) -> None:
+    """The services retry lost races with dynaorm.retry_on_conflict under their contention
+    policy, and raise the last TooBusy once its attempts are used up; nothing is written."""
+    patient = Services(store, contention=RetryPolicy(max_attempts=3, base_delay=0.001))
+    with Conflicts(store, times=100) as conflict, pytest.raises(TooBusy) as busy:
+        patient.orders.place_order("c1", {"a": 2}, token="cart-1")
+    assert conflict.sent == 3
+    assert busy.value.what == "placing order 'cart-1'"
+    assert "retry" in str(busy.value)
+    assert isinstance(busy.value.__cause__, TransactionCanceled)
+    assert stored("a").stock == 10
+    assert OrderToken.get(token="cart-1", consistent=True) is None
+    with Conflicts(store, times=100) as conflict, pytest.raises(TooBusy, match="reviewing 'a'"):
+        patient.catalog.write_review("a", "c1", rating=4, title="fine")
+    assert conflict.sent == 3
+    assert stored("a").rating_count == 0
+
+
+def test_services_refuse_a_table_the_shop_entities_are_not_defined_on() -> None:
+    other = Table("not-the-shop")
+    for service in (Services, Customers, Catalog, Orders):
+        with pytest.raises(ValueError, match=r"lacks Customer, Address, .*OrderToken"):
+            service(other)
+
+
 # -- cancelling and shipping ----------------------------------------------------------------
 
 
 @pytest.mark.requires("transactions")
-def test_cancel_restocks_exactly_and_a_second_cancel_is_refused(store: Table) -> None:
+def test_cancel_restocks_exactly_and_a_second_cancel_is_refused(
+    store: Table, customers: Customers, catalog: Catalog, orders: Orders
+) -> None:
     order = orders.place_order("c1", {"a": 3, "c": 2}, token="cart-1", at=T0)
     cancelled = orders.cancel_order(order.order_id, at=T0 + timedelta(hours=1))
     assert cancelled.status == CANCELLED
@@ -458,7 +513,9 @@ def test_cancel_restocks_exactly_and_a_second_cancel_is_refused(store: Table) ->
 
 
 @pytest.mark.requires("transactions")
-def test_a_cancel_racing_a_ship_lets_exactly_one_win(store: Table) -> None:
+def test_a_cancel_racing_a_ship_lets_exactly_one_win(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     rounds = 4
     winners: list[str] = []
     for n in range(rounds):
@@ -487,8 +544,9 @@ def test_a_cancel_racing_a_ship_lets_exactly_one_win(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_cancels_racing_new_orders_restock_exactly(table_factory: Factory) -> None:
-    table_factory(shop)
+def test_cancels_racing_new_orders_restock_exactly(
+    customers: Customers, catalog: Catalog, orders: Orders
+) -> None:
     catalog.import_products([product("hot", stock=20), product("mild", stock=50)])
     customers.register_customer("Ada", "ada@example.com", customer_id="c1")
     early = [orders.place_order("c1", {"hot": 2, "mild": 1}, token=f"early-{n}") for n in range(4)]
@@ -516,7 +574,7 @@ def test_cancels_racing_new_orders_restock_exactly(table_factory: Factory) -> No
 
 
 @pytest.mark.requires("transactions")
-def test_shipping_moves_the_order_in_the_status_index(store: Table) -> None:
+def test_shipping_moves_the_order_in_the_status_index(store: Table, orders: Orders) -> None:
     order = orders.place_order("c1", {"a": 1}, token="cart-1", at=T0)
     window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
 
@@ -542,7 +600,7 @@ def test_shipping_moves_the_order_in_the_status_index(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_history_pages_through_cursors_newest_first(store: Table) -> None:
+def test_history_pages_through_cursors_newest_first(store: Table, orders: Orders) -> None:
     placed = [
         orders.place_order("c1", {"b": 1}, token=f"t{n}", at=T0 + timedelta(hours=n)).order_id
         for n in range(7)
@@ -563,7 +621,9 @@ def test_history_pages_through_cursors_newest_first(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_history_cursors_resume_by_key_while_orders_arrive(store: Table) -> None:
+def test_history_cursors_resume_by_key_while_orders_arrive(
+    store: Table, customers: Customers, orders: Orders
+) -> None:
     """Orders placed between pages neither shift the pages (no gap, no repeat) nor are
     skipped when they sort after the cursor."""
     customers.register_customer("Bob", "bob@example.com", customer_id="c2")
@@ -590,7 +650,7 @@ def test_history_cursors_resume_by_key_while_orders_arrive(store: Table) -> None
 
 
 @pytest.mark.requires("transactions")
-def test_orders_by_status_in_a_date_range(store: Table) -> None:
+def test_orders_by_status_in_a_date_range(store: Table, orders: Orders) -> None:
     placed = [
         orders.place_order("c1", {"b": 1}, token=f"t{n}", at=T0 + timedelta(days=n))
         for n in range(5)
@@ -619,7 +679,9 @@ def test_orders_by_status_in_a_date_range(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_reviews_newest_first_and_counted(store: Table) -> None:
+def test_reviews_newest_first_and_counted(
+    store: Table, customers: Customers, catalog: Catalog
+) -> None:
     for n in range(5):
         catalog.write_review("a", "c1", rating=n + 1, title=f"take {n}", at=T0 + timedelta(days=n))
     first = catalog.product_reviews("a", limit=3)
@@ -642,7 +704,9 @@ def test_reviews_newest_first_and_counted(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_top_products_follow_orders_and_cancellations(store: Table) -> None:
+def test_top_products_follow_orders_and_cancellations(
+    store: Table, catalog: Catalog, orders: Orders
+) -> None:
     catalog.import_products([product("m1", category="music"), product("m2", category="music")])
     orders.place_order("c1", {"b": 3}, token="t1")
     orders.place_order("c1", {"c": 2, "m2": 5}, token="t2")
@@ -659,7 +723,7 @@ def test_top_products_follow_orders_and_cancellations(store: Table) -> None:
 
 
 @pytest.mark.requires("transactions")
-def test_bought_together_ranks_co_purchases(store: Table) -> None:
+def test_bought_together_ranks_co_purchases(store: Table, catalog: Catalog, orders: Orders) -> None:
     catalog.import_products([product("d")])
     orders.place_order("c1", {"a": 1, "b": 1}, token="t1")
     orders.place_order("c1", {"a": 1, "b": 1, "c": 1}, token="t2")

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typed_json
 from cli_models import Customer, Order, shop
 from support import requests_sent
 
 from dynaorm import ImportIncomplete, Table, ValidationError, export_items, import_items
-from dynaorm.bulk.item_lines import decode_line, encode_item
 from dynaorm.cli import main
 from dynaorm.testing import unique_table_name
 
@@ -178,7 +178,7 @@ def test_import_names_the_bad_line_and_stops(
     table = table_factory(shop)
     good = Customer(customer_id="c1", email="a@x.io", version=1).to_item()
     dump = tmp_path / "bad.jsonl"
-    dump.write_text(encode_item(good) + "\n\n" + '{"PK": "not typed"}\n', encoding="utf-8")
+    dump.write_text(typed_json.encode(good) + "\n\n" + '{"PK": "not typed"}\n', encoding="utf-8")
     with requests_sent(table) as sent:
         assert run(dynamodb_endpoint, "import", REF, str(dump)) == 1
     assert "line 3" in one_line_error(capsys)
@@ -189,7 +189,7 @@ def test_import_names_the_bad_line_and_stops(
     ghost = {"PK": {"S": "X"}, "SK": {"S": "Y"}, "_type": {"S": "Ghost"}}
     order = Order(customer_id="c1", order_id="o1", total=1).to_item()
     order["PK"] = {"S": "CUSTOMER#someone-else"}
-    dump.write_text(encode_item(ghost) + "\n" + encode_item(order) + "\n")
+    dump.write_text(typed_json.encode(ghost) + "\n" + typed_json.encode(order) + "\n")
     assert run(dynamodb_endpoint, "import", REF, str(dump)) == 0
     assert raw_scan(table) == sorted([ghost, order], key=key_of)
 
@@ -232,27 +232,6 @@ def test_import_refuses_a_key_twice(table_factory: Factory) -> None:
     with pytest.raises(ValidationError, match=r"^line 3: the item has the key of line 1"):
         import_items(table, [line, "", line])
     assert raw_scan(table) == []
-
-
-@pytest.mark.parametrize(
-    "line",
-    ["[1, 2]", "not json", '{"a": {"S": "x", "N": "1"}}', '{"a": {"B": "***"}}', '{"a": {"B": 5}}'],
-)
-def test_decode_line_refuses_malformed_lines(line: str) -> None:
-    from dynaorm import ValidationError
-
-    with pytest.raises(ValidationError, match=r"^line 7: "):
-        decode_line(line, 7)
-
-
-def test_encode_and_decode_round_trip_nested_binary() -> None:
-    item = {
-        "PK": {"S": "P#1"},
-        "blob": {"B": b"\x00\xff"},
-        "set": {"BS": [b"a", b"b"]},
-        "deep": {"M": {"list": {"L": [{"B": b"\x01"}, {"N": "1.5"}, {"NULL": True}]}}},
-    }
-    assert decode_line(encode_item(item), 1) == item
 
 
 # -- raw copies: export -> delete -> create -> import gives back the table byte for byte ----
@@ -338,7 +317,7 @@ def test_cli_export_delete_create_import_gives_back_every_item_byte_for_byte(
     assert f"imported {len(before)} items" in capsys.readouterr().out
     assert raw_scan(table) == before
     # The file holds the items as stored: no defaults, no index keys nobody stored.
-    lines = [decode_line(line, n) for n, line in enumerate(dump.read_text().splitlines(), 1)]
+    lines = [typed_json.decode(line) for line in dump.read_text().splitlines()]
     assert sorted(lines, key=key_of) == before
 
 
@@ -368,12 +347,12 @@ def test_files_of_the_typed_export_format_still_import(table_factory: Factory) -
     assert import_items(table, [line]) == 1
     customer = Customer.get(customer_id="c1")
     assert (customer.email, customer.avatar, customer.version) == ("a@x.io", b"\x00\x01", 3)
-    assert raw_scan(table) == [decode_line(line, 1)]
+    assert raw_scan(table) == [typed_json.decode(line)]
 
 
 def _with_bad_line(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     items = [{"PK": {"S": f"P#{n}"}, "SK": {"S": "S"}, "n": {"N": str(n)}} for n in range(6)]
-    lines = [encode_item(i) for i in items]
+    lines = [typed_json.encode(i) for i in items]
     lines.insert(3, '{"PK": {"S": "P#bad"}}')  # line 4: no sort key
     dump = tmp_path / "bad.jsonl"
     dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -426,7 +405,7 @@ def test_an_import_that_fails_while_writing_lists_the_lines_written(
     table_factory: Factory, tmp_path: Path
 ) -> None:
     table = table_factory(shop)
-    lines = [encode_item({"PK": {"S": f"P#{n}"}, "SK": {"S": "S"}}) for n in range(60)]
+    lines = [typed_json.encode({"PK": {"S": f"P#{n}"}, "SK": {"S": "S"}}) for n in range(60)]
     missing = shop.override(name=unique_table_name("test-cli-gone"))
     stopped = pytest.raises(ImportIncomplete, match=r"while writing: .*written: no line")
     with missing, stopped as err:

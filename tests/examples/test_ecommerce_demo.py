@@ -14,7 +14,7 @@ from rich.console import Console
 
 from dynaorm import Table
 from dynaorm.cli import main as cli
-from examples.ecommerce import catalog, demo, orders as ecommerce_orders
+from examples.ecommerce import demo
 from examples.ecommerce.models import (
     CANCELLED,
     PLACED,
@@ -27,6 +27,7 @@ from examples.ecommerce.models import (
     shop,
 )
 from examples.ecommerce.seed import CATEGORIES, seed_catalog, seed_customers, seed_history
+from examples.ecommerce.services import Services
 
 Factory = Callable[[Table], Table]
 
@@ -36,7 +37,7 @@ def _cursor_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DYNAORM_CURSOR_SECRET", "test-ecommerce-secret")
 
 
-def assert_consistent() -> None:
+def assert_consistent(services: Services) -> None:
     """Stock, sales, counters and indexes agree with the orders stored."""
     orders = {o.order_id: o for o in Order.scan()}
     sold: Counter[str] = Counter()
@@ -63,10 +64,10 @@ def assert_consistent() -> None:
         together.update(itertools.permutations(sorted(i.sku for i in items), 2))
     ever = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
     for status in (PLACED, SHIPPED, CANCELLED):
-        indexed = [o.order_id for o in ecommerce_orders.status_query(status, *ever)]
+        indexed = [o.order_id for o in services.orders.status_query(status, *ever)]
         assert sorted(indexed) == sorted(o for o, x in orders.items() if x.status == status)
     for customer_id in {o.customer_id for o in orders.values()}:
-        history = [o.order_id for o in ecommerce_orders.history_query(customer_id)]
+        history = [o.order_id for o in services.orders.history_query(customer_id)]
         assert len(history) == len(set(history))
         assert set(history) == {o for o, x in orders.items() if x.customer_id == customer_id}
     products = list(Product.scan())
@@ -74,7 +75,7 @@ def assert_consistent() -> None:
         assert product.stock >= 0
         assert product.units_sold == sold[product.sku], product.sku
     for category in {p.category for p in products}:
-        ranked = catalog.top_products(category, limit=1000)
+        ranked = services.catalog.top_products(category, limit=1000)
         expected = sorted(
             (p for p in products if p.category == category),
             key=lambda p: (-int(p.units_sold), p.sku),
@@ -111,10 +112,10 @@ def test_schema_command_shows_every_entity_and_template(
 
 @pytest.mark.requires("transactions")
 def test_the_demo_runs_end_to_end_with_small_counts(table_factory: Factory) -> None:
-    table_factory(shop)
+    table = table_factory(shop)
     out = io.StringIO()
     console = Console(file=out, width=160, color_system=None)
-    demo.run(console, products=40, customers_count=8, orders_count=80, seed=3)
+    demo.run(console, table, products=40, customers_count=8, orders_count=80, seed=3)
     text = out.getvalue()
     for expected in (
         "refused: email 'grace@example.com' is already registered",
@@ -131,24 +132,25 @@ def test_the_demo_runs_end_to_end_with_small_counts(table_factory: Factory) -> N
         "KeyConditionExpression",
     ):
         assert expected in text, expected
-    assert_consistent()
+    assert_consistent(Services(table))
 
 
 @pytest.mark.requires("transactions")
 def test_the_history_adds_to_counters_already_stored(table_factory: Factory) -> None:
-    from examples.ecommerce import customers, orders
-
-    table_factory(shop)
+    table = table_factory(shop)
+    services = Services(table)
+    customers, orders = services.customers, services.orders
     rng = random.Random(11)
     since = datetime.now(UTC) - timedelta(days=30)
-    products = seed_catalog(12, rng=rng)
-    people = seed_customers(3, rng=rng, since=since)
+    products = seed_catalog(table, 12, rng=rng)
+    people = seed_customers(table, 3, rng=rng, since=since)
     assert {p.category for p in products} <= set(CATEGORIES)
     skus = [p.sku for p in products]
     customers.register_customer("Live", "live@example.com", customer_id="live")
     orders.place_order("live", {skus[0]: 1, skus[1]: 2}, token="live-1")
     stages: list[str] = []
     report = seed_history(
+        table,
         40,
         customer_ids=[c.customer_id for c in people],
         skus=skus,
@@ -160,4 +162,4 @@ def test_the_history_adds_to_counters_already_stored(table_factory: Factory) -> 
     assert report.items >= 40
     assert {"reading products", "reading counters", "history"} <= set(stages)
     assert customers.customer_activity("live").orders_placed == 1
-    assert_consistent()
+    assert_consistent(services)

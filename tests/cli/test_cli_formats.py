@@ -18,14 +18,13 @@ from typing import Any
 
 import attrs
 import pytest
+import typed_json
 from cli_models import Customer, Order, shop
 from support import requests_sent
 from test_cli import _recreate, _seed, _seed_everything, key_of, one_line_error, raw_scan, run
 
 import dynaorm
-from dynaorm import RetryPolicy, Table
-from dynaorm.bulk.files import ExportLines, export_files
-from dynaorm.bulk.item_lines import decode_line
+from dynaorm import ExportLines, RetryPolicy, Table, export_files
 from dynaorm.cli import main
 from dynaorm.cli.parser import build_parser
 from dynaorm.testing import FaultInjectorFactory, unique_table_name
@@ -136,7 +135,7 @@ def test_export_writes_aws_format_gzip_by_default_and_reads_back(
         read = [json.loads(line)["Item"] for line in lines]
     assert len(read) == len(before)
     assert all(line.startswith('{"Item":{') for line in gzip.decompress(raw).decode().splitlines())
-    decoded = [decode_line(json.dumps(item), n) for n, item in enumerate(read, 1)]
+    decoded = [typed_json.decode(json.dumps(item)) for item in read]
     assert sorted(decoded, key=key_of) == before
 
     _recreate(table)

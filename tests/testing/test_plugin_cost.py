@@ -13,11 +13,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import dynaorm
-from dynaorm.tools.probe import Capabilities
+
+if TYPE_CHECKING:  # the type of the plugin's dynamodb_capabilities fixture, for annotations only
+    from dynaorm.tools.probe import Capabilities
 
 ROOT = Path(dynaorm.__file__).resolve().parent.parent
 HEAVY = (

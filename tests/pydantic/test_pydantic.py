@@ -16,6 +16,7 @@ pydantic = pytest.importorskip("pydantic")
 fastapi = pytest.importorskip("fastapi")
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from json_models import Everything, full  # noqa: E402
 from pynamodb.attributes import (  # noqa: E402
     BinaryAttribute,
     ListAttribute,
@@ -26,7 +27,6 @@ from pynamodb.attributes import (  # noqa: E402
     UTCDateTimeAttribute,
 )
 from support import requests_sent  # noqa: E402
-from test_json import Everything, full  # noqa: E402
 
 import dynaorm  # noqa: E402
 from dynaorm import Entity, Key, Table, ValidationError, VersionAttribute  # noqa: E402
