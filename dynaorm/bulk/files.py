@@ -35,7 +35,8 @@ from typing import IO, Any, cast
 import attrs
 
 from dynaorm.base.errors import DynaormError, ImportIncomplete, ValidationError
-from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_item, check_value
+from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_value
+from dynaorm.base.sizes import check_item
 from dynaorm.bulk.batching import BatchProgress, PhysicalKey, physical_key
 from dynaorm.model.table import Table
 from dynaorm.read.paging import Plan

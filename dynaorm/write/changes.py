@@ -21,7 +21,8 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.errors import ValidationError
-from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_value, short_repr, value_size
+from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_value, short_repr
+from dynaorm.base.sizes import value_size
 from dynaorm.expressions.compile import operand_values, path_head
 from dynaorm.model.timestamps import timestamp_attributes
 
