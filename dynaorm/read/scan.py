@@ -22,7 +22,8 @@ from pynamodb.expressions.operand import Path
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool, each_completed
-from dynaorm.expressions.compile import ExpressionBuilder, path_of
+from dynaorm.expressions.compile import ExpressionBuilder
+from dynaorm.expressions.paths import path_of
 from dynaorm.model.decode import is_strict
 from dynaorm.model.table import TableBinding, bind
 from dynaorm.read.cursor import cursor_keys, request_digest

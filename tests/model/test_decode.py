@@ -34,7 +34,7 @@ from dynaorm import (
     ValidationError,
     VersionAttribute,
 )
-from dynaorm.expressions.compile import path_of
+from dynaorm.expressions.paths import path_of
 from dynaorm.model.decode import Decoder, PartialValues, reload
 from dynaorm.read.support import partly_read
 from tests.support import requests_sent
