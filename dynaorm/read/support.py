@@ -34,6 +34,7 @@ __all__ = [
     "type_filter",
 ]
 
+
 def condition_paths(node: Any) -> Iterator[Path]:
     """Every document path a condition (or operand) mentions."""
     if isinstance(node, Path):
