@@ -34,6 +34,7 @@ from typing import Any
 
 from dynaorm.base.errors import ConfigurationError, DynaormError, ImportIncomplete, ValidationError
 from dynaorm.base.settings import configure
+from dynaorm.base.typed_json import to_json
 from dynaorm.bulk.files import ExportLines, export_files, export_items, import_items
 from dynaorm.expressions.compile import render
 from dynaorm.local import LocalDynamoDB
@@ -178,7 +179,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _print_request(request: dict[str, Any]) -> None:
-    print(json.dumps(request, indent=2, sort_keys=True, default=str))
+    print(to_json(request, indent=2, sort_keys=True))
     for member in ("KeyConditionExpression", "FilterExpression", "ProjectionExpression"):
         if member in request:
             print(f"# {member}: {render(request[member], request)}")

@@ -36,7 +36,6 @@ import binascii
 import functools
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -50,6 +49,7 @@ import attrs
 
 from dynaorm.base.errors import ConfigurationError, InvalidCursor, ValidationError
 from dynaorm.base.settings import Settings, current_settings
+from dynaorm.base.typed_json import to_json
 from dynaorm.wire.transport import _is_loopback
 
 __all__ = [
@@ -334,14 +334,6 @@ def cursor_secret(settings: Settings | None = None) -> bytes:
 # -- digests ---------------------------------------------------------------------------------
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"cannot encode {type(value).__name__} in a cursor digest")
-
-
 def request_digest(request: Mapping[str, Any], **binding: Any) -> bytes:
     """The digest a cursor is bound to: the request (less paging members) and ``binding``.
 
@@ -350,12 +342,7 @@ def request_digest(request: Mapping[str, Any], **binding: Any) -> bytes:
         16
     """
     bound = {k: v for k, v in request.items() if k not in _UNBOUND}
-    text = json.dumps(
-        {"request": bound, "binding": binding},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=_json_default,
-    )
+    text = to_json({"request": bound, "binding": binding}, sort_keys=True, compact=True)
     return hashlib.sha256(text.encode()).digest()[:_DIGEST_BYTES]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from dynaorm.base.errors import ConfigurationError
-from dynaorm.bulk.files import encode_item
+from dynaorm.base.typed_json import item_to_json, to_json
 from dynaorm.expressions.compile import render
 
 if TYPE_CHECKING:
@@ -291,12 +291,6 @@ def _is_lambda(function: Any) -> bool:
     return getattr(function, "__name__", "") == "<lambda>"
 
 
-def _typed_json(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored item as JSON-ready typed values (binary base64)."""
-    encoded: dict[str, Any] = json.loads(encode_item(item))
-    return encoded
-
-
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
   color: #1d2330; background: #f5f6f8; }
@@ -420,8 +414,8 @@ def _entity_section(
         for item in samples:
             names.extend(n for n in item if n not in names)
         rows = [
-            [_code(json.dumps(item[n], ensure_ascii=False)) if n in item else "" for n in names]
-            for item in (_typed_json(s) for s in samples)
+            [_code(to_json(item[n], ensure_ascii=False)) if n in item else "" for n in names]
+            for item in (item_to_json(s) for s in samples)
         ]
         parts.append(f'<div style="overflow-x:auto">{_grid(names, rows, "samples")}</div>')
     else:
@@ -434,7 +428,7 @@ def _entity_section(
                 parts.append(f"<p>{_esc(pattern.description)}</p>")
             for member, text in pattern.expressions().items():
                 parts.append(f"<p>{_esc(member)}: {_code(text)}</p>")
-            request = json.dumps(pattern.request, indent=2, sort_keys=True, default=str)
+            request = to_json(pattern.request, indent=2, sort_keys=True)
             parts.append(f"<pre>{_esc(request)}</pre>")
     else:
         parts.append("<p class='muted'>none declared (see <code>__access_patterns__</code>)</p>")
@@ -542,7 +536,7 @@ def to_workbench(table: Table, samples: Mapping[str, list[Any]] | None = None) -
         alias = {"PartitionKeyAlias": _placeholder(primary.pk.source)}
         if primary.sk is not None:
             alias["SortKeyAlias"] = _placeholder(primary.sk.source)
-        items = [_typed_json(item) for item in chosen.get(type_name, [])]
+        items = [item_to_json(item) for item in chosen.get(type_name, [])]
         all_items.extend(items)
         names = [table.type_attribute]
         for key in entity.__keys__.values():

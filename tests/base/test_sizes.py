@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typed_values import PLAIN_NUMBERS, TEXTS, scalars, typed_items
 
 from dynaorm import ValidationError
 from dynaorm.base.limits import NESTING_LIMIT, check_value
@@ -53,14 +54,6 @@ def reference_item_size(item: dict[str, dict[str, Any]]) -> int:
     return sum(len(name.encode("utf-8")) + reference_size(v) for name, v in item.items())
 
 
-# Text without lone surrogates (which have no UTF-8 encoding), ASCII and not.
-texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12) | st.text(
-    "abcxyz", max_size=12
-)
-names = texts
-plain_numbers = st.integers(-(10**38) + 1, 10**38 - 1).map(str) | st.decimals(
-    allow_nan=False, allow_infinity=False, places=6
-).map(lambda d: format(d, "f"))
 # Number text in every notation a server or a client may send: exponents, leading zeros,
 # signs, trailing zeros; some past 38 digits or out of range (which the checks refuse).
 odd_numbers = st.builds(
@@ -75,27 +68,8 @@ odd_numbers = st.builds(
     st.integers(1, 45),
     st.none() | st.integers(-140, 140),
 )
-numbers = plain_numbers | odd_numbers
-binaries = st.binary(max_size=12)
-scalars = st.one_of(
-    texts.map(lambda t: {"S": t}),
-    numbers.map(lambda n: {"N": n}),
-    binaries.map(lambda b: {"B": b}),
-    st.booleans().map(lambda b: {"BOOL": b}),
-    st.just({"NULL": True}),
-    st.lists(texts, max_size=4, unique=True).map(lambda m: {"SS": m}),
-    st.lists(plain_numbers, max_size=4, unique=True).map(lambda m: {"NS": m}),
-    st.lists(binaries, max_size=4, unique=True).map(lambda m: {"BS": m}),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4).map(lambda m: {"L": m})
-        | st.dictionaries(names, inner, max_size=4).map(lambda m: {"M": m})
-    ),
-    max_leaves=20,
-)
-items = st.dictionaries(names, values, max_size=6)
+leaves = scalars(PLAIN_NUMBERS | odd_numbers, empty_sets=True)
+items = typed_items(leaves)
 
 
 def nested(depth: int, leaf: dict[str, Any]) -> dict[str, Any]:
@@ -132,12 +106,12 @@ def test_the_fast_path_measures_exactly_and_only_values_the_checks_accept(
         assert all(plainly_valid(value) for value in item.values())
 
 
-@given(st.dictionaries(names, st.one_of(texts.map(lambda t: {"S": t})), max_size=6))
+@given(st.dictionaries(TEXTS, TEXTS.map(lambda t: {"S": t}), max_size=6))
 def test_plain_items_take_the_fast_path(item: dict[str, dict[str, Any]]) -> None:
     assert plain_item_size(item) == reference_item_size(item)
 
 
-@given(st.integers(0, NESTING_LIMIT + 3), scalars)
+@given(st.integers(0, NESTING_LIMIT + 3), leaves)
 def test_nesting_past_the_limit_is_measured_exactly(depth: int, leaf: dict[str, Any]) -> None:
     value = nested(depth, leaf)
     assert value_size(value) == reference_size(value)
