@@ -61,9 +61,10 @@ if _typing.TYPE_CHECKING:
     from dynaorm.model.schema import SchemaDifference
     from dynaorm.model.table import Table
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm.model.unknown_items import UnknownItem
     from dynaorm.model.values import DecimalAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
-    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.paging import Page
     from dynaorm.read.query import Query
     from dynaorm.read.scan import Scan
     from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage
@@ -176,9 +177,10 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.model.schema import SchemaDifference
     from dynaorm.model.table import Table
     from dynaorm.model.timestamps import CreatedAtAttribute, UpdatedAtAttribute
+    from dynaorm.model.unknown_items import UnknownItem
     from dynaorm.model.values import DecimalAttribute
     from dynaorm.read.collection import CollectionQuery, ItemCollection
-    from dynaorm.read.paging import Page, UnknownItem
+    from dynaorm.read.paging import Page
     from dynaorm.read.query import Query
     from dynaorm.read.scan import Scan
     from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage

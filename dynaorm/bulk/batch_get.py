@@ -26,9 +26,10 @@ from dynaorm.bulk.batching import (
 from dynaorm.expressions.compile import ExpressionBuilder
 from dynaorm.expressions.paths import path_of, top_name
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import Decoder, UnknownItem, is_strict
+from dynaorm.model.decode import Decoder
 from dynaorm.model.entity import Entity
 from dynaorm.model.table import Table, bind
+from dynaorm.model.unknown_items import UnknownItem, is_strict
 from dynaorm.read.support import partly_read
 from dynaorm.wire.retry import Retrier, RetryPolicy
 

@@ -11,9 +11,9 @@ from dynaorm.bulk.batch_get import Selectable, item_keys, key_read_decoder, proj
 from dynaorm.bulk.batching import PhysicalKey, key_tuple
 from dynaorm.bulk.transaction_parts import TransactionAction, canceled
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import UnknownItem
 from dynaorm.model.entity import Entity
 from dynaorm.model.table import Table
+from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.wire.translate import root_cause
 
 __all__ = ["transact_get"]

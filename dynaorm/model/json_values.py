@@ -44,6 +44,7 @@ from dynaorm.model.json_scalars import (
     expect,
     load_bytes,
 )
+from dynaorm.model.partial import PartialValues
 
 if TYPE_CHECKING:
     from dynaorm.model.entity import Entity
@@ -211,8 +212,6 @@ def conversion_for(attribute: Attribute[Any]) -> Conversion:
 
 def entity_to_dict(entity: Entity) -> dict[str, Any]:
     """See :meth:`dynaorm.Entity.to_dict`."""
-    from dynaorm.model.decode import PartialValues
-
     values = entity.attribute_values
     if isinstance(values, PartialValues) and values.partly:
         # The part read would pass for the whole value (and from_dict() then write it).

@@ -24,8 +24,8 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
-from dynaorm.model.decode import is_strict
 from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.unknown_items import is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.paging import Plan, Reader, UnknownItem
 from dynaorm.read.support import (

@@ -19,8 +19,8 @@ import attrs
 from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
-from dynaorm.model.decode import UnknownItem, report_unknown
 from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.unknown_items import UnknownItem, report_unknown
 from dynaorm.read.cursor import CursorKeys, cursor_keys, decode_cursor, encode_cursor
 from dynaorm.read.read_ahead import Requests
 from dynaorm.read.support import Counting, ReadPart

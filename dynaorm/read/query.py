@@ -32,8 +32,8 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
 from dynaorm.expressions.paths import path_of
 from dynaorm.keys.ranges import KeyRange, compile_range, split_range
-from dynaorm.model.decode import is_strict
 from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.unknown_items import is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.paging import Plan, Reader
 from dynaorm.read.support import (

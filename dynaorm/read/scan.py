@@ -24,8 +24,8 @@ from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool, each_completed
 from dynaorm.expressions.compile import ExpressionBuilder
 from dynaorm.expressions.paths import path_of
-from dynaorm.model.decode import is_strict
 from dynaorm.model.table import TableBinding, bind
+from dynaorm.model.unknown_items import is_strict
 from dynaorm.read.cursor import cursor_keys, request_digest
 from dynaorm.read.paging import Page, Plan, Reader, UnknownItem
 from dynaorm.read.scan_runner import (

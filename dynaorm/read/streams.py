@@ -19,7 +19,7 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.base.typed_json import binary_from_text
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import Decoder
-from dynaorm.read.paging import UnknownItem
+from dynaorm.model.unknown_items import UnknownItem
 
 if TYPE_CHECKING:
     from dynaorm.model.entity import Entity

@@ -35,7 +35,8 @@ from dynaorm import (
     VersionAttribute,
 )
 from dynaorm.expressions.paths import path_of
-from dynaorm.model.decode import Decoder, PartialValues, reload
+from dynaorm.model.decode import Decoder, reload
+from dynaorm.model.partial import PartialValues
 from dynaorm.read.support import partly_read
 from tests.support import requests_sent
 
