@@ -23,14 +23,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from map_models import Address, Circle, Extras, Shape, Square
 from pynamodb.attributes import (
     Attribute,
     AttributeContainer,
     BinaryAttribute,
     BinarySetAttribute,
     BooleanAttribute,
-    DiscriminatorAttribute,
-    DynamicMapAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
@@ -55,27 +54,8 @@ from dynaorm import (
 )
 
 
-class Address(MapAttribute[str, Any]):
-    street = UnicodeAttribute()
-    zip_code = UnicodeAttribute(attr_name="zip", null=True)
-    since = UTCDateTimeAttribute(null=True)
+class PricedAddress(Address):
     price = DecimalAttribute(null=True)
-
-
-class Shape(MapAttribute[str, Any]):
-    kind = DiscriminatorAttribute()
-
-
-class Circle(Shape, discriminator="circle"):
-    radius = NumberAttribute()
-
-
-class Square(Shape, discriminator="square"):
-    side = NumberAttribute()
-
-
-class Extras(DynamicMapAttribute):
-    known = UnicodeAttribute(null=True)
 
 
 class Shouted(UnicodeAttribute):
@@ -114,9 +94,9 @@ def attributes() -> dict[str, Attribute[Any]]:
         "blobs": BinarySetAttribute(null=True, legacy_encoding=False),
         "anything": ListAttribute(null=True),
         "counts": ListAttribute(of=NumberAttribute, null=True),
-        "addresses": ListAttribute(of=Address, null=True),
+        "addresses": ListAttribute(of=PricedAddress, null=True),
         "raw_map": MapAttribute(null=True),
-        "address": Address(null=True),
+        "address": PricedAddress(null=True),
         "shape": Shape(null=True),
         "extras": Extras(null=True),
         "doc": JSONAttribute(null=True),
@@ -192,7 +172,7 @@ json_values = st.recursive(
     max_leaves=10,
 )
 addresses = st.builds(
-    Address,
+    PricedAddress,
     street=texts,
     zip_code=st.none() | texts,
     since=st.none() | moments,
