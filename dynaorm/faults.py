@@ -38,7 +38,6 @@ when the test ends.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import threading
 import time
@@ -52,6 +51,7 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 
 from dynaorm.api.table import Table
 from dynaorm.base.errors import ValidationError
+from dynaorm.base.typed_json import to_json
 from dynaorm.wire.fault_plan import (
     BATCH_MEMBERS,
     Plan,
@@ -59,7 +59,6 @@ from dynaorm.wire.fault_plan import (
     canned_error,
     everything_unprocessed,
     hold_back,
-    jsonable,
     tables_of,
 )
 
@@ -265,10 +264,10 @@ class FaultInjector:
         return self._tables is None or bool(self._tables & tables_of(params))
 
     def _random(self, operation: str, params: Mapping[str, Any]) -> random.Random:
-        text = json.dumps([self.seed, operation, params], sort_keys=True, default=jsonable)
+        text = to_json([self.seed, operation, params], sort_keys=True)
         # Tests give tables random names; leaving them out makes runs repeat each other.
         for name in sorted(self._tables or (), key=len, reverse=True):
-            text = text.replace(json.dumps(name), '"<table>"')
+            text = text.replace(to_json(name), '"<table>"')
         digest = hashlib.sha256(text.encode()).digest()
         with self._lock:
             seen = self._seen.get(digest, 0)

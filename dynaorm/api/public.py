@@ -55,7 +55,6 @@ from dynaorm.model.bound_keys import (
     ItemKey as ItemKey,
     Key as Key,
 )
-from dynaorm.model.decode import UnknownItem as UnknownItem
 from dynaorm.model.entity import EntityMeta as EntityMeta
 from dynaorm.model.indexes import Index as Index
 from dynaorm.model.schema import SchemaDifference as SchemaDifference
@@ -63,6 +62,7 @@ from dynaorm.model.timestamps import (
     CreatedAtAttribute as CreatedAtAttribute,
     UpdatedAtAttribute as UpdatedAtAttribute,
 )
+from dynaorm.model.unknown_items import UnknownItem as UnknownItem
 from dynaorm.model.values import DecimalAttribute as DecimalAttribute
 from dynaorm.model.versions import VersionAttribute as VersionAttribute
 from dynaorm.read.collection import (

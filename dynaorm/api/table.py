@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from dynaorm.bulk.batch_get import Selectable
     from dynaorm.bulk.batching import ProgressCallback
     from dynaorm.model.bound_keys import BoundKey, ItemKey
-    from dynaorm.model.decode import UnknownItem
+    from dynaorm.model.unknown_items import UnknownItem
     from dynaorm.read.collection import ItemCollection
     from dynaorm.read.streams import Change
 

@@ -22,15 +22,13 @@ __all__ = [
     "SORT_KEY_LIMIT",
     "TRANSACTION_ACTION_LIMIT",
     "TRANSACTION_SIZE_LIMIT",
-    "check_item",
     "check_number",
     "check_text",
     "check_value",
     "decimal_text",
-    "item_size",
     "number_problem",
     "short_repr",
-    "value_size",
+    "significant_digits",
 ]
 
 ITEM_SIZE_LIMIT = 400 * 1024
@@ -48,64 +46,17 @@ _NUMBER_MAX = Decimal("9.9999999999999999999999999999999999999E+125")
 _NUMBER_MIN = Decimal("1E-130")
 
 
-def _significant_digits(number: Decimal) -> int:
+def significant_digits(number: Decimal) -> int:
+    """The significant digits of a finite number (1 for zero), exactly as DynamoDB counts
+    them: leading and trailing zeros do not count.
+
+    Example:
+        >>> significant_digits(Decimal("-0012.500")), significant_digits(Decimal("1E+40"))
+        (3, 1)
+    """
     # Not normalize(): it rounds to the context's 28 digits, hiding a 39-digit number.
     text = "".join(map(str, number.as_tuple().digits)).strip("0")
     return len(text) or 1
-
-
-def _number_size(text: str) -> int:
-    return (_significant_digits(Decimal(text)) + 1) // 2 + 1
-
-
-def value_size(value: Mapping[str, Any]) -> int:
-    """Bytes one typed value (``{"S": "abc"}``) counts toward the item size."""
-    ((kind, raw),) = value.items()
-    if kind == "S":
-        return len(str(raw).encode("utf-8"))
-    if kind == "N":
-        return _number_size(str(raw))
-    if kind == "B":
-        return len(raw) if isinstance(raw, bytes | bytearray) else len(str(raw).encode())
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(s).encode("utf-8")) for s in raw)
-    if kind == "NS":
-        return sum(_number_size(str(n)) for n in raw)
-    if kind == "BS":
-        return sum(len(b) for b in raw)
-    if kind == "L":
-        return 3 + sum(1 + value_size(v) for v in raw)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode("utf-8")) + value_size(v) for k, v in raw.items())
-    raise ValidationError(f"unknown DynamoDB value type {kind!r}")
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """Bytes an item counts toward DynamoDB's 400 KB limit: names plus values."""
-    return sum(len(name.encode("utf-8")) + value_size(v) for name, v in item.items())
-
-
-def check_item(item: Mapping[str, Mapping[str, Any]], *, what: str) -> int:
-    """Return the item's size, or raise when it is over 400 KB.
-
-    Raises:
-        ValidationError: The item is larger than DynamoDB accepts; the message names the
-            largest attributes.
-    """
-    size = item_size(item)
-    if size > ITEM_SIZE_LIMIT:
-        sizes = sorted(
-            ((len(n.encode("utf-8")) + value_size(v), n) for n, v in item.items()), reverse=True
-        )
-        largest = ", ".join(f"{n} ({s:,} bytes)" for s, n in sizes[:3])
-        raise ValidationError(
-            f"{what} is {size:,} bytes; DynamoDB items are limited to {ITEM_SIZE_LIMIT:,} bytes "
-            f"(names and values). Largest attributes: {largest}. Move large values to S3 or "
-            "split the item."
-        )
-    return size
 
 
 def number_problem(value: Any) -> str | None:
@@ -125,7 +76,7 @@ def number_problem(value: Any) -> str | None:
         )
     if number.is_zero():
         return None
-    digits = _significant_digits(number)
+    digits = significant_digits(number)
     if digits > NUMBER_MAX_DIGITS:
         return (
             f"{short_repr(value)} has {digits} significant digits; DynamoDB keeps at most "

@@ -23,11 +23,13 @@ from dynaorm.bulk.batching import (
     physical_key,
     send_until_done,
 )
-from dynaorm.expressions.compile import ExpressionBuilder, path_of
+from dynaorm.expressions.compile import ExpressionBuilder
+from dynaorm.expressions.paths import path_of, top_name
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import Decoder, UnknownItem, is_strict
+from dynaorm.model.decode import Decoder
 from dynaorm.model.entity import EntityBase
-from dynaorm.read.support import partly_read, top_name
+from dynaorm.model.unknown_items import UnknownItem, is_strict
+from dynaorm.read.support import partly_read
 from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import Retrier, RetryPolicy
 

@@ -8,61 +8,16 @@ both and checks every typed value's shape.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.base.typed_json import TYPE_TAGS, item_from_json, item_to_json, to_json
 
 __all__ = ["decode_line", "encode_item"]
 
-_BINARY = "B"
-_BINARY_SET = "BS"
-_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _WRAPPER = "Item"
-
-
-def _map_value(value: Any, binary: Callable[[Any], Any], where: str) -> dict[str, Any]:
-    """Rebuild one typed value, checking its shape and passing binary payloads through
-    ``binary``."""
-    if not isinstance(value, Mapping) or len(value) != 1:
-        raise ValueError(f"{where} is not a typed value like {{'S': ...}}")
-    ((kind, payload),) = value.items()
-    if kind not in _TAGS:
-        raise ValueError(f"{where} has unknown type {kind!r}")
-    if kind == _BINARY:
-        return {kind: binary(payload)}
-    if kind in ("S", "N") and not isinstance(payload, str):
-        raise ValueError(f"{where}: a {kind} value is a string, not {type(payload).__name__}")
-    if kind == "BOOL" and not isinstance(payload, bool):
-        raise ValueError(f"{where}: a BOOL value is true or false, not {payload!r}")
-    if kind == "NULL" and payload is not True:
-        raise ValueError(f"{where}: a NULL value is true, not {payload!r}")
-    if kind in ("SS", "NS", "BS", "L") and not isinstance(payload, list):
-        raise ValueError(f"{where}: an {kind} value is a list, not {type(payload).__name__}")
-    if kind in ("SS", "NS") and not all(isinstance(member, str) for member in payload):
-        raise ValueError(f"{where}: the members of an {kind} value are strings")
-    if kind == _BINARY_SET:
-        return {kind: [binary(member) for member in payload]}
-    if kind == "M":
-        if not isinstance(payload, Mapping):
-            raise ValueError(f"{where}: an M value is an object, not {type(payload).__name__}")
-        return {kind: {n: _map_value(v, binary, f"{where}.{n}") for n, v in payload.items()}}
-    if kind == "L":
-        return {kind: [_map_value(v, binary, f"{where}[{i}]") for i, v in enumerate(payload)]}
-    return {kind: payload}
-
-
-def _to_text(payload: bytes) -> str:
-    return base64.b64encode(payload).decode("ascii")
-
-
-def _to_bytes(payload: Any) -> bytes:
-    if not isinstance(payload, str):
-        raise ValueError(f"a binary value must be a base64 string, not {type(payload).__name__}")
-    return base64.b64decode(payload, validate=True)
 
 
 def encode_item(item: Mapping[str, Any], *, wrap: bool = False) -> str:
@@ -79,10 +34,8 @@ def encode_item(item: Mapping[str, Any], *, wrap: bool = False) -> str:
         >>> encode_item({"PK": {"S": "P#1"}}, wrap=True)
         '{"Item":{"PK":{"S":"P#1"}}}'
     """
-    encoded = {name: _map_value(v, _to_text, repr(name)) for name, v in item.items()}
-    if wrap:
-        return json.dumps({_WRAPPER: encoded}, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(encoded, ensure_ascii=False)
+    encoded = item_to_json(item)
+    return to_json({_WRAPPER: encoded} if wrap else encoded, compact=wrap, ensure_ascii=False)
 
 
 def _unwrapped(raw: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +44,7 @@ def _unwrapped(raw: dict[str, Any]) -> dict[str, Any]:
     if set(raw) != {_WRAPPER} or not isinstance(raw[_WRAPPER], dict):
         return raw
     inner: dict[str, Any] = raw[_WRAPPER]
-    if len(inner) == 1 and next(iter(inner)) in _TAGS:
+    if len(inner) == 1 and next(iter(inner)) in TYPE_TAGS:
         return raw
     return inner
 
@@ -114,9 +67,6 @@ def decode_line(line: str, number: int) -> dict[str, Any]:
         raw = json.loads(line)
         if not isinstance(raw, dict):
             raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
-        return {
-            name: _map_value(value, _to_bytes, f"attribute {name!r}")
-            for name, value in _unwrapped(raw).items()
-        }
-    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
+        return item_from_json(_unwrapped(raw))
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ValidationError(f"line {number}: {exc}") from None

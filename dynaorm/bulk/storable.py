@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_item, check_value
+from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT, check_value
+from dynaorm.base.sizes import check_item
 
 if TYPE_CHECKING:
     from dynaorm.api.table import Table

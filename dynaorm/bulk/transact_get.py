@@ -11,7 +11,7 @@ from dynaorm.bulk.batch_get import Selectable, item_keys, key_read_decoder, proj
 from dynaorm.bulk.batching import PhysicalKey, key_tuple
 from dynaorm.bulk.transaction_parts import TransactionAction, canceled
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import UnknownItem
+from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.wire.translate import root_cause
 
 if TYPE_CHECKING:

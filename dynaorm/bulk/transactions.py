@@ -23,12 +23,8 @@ from dynaorm.base.errors import (
     TransactionCanceled,
     ValidationError,
 )
-from dynaorm.base.limits import (
-    TRANSACTION_ACTION_LIMIT,
-    TRANSACTION_SIZE_LIMIT,
-    item_size,
-    value_size,
-)
+from dynaorm.base.limits import TRANSACTION_ACTION_LIMIT, TRANSACTION_SIZE_LIMIT
+from dynaorm.base.sizes import item_size, value_size
 from dynaorm.bulk.batching import PhysicalKey, check_entity_class, key_tuple
 from dynaorm.bulk.transaction_parts import TransactionAction, canceled
 from dynaorm.expressions.compile import ExpressionBuilder, conjoin

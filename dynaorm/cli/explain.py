@@ -10,6 +10,7 @@ from typing import Any
 
 from dynaorm.api.table import Table
 from dynaorm.base.errors import ConfigurationError, DynaormError
+from dynaorm.base.typed_json import to_json
 from dynaorm.expressions.compile import render
 from dynaorm.tools.access_patterns import access_patterns
 from dynaorm.tools.loader import load_object
@@ -75,7 +76,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def _print_request(request: dict[str, Any]) -> None:
-    print(json.dumps(request, indent=2, sort_keys=True, default=str))
+    print(to_json(request, indent=2, sort_keys=True))
     for member in ("KeyConditionExpression", "FilterExpression", "ProjectionExpression"):
         if member in request:
             print(f"# {member}: {render(request[member], request)}")

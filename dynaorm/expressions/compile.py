@@ -30,6 +30,7 @@ from pynamodb.expressions.update import (
 )
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.expressions.paths import path_of, path_steps, split_segment
 
 __all__ = [
     "ExpressionBuilder",
@@ -39,14 +40,9 @@ __all__ = [
     "conjoin",
     "key_condition",
     "operand_values",
-    "path_head",
-    "path_of",
     "render",
 ]
 
-# "\Z", not "$" (which also matches before a final newline, cutting it off the name); ASCII
-# digits only, as DynamoDB takes no other in a list index.
-_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[[0-9]+\])*)\Z", re.DOTALL)
 # Operands DynamoDB takes after IN.
 _IN_MAX = 100
 _CLAUSES: tuple[tuple[str, type[Action]], ...] = (
@@ -87,45 +83,6 @@ class NameCondition:
 
     def __repr__(self) -> str:
         return f"NameCondition({self.name!r}, {self.value!r})"
-
-
-def path_of(target: Attribute[Any] | Path | str | Sequence[str]) -> Path:
-    """A :class:`Path` for an attribute, a path, a top-level name, or a list of names.
-
-    A plain string is one attribute name, never split at ``.``: use a list (or an attribute's
-    ``[...]`` access) for nested paths.
-    """
-    if isinstance(target, Path):
-        return target
-    if isinstance(target, Attribute):
-        return Path(target)
-    if isinstance(target, str):
-        return Path([target])
-    if not isinstance(target, Sequence) or not all(isinstance(n, str) for n in target):
-        raise TypeError(
-            f"expected an attribute, a path or an attribute name, got {target!r} "
-            f"({type(target).__name__})"
-        )
-    return Path(list(target))
-
-
-def path_head(path: Path) -> tuple[str, bool]:
-    """The top-level attribute name a document path starts at, and whether it goes deeper.
-
-    ``Order.status`` gives ``("status", False)``; ``Order.lines[2]`` and ``Order.meta["k"]``
-    give ``("lines", True)`` and ``("meta", True)``. Names containing ``.`` or ``[`` are kept
-    whole, as :meth:`ExpressionBuilder.path` does.
-    """
-    exact = list(path.attribute.attr_path) if path.attribute is not None else []
-    segment = path.path[0]
-    known = exact[0] if exact else None
-    if known is not None and segment.startswith(known):
-        name, indexes = known, segment[len(known) :]
-    else:
-        match = _TRAILING_INDEXES.match(segment)
-        assert match is not None
-        name, indexes = match.group(1), match.group(2)
-    return name, bool(indexes) or len(path.path) > 1
 
 
 def operand_values(node: Any) -> Iterable[Value]:
@@ -176,15 +133,10 @@ class ExpressionBuilder:
         self._values.append((value, placeholder))
         return placeholder
 
-    def _segment(self, segment: str, path: list[str]) -> str:
-        """One path segment given as text: its name placeholdered, trailing indexes kept."""
-        if segment[-1:] not in ("]", ""):
-            return self.name(segment)  # no trailing index: the segment is the name
-        match = _TRAILING_INDEXES.match(segment)
-        assert match is not None
-        name, indexes = match.group(1), match.group(2)
+    def _step(self, name: str, indexes: str, segments: Sequence[str]) -> str:
+        """One parsed path segment: its name placeholdered, its list indexes kept."""
         if not name:
-            raise ValidationError(f"empty attribute name in document path {path!r}")
+            raise ValidationError(f"empty attribute name in document path {list(segments)!r}")
         return self.name(name) + indexes
 
     def _name_action(self, action: NameAction) -> str:
@@ -192,7 +144,7 @@ class ExpressionBuilder:
         name = (
             self.name(action.name)
             if action.if_missing
-            else self._segment(action.name, [action.name])
+            else self._step(*split_segment(action.name), [action.name])
         )
         if action.value is None:
             return name
@@ -202,20 +154,8 @@ class ExpressionBuilder:
 
     def path(self, path: Path) -> str:
         """Compile a document path: each name placeholdered, list indexes kept."""
-        attribute = path.attribute
-        exact: Sequence[str] = attribute.attr_path if attribute is not None else ()
-        segments: list[str] = path.path
-        out = []
-        for position, segment in enumerate(segments):
-            known = exact[position] if position < len(exact) else None
-            if known is not None and segment.startswith(known):
-                name, indexes = known, segment[len(known) :]
-                if not name:
-                    raise ValidationError(f"empty attribute name in document path {segments!r}")
-                out.append(self.name(name) + indexes)
-            else:
-                out.append(self._segment(segment, segments))
-        return ".".join(out)
+        segments = path.path
+        return ".".join(self._step(n, i, segments) for n, i in path_steps(path))
 
     # -- expressions -----------------------------------------------------------------------
 

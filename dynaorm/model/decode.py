@@ -6,201 +6,40 @@ Every read path decodes through :class:`Decoder`: ``get``, ``refresh``, ``mutate
 its request could return (``returned``: the top-level attributes of a projection, or of an
 index that does not project everything), and so which attributes it did *not* load.
 
-**Partial entities.** An entity decoded from less than a whole item is *partial*: its
-``attribute_values`` is a :class:`PartialValues`, which raises
-:class:`~dynaorm.AttributeNotLoaded` for an attribute the read did not load, instead of the
-default or ``None`` a whole entity would show. ``to_item()`` and therefore ``save()``,
-``Transaction.put`` and ``BatchWriter.put`` refuse it; ``refresh()`` (or an ``update()``, which
-returns the whole item) makes it whole. An attribute selected only through nested paths
-(``Doc.meta["colour"]``) holds only those members: it reads as such, but makes the entity
-partial too (``partly_loaded_attributes``).
+**Partial entities** (:class:`~dynaorm.model.partial.PartialValues`): an entity decoded from
+less than a whole item is made partial here, and only here. ``to_item()`` and therefore
+``save()``, ``Transaction.put`` and ``BatchWriter.put`` refuse it; ``refresh()`` (or an
+``update()``, which returns the whole item) makes it whole. An attribute selected only through
+nested paths (``Doc.meta["colour"]``) holds only those members: it reads as such, but makes the
+entity partial too (``partly_loaded_attributes``).
 
-**Unknown items.** An item no registered entity claims (no type attribute, or a type naming no
-entity, and the table's ``classify`` hook does not claim it), and an item not stored under the
-primary key its entity builds from the decoded attributes (a key in another format: ``E#1``
-where the template builds ``E#0001``), is never turned into an entity and never dropped
-without a trace: per the table's ``unknown_items`` policy it becomes an
-:class:`UnknownItem` record (``"keep"``) or raises :class:`~dynaorm.UnknownEntityType`
-(``"raise"``). Reads that return one entity (``get``, ``refresh``) always raise.
+**Unknown items** (:mod:`dynaorm.model.unknown_items`): an item no entity claims, or one not
+stored under the key its entity builds, becomes an :class:`UnknownItem` record or raises
+:class:`~dynaorm.UnknownEntityType`, per the table's ``unknown_items`` policy.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from dynaorm.base.errors import (
-    AttributeNotLoaded,
-    ConfigurationError,
-    UnknownEntityType,
-    ValidationError as _ValidationError,
+from dynaorm.base.errors import UnknownEntityType, ValidationError as _ValidationError
+from dynaorm.model.partial import PartialValues
+from dynaorm.model.unknown_items import (
+    UnknownItem,
+    classified,
+    misplaced,
+    stored_key,
 )
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.api.table import Table
-    from dynaorm.model.table import TableDefinition
 
-__all__ = [
-    "UNKNOWN_POLICIES",
-    "Decoder",
-    "PartialValues",
-    "UnknownItem",
-    "UnknownPolicy",
-    "classified",
-    "decode_whole",
-    "is_strict",
-    "misplaced",
-    "reload",
-    "report_unknown",
-    "restore_key_fields",
-]
-
-logger = logging.getLogger("dynaorm")
-
-UnknownPolicy = Literal["keep", "raise"]
-UNKNOWN_POLICIES: tuple[str, ...] = ("keep", "raise")
-
-
-@attrs.frozen
-class UnknownItem:
-    """An item no entity of the table claims (no type attribute, or a type naming no
-    registered entity), or, in a read of one entity type, an item of another type; or an
-    item of an entity's type not stored under the key that entity builds from its attributes
-    (``E#1`` where ``E#{seq:04d}`` builds ``E#0001``: written by an older template or another
-    tool), which as an entity would read, save and delete the item at the other key.
-
-    Reads keep such items as these records (the table's ``unknown_items="keep"`` policy):
-    mixed reads (``partition``, ``shop.scan()``, ``batch_get``, ``transact_get``) among their
-    results, entity queries and scans on ``page.unknown``.
-
-    Attributes:
-        type_name: The stored entity-type value (``None`` when the item has none).
-        item: The raw item as DynamoDB returned it.
-    """
-
-    type_name: str | None
-    item: Mapping[str, Any] = attrs.field(repr=False)
-
-
-class PartialValues(dict[str, Any]):
-    """The ``attribute_values`` of a partial entity: attributes the read did not load raise
-    :class:`~dynaorm.AttributeNotLoaded` when read, rather than showing a made-up value.
-
-    Setting such an attribute makes it loaded (it then holds what was set). Attributes read
-    only through nested paths (``select(Doc.meta["colour"])``) are *partly* loaded: they read
-    as what was selected, but the instance stays partial (it cannot be written whole, or
-    turned into a dict) even when they are set, since a new value is likely built from the
-    part read; ``refresh()`` reads them whole.
-    """
-
-    __slots__ = ("_entity", "_key", "_partly", "_unloaded")
-
-    def __init__(
-        self,
-        values: Mapping[str, Any],
-        *,
-        entity: type[Entity],
-        unloaded: frozenset[str],
-        key: Mapping[str, Any] | Callable[[], dict[str, Any]],
-        partly: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(values)
-        self._entity = entity
-        self._unloaded = unloaded
-        self._partly = partly
-        # The item's key, for messages: worked out only when one is raised.
-        self._key: Mapping[str, Any] | Callable[[], dict[str, Any]] = key
-
-    def _item_key(self) -> dict[str, Any]:
-        key = self._key
-        return key() if callable(key) else dict(key)
-
-    @property
-    def unloaded(self) -> frozenset[str]:
-        """The Python names of the attributes neither read nor set since."""
-        return frozenset(n for n in self._unloaded if not dict.__contains__(self, n))
-
-    @property
-    def partly(self) -> frozenset[str]:
-        """The Python names of the attributes read only through nested paths."""
-        return self._partly
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if dict.__contains__(self, name):
-            return dict.__getitem__(self, name)
-        if name in self._unloaded:
-            raise self.not_loaded(name)
-        return default
-
-    def __missing__(self, name: str) -> Any:
-        if name in self._unloaded:
-            raise self.not_loaded(name)
-        raise KeyError(name)
-
-    def not_loaded(self, name: str) -> AttributeNotLoaded:
-        """The error for reading ``name``."""
-        entity = self._entity.__qualname__
-        key = self._item_key()
-        return AttributeNotLoaded(
-            f"{entity} {key}: attribute {name!r} was not loaded (the instance was read "
-            f"with select() or through an index that does not project it). Select "
-            f"{entity}.{name} too, or refresh() the instance to read it whole.",
-            entity=self._entity,
-            attribute=name,
-            key=key,
-        )
-
-    def read_in_part(self, name: str) -> AttributeNotLoaded:
-        """The error for using ``name``, read only through nested paths, as a whole value."""
-        entity = self._entity.__qualname__
-        key = self._item_key()
-        return AttributeNotLoaded(
-            f"{entity} {key}: attribute {name!r} was read only in part (select() of nested "
-            f"paths such as {entity}.{name}[...]): it holds only the selected members, so it "
-            f"cannot stand for the whole value. Select {entity}.{name} itself, or refresh() "
-            "the instance to read it whole.",
-            entity=self._entity,
-            attribute=name,
-            key=key,
-        )
-
-    def __reduce__(self) -> Any:
-        return (
-            _rebuild_partial,
-            (dict(self), self._entity, self._unloaded, self._item_key(), self._partly),
-        )
-
-
-def _rebuild_partial(
-    values: dict[str, Any],
-    entity: type[Entity],
-    unloaded: frozenset[str],
-    key: dict[str, Any],
-    partly: frozenset[str] = frozenset(),
-) -> PartialValues:
-    return PartialValues(values, entity=entity, unloaded=unloaded, key=key, partly=partly)
-
-
-def is_strict(table: Table, strict: bool | None) -> bool:
-    """Whether a read raises for unknown items: ``strict`` when given, else the table's
-    ``unknown_items`` policy."""
-    if strict is not None:
-        return bool(strict)
-    return getattr(table, "unknown_items", "keep") == "raise"
-
-
-def _raw_key(table: Table, item: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in (table.pk, table.sk):
-        value = item.get(name) if name else None
-        if isinstance(value, Mapping):
-            out[str(name)] = value.get("S", value)
-    return out
+# PartialValues (dynaorm.model.partial) and UNKNOWN_POLICIES, UnknownPolicy and classified
+# (dynaorm.model.unknown_items) are named here too for the modules that import them from here.
+__all__ = ["Decoder", "decode_whole", "reload", "restore_key_fields"]
 
 
 def restore_key_fields(
@@ -238,27 +77,6 @@ def restore_key_fields(
         for name in unset:
             setattr(instance, name, values[name])
     return whole_primary
-
-
-def classified(table: TableDefinition, item: Mapping[str, Any]) -> type[Entity] | None:
-    """The entity the table's ``classify`` hook says ``item`` is (``None``: no hook, or it
-    does not claim the item).
-
-    Raises:
-        ConfigurationError: The hook returned something that is not an entity of the table.
-    """
-    classify = getattr(table, "classify", None)
-    if classify is None:
-        return None
-    cls = classify(item)
-    if cls is None:
-        return None
-    if table.entities.get(getattr(cls, "__type_name__", "")) is not cls:
-        raise ConfigurationError(
-            f"table {table.name!r}: classify returned {cls!r}, which is not an entity of "
-            "the table; return one of its entity classes or None"
-        )
-    return cls
 
 
 class Decoder:
@@ -372,7 +190,7 @@ class Decoder:
         names = " or ".join(repr(e.__type_name__) for e in wanted or ())
         why = f" (it has no {table.type_attribute!r} attribute)" if type_name is None else ""
         return UnknownEntityType(
-            f"item {_raw_key(table, item)} is a {type_name!r}, not a {names}{why}",
+            f"item {stored_key(table, item)} is a {type_name!r}, not a {names}{why}",
             type_name=type_name,
             item=item,
         )
@@ -403,7 +221,7 @@ class Decoder:
             instance.attribute_values,
             entity=cls,
             unloaded=unloaded,
-            key=functools.partial(_raw_key, self._table, item),
+            key=functools.partial(stored_key, self._table, item),
             partly=partly,
         )
         for name in unloaded:
@@ -431,28 +249,6 @@ def decode_whole(
     return Decoder(table, strict=strict)(item, entity)
 
 
-def misplaced(instance: Entity, item: Mapping[str, Any]) -> UnknownEntityType:
-    """The error for an item of ``instance``'s type stored under another key than the one
-    its attributes build (an item the decoder does not take for that entity)."""
-    cls = type(instance)
-    table = cls.__table__
-    primary = cls.__primary__
-    try:
-        built: Any = primary.build(instance.attribute_values)
-    except (_ValidationError, AttributeError) as exc:
-        built = f"none: {exc}"
-    type_name = cls.__type_name__
-    return UnknownEntityType(
-        f"item {_raw_key(table, item)} has type {type_name!r} but is not stored under the key "
-        f"{cls.__qualname__} builds from its attributes ({primary.describe()} gives {built}), "
-        "so it is not taken for one: as an entity it would read, save and delete the item at "
-        "that other key. It was written under another key format (an older template, another "
-        "tool); rewrite it under the key its attributes build",
-        type_name=type_name,
-        item=item,
-    )
-
-
 def reload(instance: Entity, item: Mapping[str, Any]) -> None:
     """Make ``instance`` hold the whole stored ``item`` (whole again if it was partial).
 
@@ -461,19 +257,3 @@ def reload(instance: Entity, item: Mapping[str, Any]) -> None:
     """
     fresh = decode_whole(type(instance), item)
     instance.attribute_values = fresh.attribute_values  # type: ignore[union-attr]
-
-
-def report_unknown(table: Table, what: str, unknown: Sequence[UnknownItem]) -> None:
-    """Log a warning for unknown items a read of one entity type kept off its results (they
-    are on ``page.unknown``), so that none passes without a trace."""
-    if not unknown:
-        return
-    logger.warning(
-        "%s: %d item(s) read are not of the type asked for (no %r attribute, another type, or "
-        "not stored under the key their attributes build) and were kept off the results; they "
-        "are on page.unknown. First keys: %s",
-        what,
-        len(unknown),
-        table.type_attribute,
-        [_raw_key(table, u.item) for u in unknown[:3]],
-    )

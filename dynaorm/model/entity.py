@@ -19,9 +19,11 @@ from dynaorm.base.limits import short_repr
 from dynaorm.model import pynamodb_compat
 from dynaorm.model.binding import bind_entity, declared_keys, public
 from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
-from dynaorm.model.decode import PartialValues, decode_whole
+from dynaorm.model.decode import decode_whole
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
+from dynaorm.model.partial import PartialValues
 from dynaorm.model.table import TableDefinition
+from dynaorm.model.unknown_items import stored_key
 from dynaorm.model.validation import validate_item
 from dynaorm.model.versions import set_version, version_condition
 
@@ -188,7 +190,7 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
         stored = item.get(table.type_attribute, {}).get("S")
         if stored != cls.__type_name__:
             raise UnknownEntityType(
-                f"item {_raw_key(table, item)} is a {stored!r}, not a {cls.__type_name__!r}",
+                f"item {stored_key(table, item)} is a {stored!r}, not a {cls.__type_name__!r}",
                 type_name=stored,
                 item=item,
             )
@@ -383,7 +385,3 @@ def _construction_error(cls: type[EntityBase], values: Mapping[str, Any], exc: T
                 f"{type(key).__name__}; DynamoDB map keys are text: convert the keys to str"
             )
     return f"{cls.__qualname__}: {exc}"
-
-
-def _raw_key(table: TableDefinition, item: Mapping[str, Any]) -> dict[str, str]:
-    return {k: item[k].get("S", "") for k in (table.pk, table.sk) if k and k in item}

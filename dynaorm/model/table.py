@@ -19,9 +19,10 @@ from dynaorm.base.errors import ConfigurationError, UnknownEntityType
 from dynaorm.base.settings import Settings
 from dynaorm.keys.collisions import templates_may_collide
 from dynaorm.keys.templates import DEFAULT_DELIMITER
-from dynaorm.model.decode import UNKNOWN_POLICIES, UnknownPolicy, classified, decode_whole
+from dynaorm.model.decode import decode_whole
 from dynaorm.model.indexes import Index
 from dynaorm.model.schema import create_table_request
+from dynaorm.model.unknown_items import UNKNOWN_POLICIES, UnknownPolicy, classified
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity

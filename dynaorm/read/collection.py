@@ -24,7 +24,7 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
-from dynaorm.model.decode import UnknownItem, is_strict
+from dynaorm.model.unknown_items import UnknownItem, is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.plan import Plan
 from dynaorm.read.reader import Reader

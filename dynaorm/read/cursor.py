@@ -9,12 +9,11 @@ taken from.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from dynaorm.base.typed_json import to_json
 from dynaorm.read.positions import decode_position, encode_position
 from dynaorm.read.tokens import CURSOR, DIGEST_BYTES, CursorKeys, open_token, seal_token
 
@@ -26,14 +25,6 @@ _UNBOUND = frozenset(
 )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"cannot encode {type(value).__name__} in a cursor digest")
-
-
 def request_digest(request: Mapping[str, Any], **binding: Any) -> bytes:
     """The digest a cursor is bound to: the request (less paging members) and ``binding``.
 
@@ -42,12 +33,7 @@ def request_digest(request: Mapping[str, Any], **binding: Any) -> bytes:
         16
     """
     bound = {k: v for k, v in request.items() if k not in _UNBOUND}
-    text = json.dumps(
-        {"request": bound, "binding": binding},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=_json_default,
-    )
+    text = to_json({"request": bound, "binding": binding}, sort_keys=True, compact=True)
     return hashlib.sha256(text.encode()).digest()[:DIGEST_BYTES]
 
 

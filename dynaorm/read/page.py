@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from dynaorm.model.decode import UnknownItem
+from dynaorm.model.unknown_items import UnknownItem
 
 __all__ = ["Page", "Signer", "close"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
-from dynaorm.model.decode import UnknownItem, report_unknown
+from dynaorm.model.unknown_items import UnknownItem, report_unknown
 from dynaorm.read.cursor import decode_cursor, encode_cursor
 from dynaorm.read.cursor_secrets import cursor_keys
 from dynaorm.read.page import Page, close

@@ -29,10 +29,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.expressions.compile import ExpressionBuilder, key_condition, path_of
+from dynaorm.expressions.compile import ExpressionBuilder, key_condition
+from dynaorm.expressions.paths import path_of
 from dynaorm.keys.ranges import KeyRange, compile_range, split_range
-from dynaorm.model.decode import is_strict
 from dynaorm.model.entity import check_concrete
+from dynaorm.model.unknown_items import is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.plan import Plan
 from dynaorm.read.reader import Reader

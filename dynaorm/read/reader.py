@@ -16,7 +16,7 @@ import attrs
 from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.model.decode import UnknownItem
+from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.read.page import Page, close
 from dynaorm.read.plan import Plan
 from dynaorm.read.support import ReadPart

@@ -22,9 +22,10 @@ from pynamodb.expressions.operand import Path
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool, each_completed
-from dynaorm.expressions.compile import ExpressionBuilder, path_of
-from dynaorm.model.decode import UnknownItem, is_strict
+from dynaorm.expressions.compile import ExpressionBuilder
+from dynaorm.expressions.paths import path_of
 from dynaorm.model.entity import check_concrete
+from dynaorm.model.unknown_items import UnknownItem, is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.cursor_secrets import cursor_keys
 from dynaorm.read.page import Page

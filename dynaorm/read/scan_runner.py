@@ -24,7 +24,7 @@ import attrs
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.threads import WorkerPool, take
-from dynaorm.model.decode import UnknownItem
+from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.read.page import Page, close
 from dynaorm.read.plan import Plan
 from dynaorm.read.positions import positions_body, read_positions_body

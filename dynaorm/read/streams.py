@@ -9,8 +9,6 @@ same way; images become entities through the decoder every multi-type read uses 
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.base.typed_json import binary_from_text
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import Decoder, UnknownItem
+from dynaorm.model.decode import Decoder
+from dynaorm.model.unknown_items import UnknownItem
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -74,12 +74,10 @@ class Change:
 def _binary(value: Any, where: str) -> bytes:
     if isinstance(value, bytes | bytearray):
         return bytes(value)
-    if isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except binascii.Error:
-            raise ValidationError(f"{where}: binary value {value[:40]!r} is not base64") from None
-    raise ValidationError(f"{where}: binary value of type {type(value).__name__}")
+    try:
+        return binary_from_text(value)
+    except ValueError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
 
 
 def _typed(value: Any, where: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,7 +11,8 @@ from pynamodb.expressions.operand import Path, _Operand
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import check_value
-from dynaorm.expressions.compile import ExpressionBuilder, operand_values, path_head, path_of
+from dynaorm.expressions.compile import ExpressionBuilder, operand_values
+from dynaorm.expressions.paths import path_head, path_of, top_name
 from dynaorm.model.decode import Decoder
 from dynaorm.model.indexes import Index
 
@@ -31,22 +31,8 @@ __all__ = [
     "read_decoding",
     "require_type_attribute",
     "returned_attributes",
-    "top_name",
     "type_filter",
 ]
-
-# "\Z", not "$" (which also matches before a final newline, cutting it off the name); ASCII
-# digits only, as DynamoDB takes no other in a list index.
-_TRAILING_INDEXES = re.compile(r"^(.*?)((?:\[[0-9]+\])*)\Z", re.DOTALL)
-
-
-def top_name(path: Path) -> str:
-    """The top-level attribute a document path starts at (list indexes stripped)."""
-    if path.attribute is not None and path.attribute.attr_path:
-        return str(path.attribute.attr_path[0])
-    match = _TRAILING_INDEXES.match(path.path[0])
-    assert match is not None
-    return match.group(1)
 
 
 def condition_paths(node: Any) -> Iterator[Path]:

@@ -4,13 +4,13 @@ grid, and per entity its attributes, keys per index, sample items and access pat
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dynaorm.base.typed_json import item_to_json, to_json
 from dynaorm.tools.access_patterns import access_patterns
 from dynaorm.tools.layout import attribute_rows, layout_header, layout_rows
-from dynaorm.tools.samples import generated_samples, typed_json
+from dynaorm.tools.samples import generated_samples
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -141,8 +141,8 @@ def _entity_section(
         for item in samples:
             names.extend(n for n in item if n not in names)
         rows = [
-            [_code(json.dumps(item[n], ensure_ascii=False)) if n in item else "" for n in names]
-            for item in (typed_json(s) for s in samples)
+            [_code(to_json(item[n], ensure_ascii=False)) if n in item else "" for n in names]
+            for item in (item_to_json(s) for s in samples)
         ]
         parts.append(f'<div style="overflow-x:auto">{_grid(names, rows, "samples")}</div>')
     else:
@@ -155,7 +155,7 @@ def _entity_section(
                 parts.append(f"<p>{_esc(pattern.description)}</p>")
             for member, text in pattern.expressions().items():
                 parts.append(f"<p>{_esc(member)}: {_code(text)}</p>")
-            request = json.dumps(pattern.request, indent=2, sort_keys=True, default=str)
+            request = to_json(pattern.request, indent=2, sort_keys=True)
             parts.append(f"<pre>{_esc(request)}</pre>")
     else:
         parts.append("<p class='muted'>none declared (see <code>__access_patterns__</code>)</p>")

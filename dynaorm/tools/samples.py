@@ -3,17 +3,14 @@ or read from the table."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-from dynaorm.bulk.item_lines import encode_item
 
 if TYPE_CHECKING:
     from dynaorm.api.table import Table
 
-__all__ = ["generated_samples", "placeholder", "table_samples", "typed_json"]
+__all__ = ["generated_samples", "placeholder", "table_samples"]
 
 
 _FIELD = re.compile(r"\{(\w+)[^}]*\}")
@@ -83,14 +80,3 @@ def table_samples(table: Table, per_entity: int, *, pages: int = 20) -> dict[str
             break
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     return found
-
-
-def typed_json(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored item as JSON-ready typed values (binary base64).
-
-    Example:
-        >>> typed_json({"PK": {"S": "A"}, "blob": {"B": b"\\x00"}})
-        {'PK': {'S': 'A'}, 'blob': {'B': 'AA=='}}
-    """
-    encoded: dict[str, Any] = json.loads(encode_item(item))
-    return encoded

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dynaorm.tools.samples import generated_samples, placeholder, typed_json
+from dynaorm.base.typed_json import item_to_json
+from dynaorm.tools.samples import generated_samples, placeholder
 
 if TYPE_CHECKING:
     from dynaorm.api.table import Table
@@ -61,7 +62,7 @@ def to_workbench(table: Table, samples: Mapping[str, list[Any]] | None = None) -
         alias = {"PartitionKeyAlias": placeholder(primary.pk.source)}
         if primary.sk is not None:
             alias["SortKeyAlias"] = placeholder(primary.sk.source)
-        items = [typed_json(item) for item in chosen.get(type_name, [])]
+        items = [item_to_json(item) for item in chosen.get(type_name, [])]
         all_items.extend(items)
         names = [table.type_attribute]
         for key in entity.__keys__.values():

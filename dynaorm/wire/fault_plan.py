@@ -3,14 +3,14 @@ holding back part of a batch request, and the canned responses that stand in for
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
 from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from dynaorm.base.typed_json import to_json
 
 __all__ = [
     "BATCH_MEMBERS",
@@ -19,7 +19,6 @@ __all__ = [
     "canned_error",
     "everything_unprocessed",
     "hold_back",
-    "jsonable",
     "tables_of",
 ]
 
@@ -53,15 +52,6 @@ class Plan:
         """Items or keys handed back as unprocessed."""
         held = self.held_back or self.everything
         return sum(len(v["Keys"]) if isinstance(v, dict) else len(v) for v in held.values())
-
-
-def jsonable(value: Any) -> Any:
-    """``json.dumps`` default for the bytes and sets in a request."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def tables_of(params: Mapping[str, Any]) -> set[str]:
@@ -138,7 +128,7 @@ def _response(request: Any, status: int, body: Mapping[str, Any]) -> AWSResponse
     headers = HTTPHeaders()
     headers["Content-Type"] = "application/x-amz-json-1.0"
     headers["x-amzn-RequestId"] = "dynaorm-fault-injector"
-    data = json.dumps(body, default=jsonable).encode()
+    data = to_json(body).encode()
     return AWSResponse(request.url, status, headers, _Body(data))
 
 

@@ -21,8 +21,10 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.errors import ValidationError
-from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_value, short_repr, value_size
-from dynaorm.expressions.compile import operand_values, path_head
+from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_value, short_repr
+from dynaorm.base.sizes import value_size
+from dynaorm.expressions.compile import operand_values
+from dynaorm.expressions.paths import path_depth, path_head, path_names
 from dynaorm.model.timestamps import timestamp_attributes
 
 if TYPE_CHECKING:
@@ -164,17 +166,12 @@ def _landing_size(action: Action) -> int:
         return 0
     path, operand = action.values
     assert isinstance(path, Path)
-    name_bytes = sum(len(str(segment).encode("utf-8")) for segment in path.path)
+    name_bytes = sum(len(name.encode("utf-8")) for name in path_names(path))
     if isinstance(operand, Value):
         return name_bytes + value_size(operand.value)
     if isinstance(operand, _ListAppend):
         return name_bytes + sum(value_size(v.value) for v in operand_values(operand))
     return 0
-
-
-def _path_depth(path: Path) -> int:
-    """How many maps and lists hold the value at ``path`` (0 for a top-level attribute)."""
-    return len(path.path) - 1 + sum(str(segment).count("[") for segment in path.path)
 
 
 def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str, Change]:
@@ -202,7 +199,7 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
         python, attribute = declared.get(name, (None, None))
         _refuse(entity, profile.reserved, name, python, action)
         who = f"{entity.__qualname__}.{python or name}"
-        depth = _path_depth(path)
+        depth = path_depth(path)
         for argument in action.values[1:]:
             for value in operand_values(argument):
                 check_value(value.value, what=f"{who} (update value)", depth=depth)

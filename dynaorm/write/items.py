@@ -17,8 +17,9 @@ from pynamodb.expressions.condition import Condition
 from dynaorm.base.errors import ConditionFailed, DynaormError, VersionConflict
 from dynaorm.expressions.compile import ExpressionBuilder, conjoin
 from dynaorm.model.bound_keys import ItemKey
-from dynaorm.model.decode import UnknownItem, decode_whole
+from dynaorm.model.decode import decode_whole
 from dynaorm.model.timestamps import now, stamp_for_save
+from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.wire.translate import root_cause
 from dynaorm.write.changes import check_condition_values
 

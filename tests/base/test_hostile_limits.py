@@ -23,7 +23,8 @@ from pynamodb.attributes import (
 from support import fresh_table, requests_sent
 
 from dynaorm import Entity, Key, ServiceError, Table, ValidationError, VersionAttribute
-from dynaorm.base.limits import ITEM_SIZE_LIMIT, TRANSACTION_ACTION_LIMIT, item_size
+from dynaorm.base.limits import ITEM_SIZE_LIMIT, TRANSACTION_ACTION_LIMIT
+from dynaorm.base.sizes import item_size
 
 limits = Table("test-hostile-limits")
 

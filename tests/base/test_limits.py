@@ -10,7 +10,8 @@ import pytest
 from write_models import Note, T, Thing, lab, sample
 
 from dynaorm import Table, ValidationError
-from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_number, check_value, item_size
+from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_number, check_value
+from dynaorm.base.sizes import item_size
 
 Factory = Callable[[Table], Table]
 Recorder = Callable[[Table], list[str]]

@@ -27,9 +27,9 @@ from dynaorm.expressions.compile import (
     ExpressionBuilder,
     attribute_missing,
     conjoin,
-    path_of,
     render,
 )
+from dynaorm.expressions.paths import path_of
 
 
 class Dims(MapAttribute[str, Any]):

@@ -34,7 +34,10 @@ from dynaorm import (
     ValidationError,
     VersionAttribute,
 )
-from dynaorm.model.decode import Decoder, PartialValues, reload
+from dynaorm.expressions.paths import path_of
+from dynaorm.model.decode import Decoder, reload
+from dynaorm.model.partial import PartialValues
+from dynaorm.read.support import partly_read
 
 Factory = Callable[[Table], Table]
 
@@ -869,18 +872,18 @@ def test_a_list_element_selection_is_partial_too() -> None:
     """(Decoded offline: moto mis-parses a projection holding a list index.)"""
     doc = Doc(doc_id="d1", title="One", meta=META, tags=TAGS, version=1)
     item = doc.to_item()
-    # Selected: title, meta, version and tags[1], so tags is read only in part (what
-    # read.support.partly_read says of that selection: tests/read/test_read_support.py).
+    selected = [path_of(p) for p in (Doc.title, Doc.meta, Doc.version, Doc.tags[1])]
     returned = {"_type", "PK", "SK", "title", "meta", "version", "tags"}
-    decode = Decoder(documents, returned=returned, partly=frozenset({"tags"}))
+    decode = Decoder(documents, returned=returned, partly=partly_read(selected))
     found = decode({**item, "tags": {"L": [{"S": "b"}]}})
     assert isinstance(found, Doc)
     assert found.partly_loaded_attributes == {"tags"}
     assert found.tags == ["b"]
     with pytest.raises(ValidationError, match="read only in part: tags"):
         found.save()
-    # An attribute selected whole is read whole.
-    whole = Decoder(documents, returned=returned, partly=frozenset())(item)
+    # An attribute selected whole is read whole, nested paths into it or not.
+    assert partly_read([path_of(Doc.tags), Doc.tags[1], Doc.meta["colour"]]) == {"meta"}
+    whole = Decoder(documents, returned=returned, partly=partly_read([path_of(Doc.tags)]))(item)
     assert isinstance(whole, Doc)
     assert not whole.is_partial
     assert whole == doc

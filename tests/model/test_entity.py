@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from map_models import Address, Circle, Extras, Shape, Square
 from pynamodb.attributes import (
     BinaryAttribute,
     BinarySetAttribute,
     BooleanAttribute,
-    DiscriminatorAttribute,
-    DynamicMapAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
@@ -43,28 +42,6 @@ Factory = Callable[[Table], Table]
 Recorder = Callable[[Table], list[str]]
 
 # -- every attribute type -------------------------------------------------------------------
-
-
-class Address(MapAttribute[str, Any]):
-    street = UnicodeAttribute()
-    zip_code = UnicodeAttribute(attr_name="zip", null=True)
-    since = UTCDateTimeAttribute(null=True)
-
-
-class Shape(MapAttribute[str, Any]):
-    kind = DiscriminatorAttribute()
-
-
-class Circle(Shape, discriminator="circle"):
-    radius = NumberAttribute()
-
-
-class Square(Shape, discriminator="square"):
-    side = NumberAttribute()
-
-
-class Extras(DynamicMapAttribute):
-    known = UnicodeAttribute(null=True)
 
 
 # No ttl_attribute: a TTLAttribute needs no TTL setting on the table to round-trip.

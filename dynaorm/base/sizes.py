@@ -1,0 +1,201 @@
+"""Item sizes as DynamoDB counts them toward its 400 KB item limit, and the check of that limit.
+
+DynamoDB's rules: an item is the UTF-8 bytes of its attribute names plus its values; text
+counts its UTF-8 bytes, binary its raw bytes, a number 1 byte per two significant digits plus
+1 (leading and trailing zeros do not count), a boolean or null 1 byte, a set the sum of its
+members, and a list or map 3 bytes plus, per element, 1 byte and its value (and a map member
+the bytes of its name).
+
+This is the one calculator of sizes: writes, transactions, updates and imports all measure
+through it. Most values are measured by a fast path that also proves them valid (what
+:func:`~dynaorm.base.limits.check_value` accepts); a value it is unsure of is measured
+exactly, step by step, instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from dynaorm.base.errors import ValidationError
+from dynaorm.base.limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, significant_digits
+
+__all__ = ["check_item", "item_size", "plain_item_size", "value_size"]
+
+# A number as PynamoDB writes it in plain notation; at most 38 characters long, such text has at
+# most 38 significant digits and lies well inside DynamoDB's range (1E-130 to 9.99E+125).
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_NUMBER_FAST_LENGTH = 38
+
+
+class _Unusual(Exception):
+    """A value the fast path does not decide; the exact measure (and the checks) run instead."""
+
+
+# What the fast path may raise besides _Unusual: text holding a lone surrogate, an item that is
+# not a mapping.
+_NOT_FAST = (_Unusual, UnicodeEncodeError, AttributeError, TypeError)
+
+
+def _plain_number_size(text: Any) -> int:
+    if (
+        type(text) is not str
+        or len(text) > _NUMBER_FAST_LENGTH
+        or not _PLAIN_NUMBER.fullmatch(text)
+    ):
+        raise _Unusual
+    digits = len(text.lstrip("-").replace(".", "").strip("0")) or 1
+    return (digits + 1) // 2 + 1
+
+
+def _text_size(text: str) -> int:
+    # ASCII text (the common case) is one byte a character and cannot hold a lone surrogate.
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _fast_size(value: Any, depth: int) -> int:
+    """The size of a typed value that plainly passes every check of ``check_value``
+    (``depth``: the maps and lists holding it); raises ``_Unusual`` for any other."""
+    if type(value) is not dict or len(value) != 1:
+        raise _Unusual
+    for kind, raw in value.items():
+        kind_of = type(raw)
+        if kind == "S" and kind_of is str:
+            return _text_size(raw)
+        if kind == "N":
+            return _plain_number_size(raw)
+        if kind == "M" and kind_of is dict and depth < NESTING_LIMIT:
+            return 3 + _fast_members_size(raw, depth + 1)
+        if kind == "L" and kind_of is list and depth < NESTING_LIMIT:
+            total = 3
+            for member in raw:
+                total += 1 + _fast_size(member, depth + 1)
+            return total
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "SS" and kind_of is list and raw:
+            total = 0
+            for text in raw:
+                if type(text) is not str:
+                    raise _Unusual
+                total += _text_size(text)
+            return total
+        if kind == "NS" and kind_of is list and raw:
+            return sum(_plain_number_size(number) for number in raw)
+        if kind == "B" and kind_of is bytes:
+            return len(raw)
+    raise _Unusual
+
+
+def _fast_members_size(members: Mapping[str, Any], depth: int) -> int:
+    """Names plus values of an item or a map (each map member also counts one byte)."""
+    total = 0
+    for name, value in members.items():
+        if type(name) is not str:  # (bytes have isascii() too)
+            raise _Unusual
+        total += 1 + (len(name) if name.isascii() else len(name.encode("utf-8")))
+        # Text values inline: most values are, and a call per value is a good part of the cost.
+        text = value.get("S") if type(value) is dict and len(value) == 1 else None
+        if type(text) is str:
+            total += len(text) if text.isascii() else len(text.encode("utf-8"))
+        else:
+            total += _fast_size(value, depth)
+    return total
+
+
+def _number_size(text: str) -> int:
+    return (significant_digits(Decimal(text)) + 1) // 2 + 1
+
+
+def _exact_size(value: Mapping[str, Any]) -> int:
+    """The size of any typed value, measured step by step."""
+    ((kind, raw),) = value.items()
+    if kind == "S":
+        return len(str(raw).encode("utf-8"))
+    if kind == "N":
+        return _number_size(str(raw))
+    if kind == "B":
+        return len(raw) if isinstance(raw, bytes | bytearray) else len(str(raw).encode())
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(s).encode("utf-8")) for s in raw)
+    if kind == "NS":
+        return sum(_number_size(str(n)) for n in raw)
+    if kind == "BS":
+        return sum(len(b) for b in raw)
+    if kind == "L":
+        return 3 + sum(1 + _exact_size(v) for v in raw)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + _exact_size(v) for k, v in raw.items())
+    raise ValidationError(f"unknown DynamoDB value type {kind!r}")
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """Bytes one typed value counts toward the item size.
+
+    Example:
+        >>> value_size({"S": "abc"}), value_size({"N": "-12.50"}), value_size({"L": []})
+        (3, 3, 3)
+    """
+    try:
+        return _fast_size(value, 0)
+    except _NOT_FAST:
+        return _exact_size(value)
+
+
+def plain_item_size(item: Mapping[str, Mapping[str, Any]]) -> int | None:
+    """The item's size when every value in it plainly passes :func:`check_value` (the common
+    case, measured fast); ``None`` when some value needs the full checks.
+
+    Example:
+        >>> plain_item_size({"PK": {"S": "A#1"}, "n": {"N": "10"}})
+        8
+        >>> plain_item_size({"n": {"N": "NaN"}}) is None
+        True
+    """
+    try:
+        # An item's attributes count their names and values only, without a map member's byte.
+        return _fast_members_size(item, 0) - len(item)
+    except _NOT_FAST:
+        return None
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """Bytes an item counts toward DynamoDB's 400 KB limit: names plus values.
+
+    Example:
+        >>> item_size({"PK": {"S": "A#1"}, "tags": {"SS": ["a", "bc"]}})
+        12
+    """
+    size = plain_item_size(item)
+    if size is not None:
+        return size
+    return sum(len(name.encode("utf-8")) + _exact_size(v) for name, v in item.items())
+
+
+def check_item(item: Mapping[str, Mapping[str, Any]], *, what: str) -> int:
+    """Return the item's size, or raise when it is over 400 KB.
+
+    Raises:
+        ValidationError: The item is larger than DynamoDB accepts; the message names the
+            largest attributes.
+
+    Example:
+        >>> check_item({"PK": {"S": "A#1"}}, what="the item")
+        5
+    """
+    size = item_size(item)
+    if size > ITEM_SIZE_LIMIT:
+        sizes = sorted(
+            ((len(n.encode("utf-8")) + value_size(v), n) for n, v in item.items()), reverse=True
+        )
+        largest = ", ".join(f"{n} ({s:,} bytes)" for s, n in sizes[:3])
+        raise ValidationError(
+            f"{what} is {size:,} bytes; DynamoDB items are limited to {ITEM_SIZE_LIMIT:,} bytes "
+            f"(names and values). Largest attributes: {largest}. Move large values to S3 or "
+            "split the item."
+        )
+    return size
