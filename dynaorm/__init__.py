@@ -70,6 +70,7 @@ if _typing.TYPE_CHECKING:
     from dynaorm.read.streams import Change, decode_stream_records
     from dynaorm.wire.retry import RetryPolicy
     from dynaorm.write.mutate import retry_on_conflict
+    from dynaorm.write.plans import WritePlan
     from dynaorm.write.updates import ReturnValues
 
 from dynaorm.base.version import __version__
@@ -124,6 +125,7 @@ __all__ = [
     "ValidationError",
     "VersionAttribute",
     "VersionConflict",
+    "WritePlan",
     "configure",
     "decode_stream_records",
     "export_files",
@@ -185,6 +187,7 @@ def _load() -> dict[str, _typing.Any]:
     from dynaorm.read.streams import Change, decode_stream_records
     from dynaorm.wire.retry import RetryPolicy
     from dynaorm.write.mutate import retry_on_conflict
+    from dynaorm.write.plans import WritePlan
     from dynaorm.write.updates import ReturnValues
 
     return dict(locals())

@@ -8,7 +8,7 @@ Commands::
     dynaorm schema MODULE:TABLE [--format terminal|markdown|html|workbench] [--samples N]
                    [--output FILE]
     dynaorm explain MODULE:NAME [--arg NAME=VALUE ...]
-                                             print the compiled request of a query
+                                             print the compiled request of a query or write
     dynaorm export MODULE:TABLE FILE [--format aws|bare] [--gzip] [--segments N] [--consistent]
                                              every item, raw, in DynamoDB's export format
     dynaorm import MODULE:TABLE FILE|DIR [--workers N] [--stream]
@@ -171,7 +171,8 @@ def _explain(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.query!r} is a query, not a function: it takes no --arg")
     if not hasattr(target, "compile"):
         raise ConfigurationError(
-            f"{args.query!r} is neither a query nor a function returning one (no .compile())"
+            f"{args.query!r} is neither a query or write plan nor a function returning one "
+            "(no .compile())"
         )
     _print_request(target.compile())
     return 0
@@ -179,7 +180,13 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _print_request(request: dict[str, Any]) -> None:
     print(json.dumps(request, indent=2, sort_keys=True, default=str))
-    for member in ("KeyConditionExpression", "FilterExpression", "ProjectionExpression"):
+    for member in (
+        "KeyConditionExpression",
+        "FilterExpression",
+        "ProjectionExpression",
+        "UpdateExpression",  # of a write plan
+        "ConditionExpression",
+    ):
         if member in request:
             print(f"# {member}: {render(request[member], request)}")
 
@@ -429,14 +436,14 @@ def _parser() -> argparse.ArgumentParser:
 
     explain = command(
         "explain",
-        "print the compiled request of a query",
+        "print the compiled request of a query or a write plan",
         "dynaorm explain myapp.queries:orders_over --arg customer_id=c1 --arg minimum=100",
     )
     explain.add_argument(
         "query",
         metavar="MODULE:NAME",
-        help="a query, a function returning one, or a Table (its declared access patterns), "
-        "e.g. myapp.queries:big_orders",
+        help="a query or write plan, a function returning one, or a Table (its declared "
+        "access patterns), e.g. myapp.queries:big_orders",
     )
     explain.add_argument(
         "--arg",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +25,24 @@ def requests_sent(table: Table) -> Iterator[list[str]]:
         yield sent
     finally:
         events.unregister("before-send.dynamodb", count)
+
+
+@contextlib.contextmanager
+def bodies_sent(table: Table) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """``(operation, parameters)`` of every request the table's client sends while the block
+    runs, the parameters read back from the HTTP body about to go on the wire (botocore
+    before-send; binary values are base64 text there)."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(event_name: str, request: Any, **kwargs: Any) -> None:
+        sent.append((event_name.rsplit(".", 1)[-1], json.loads(request.body)))
+
+    events = table.transport.client.meta.events
+    events.register("before-send.dynamodb", record)
+    try:
+        yield sent
+    finally:
+        events.unregister("before-send.dynamodb", record)
 
 
 @contextlib.contextmanager
