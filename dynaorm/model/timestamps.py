@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, UTCDateTimeAttribute
 
+from dynaorm.base.class_cache import per_class
+
 if TYPE_CHECKING:
     from dynaorm.model.entity import Entity
 
@@ -74,7 +76,14 @@ def save_stamps(instance: Entity, when: datetime) -> dict[str, datetime]:
         >>> save_stamps(Note(note_id="n1"), when)  # doctest: +SKIP
         {'created': when, 'updated': when}
     """
-    created, updated = timestamp_attributes(type(instance))
+    created, updated = per_class(type(instance), "_dynaorm_save_stamps", _stamp_names)
+    if not created and not updated:
+        return {}
     stamps = {name: when for name in created if getattr(instance, name) is None}
     stamps.update((name, when) for name in updated)
     return stamps
+
+
+def _stamp_names(entity: type[Entity]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    created, updated = timestamp_attributes(entity)
+    return tuple(created), tuple(updated)

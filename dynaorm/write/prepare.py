@@ -124,9 +124,8 @@ def prepare_put(
         version = new_values[name] = (expected or 0) + 1
     item = _item_with(instance, new_values)
     check_condition_values(type(instance), condition)
-    return PreparedPut(
-        item, conjoin(version_condition, condition), expected, InstanceChanges(version, stamps)
-    )
+    changes = InstanceChanges(version, stamps) if version is not None or stamps else NO_CHANGES
+    return PreparedPut(item, conjoin(version_condition, condition), expected, changes)
 
 
 def _item_with(instance: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
