@@ -30,6 +30,24 @@ def requests_sent(table: Table) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
+def bodies_sent(table: Table) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """``(operation, parameters)`` of every request the table's client sends while the block
+    runs, the parameters read back from the HTTP body about to go on the wire (botocore
+    before-send; binary values are base64 text there)."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(event_name: str, request: Any, **kwargs: Any) -> None:
+        sent.append((event_name.rsplit(".", 1)[-1], json.loads(request.body)))
+
+    events = table.transport.client.meta.events
+    events.register("before-send.dynamodb", record)
+    try:
+        yield sent
+    finally:
+        events.unregister("before-send.dynamodb", record)
+
+
+@contextlib.contextmanager
 def fresh_table(table: Table, endpoint: str) -> Iterator[Table]:
     """``table`` under a unique name on ``endpoint``, created for the block and deleted after
     (for module-scoped fixtures, where ``table_factory`` cannot serve)."""

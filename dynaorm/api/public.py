@@ -82,4 +82,5 @@ from dynaorm.read.streams import (
 )
 from dynaorm.wire.retry import RetryPolicy as RetryPolicy
 from dynaorm.write.mutate import retry_on_conflict as retry_on_conflict
+from dynaorm.write.plans import WritePlan as WritePlan
 from dynaorm.write.updates import ReturnValues as ReturnValues

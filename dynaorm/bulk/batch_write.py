@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from dynaorm.base.errors import BatchIncomplete, DynaormError, ValidationError
-from dynaorm.base.limits import BATCH_WRITE_LIMIT
-from dynaorm.base.threads import WorkerPool
+from dynaorm.base.errors import ValidationError
+from dynaorm.bulk.batch_sender import BatchSender, BatchWrite
 from dynaorm.bulk.batching import (
     BatchWriteResult,
-    Meter,
-    PhysicalKey,
     ProgressCallback,
     check_entity_class,
     key_tuple,
     physical_key,
-    send_until_done,
 )
-from dynaorm.bulk.ledger import Entry, Ledger
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.entity import EntityBase
-from dynaorm.model.timestamps import now, stamp_for_save
 from dynaorm.wire.connection import bind
-from dynaorm.wire.retry import Retrier, RetryPolicy
+from dynaorm.wire.retry import RetryPolicy
+from dynaorm.write.plans import delete_plan, put_plan
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -36,25 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchWriteResult", "BatchWriter"]
 
-logger = logging.getLogger("dynaorm")
 
-
-def _nothing() -> None:
-    return None
-
-
-@attrs.frozen
-class _Write:
-    key: PhysicalKey
-    target: Any  # the entity or ItemKey (a raw item's caller-given tag) result.unprocessed lists
-    request: dict[str, Any]
-
-    @property
-    def is_put(self) -> bool:
-        return "PutRequest" in self.request
-
-
-class BatchWriter:
+class BatchWriter(BatchSender):
     """Buffers puts and deletes and sends them as ``BatchWriteItem`` requests of 25.
 
     Use it through :meth:`Table.batch_write <dynaorm.Table.batch_write>` as a context manager.
@@ -117,52 +91,16 @@ class BatchWriter:
     ) -> None:
         if workers < 1:
             raise ValidationError(f"batch_write: workers must be at least 1, got {workers!r}")
-        self.table = table
-        # Every request goes to the table as it is now (its override, if any), or as it is
-        # when the ``with`` block is entered, whichever context a put or a worker runs in.
-        self._bound = bind(table)
-        self.workers = workers
-        self.policy = policy or table.retry_policy
-        self._meter = Meter("batch_write", progress)
-        # The one owner of every write's state; it shares the counters' lock.
-        self._ledger: Ledger[_Write] = Ledger(self._meter.lock)
-        self._buffer: dict[PhysicalKey, Entry[_Write]] = {}
-        self._inflight: dict[Future[None], list[Entry[_Write]]] = {}
-        self._owners: dict[PhysicalKey, Future[None]] = {}
-        self._executor: WorkerPool | None = None
-        self._closed = False
-        # What ended the batch: an error to raise as itself, or (the policy ran out) the
-        # last error seen; set once, by the first failure.
-        self._error: BaseException | None = None
-        self._cause: DynaormError | None = None
+        super().__init__(table, workers=workers, policy=policy, progress=progress)
 
     # -- the public surface ----------------------------------------------------------------
-
-    @property
-    def result(self) -> BatchWriteResult:
-        """What the batch did so far (a snapshot); after it ended, how every write ended."""
-        meter, ledger = self._meter, self._ledger
-        with meter.lock:
-            not_applied, unknown = ledger.split()
-            return BatchWriteResult(
-                puts=ledger.puts,
-                deletes=ledger.applied - ledger.puts,
-                requests=meter.requests,
-                retries=meter.retries,
-                throttles=meter.throttles,
-                unprocessed_returns=meter.returned,
-                consumed_capacity=meter.capacity,
-                superseded=ledger.superseded,
-                unprocessed=tuple(w.target for w in not_applied),
-                handed_in=ledger.handed_in,
-                applied=ledger.applied,
-                unknown=tuple(w.target for w in unknown),
-            )
 
     def put(self, entity: Entity, *, unconditional: bool = False) -> None:
         """Write ``entity`` whole (a ``PutRequest``), replacing any stored item.
 
-        Created/updated timestamp attributes are set as ``save()`` sets them.
+        Created/updated timestamp attributes are written as ``save()`` writes them; the
+        instance gets them once the server applied the write (a write not applied leaves it
+        as it was). The item is the one of ``entity.save_plan()``, without its version.
 
         Args:
             entity: An instance of an entity of this table.
@@ -180,19 +118,16 @@ class BatchWriter:
             raise ValidationError(f"batch_write.put() takes an entity, not {cls.__name__}")
         check_entity_class(self.table, cls, "batch_write.put()")
         self._check_unversioned(cls, unconditional, "put")
-        restore = _nothing if unconditional else stamp_for_save(entity, now())
-        try:
-            item = entity.to_item()  # validated (keys, values, size) by to_item
-        except BaseException:
-            restore()
-            raise
-        key = physical_key(self.table, item)
-        self._add(_Write(key, entity, {"PutRequest": {"Item": item}}))
+        # Validated (keys, values, size) as it is planned; the instance is not changed.
+        plan = put_plan(entity, versioning=False, stamping=not unconditional, bound=self._bound)
+        request = plan.batch_request()
+        key = physical_key(self.table, request["PutRequest"]["Item"])
+        self._add(BatchWrite(key, entity, request, plan.changes))
 
     def _put_item(self, item: dict[str, Any], tag: Any) -> None:
         """Write a raw item exactly as given (imports); ``tag`` stands for it in
         ``result.unprocessed``. The caller has checked it (keys, values, size)."""
-        self._add(_Write(physical_key(self.table, item), tag, {"PutRequest": {"Item": item}}))
+        self._add(BatchWrite(physical_key(self.table, item), tag, {"PutRequest": {"Item": item}}))
 
     def delete(self, target: Entity | ItemKey, *, unconditional: bool = False) -> None:
         """Delete the item of ``target`` (an entity instance or an :class:`ItemKey`).
@@ -215,7 +150,8 @@ class BatchWriter:
             )
         check_entity_class(self.table, key.entity, "batch_write.delete()")
         self._check_unversioned(key.entity, unconditional, "delete")
-        self._add(_Write(key_tuple(key), key, {"DeleteRequest": {"Key": key.to_request()}}))
+        request = delete_plan(key.entity, key, bound=self._bound).batch_request()
+        self._add(BatchWrite(key_tuple(key), key, request))
 
     def flush(self) -> None:
         """Send everything buffered and wait until every request has finished.
@@ -259,14 +195,6 @@ class BatchWriter:
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
 
-    # -- internals -------------------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValidationError(
-                f"this batch_write on {self._bound.name!r} is finished; start a new one"
-            )
-
     @staticmethod
     def _check_unversioned(entity: type[Entity], unconditional: bool, verb: str) -> None:
         name = entity.__version_attribute__
@@ -278,152 +206,3 @@ class BatchWriter:
             "concurrent change. Use table.transaction() (checked, up to 100 items) or "
             f"entity.save()/delete(); pass unconditional=True to {verb} it without the check."
         )
-
-    def _add(self, write: _Write) -> None:
-        self._check_open()
-        try:
-            with self._meter.lock:
-                replaced = self._buffer.get(write.key)
-                self._buffer[write.key] = self._ledger.add(write, replaces=replaced)
-                if replaced is None:
-                    self._meter.total += 1
-            # Accepted first, so a BatchIncomplete raised now accounts for this write too.
-            self._collect([f for f in self._inflight if f.done()])
-            self._raise_if_failed()
-            if len(self._buffer) >= BATCH_WRITE_LIMIT:
-                self._send(self._take())
-        except BaseException as exc:  # whatever it is (even Ctrl-C), the batch ends here
-            self._end(exc)
-            raise
-
-    def _take(self) -> list[Entry[_Write]]:
-        keys = list(self._buffer)[:BATCH_WRITE_LIMIT]
-        return [self._buffer.pop(key) for key in keys]
-
-    def _send(self, chunk: list[Entry[_Write]]) -> None:
-        # The chunk's entries are PENDING in the ledger until a request carrying them goes
-        # out, so whatever happens from here on, none can be lost from the accounting.
-        if self.workers == 1:
-            self._run(chunk)
-            self._raise_if_failed()
-            return
-        # A key still in flight must land before its later write is sent.
-        earlier = {self._owners[e.write.key] for e in chunk if e.write.key in self._owners}
-        self._collect(list(earlier))
-        while len(self._inflight) >= self.workers:
-            done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
-            self._collect(list(done))
-        self._raise_if_failed()
-        if self._executor is None:
-            self._executor = WorkerPool("batch-write", self.workers)
-        future = self._executor.submit(self._run, chunk)
-        self._inflight[future] = chunk
-        for entry in chunk:
-            self._owners[entry.write.key] = future
-
-    def _collect(self, futures: list[Future[None]]) -> None:
-        """Wait for ``futures`` and forget them (their outcome is in the ledger already)."""
-        wait(futures)
-        for future in futures:
-            chunk = self._inflight.pop(future, [])
-            for entry in chunk:
-                if self._owners.get(entry.write.key) is future:
-                    del self._owners[entry.write.key]
-
-    def _fail(self, error: BaseException | None, cause: DynaormError | None = None) -> None:
-        """Record what ends the batch (the first failure wins) and halt the ledger."""
-        with self._meter.lock:
-            if not self._ledger.halted:
-                self._error = error
-                self._cause = cause
-            self._ledger.halt()
-
-    def _raise_if_failed(self) -> None:
-        if not self._ledger.halted:
-            return
-        self._end(self._error)
-        if self._error is not None:
-            raise self._error
-        result = self.result
-        raise BatchIncomplete(
-            f"batch_write on {self._bound.name!r}: {len(result.unprocessed)} write(s) were not "
-            f"applied and {len(result.unknown)} may or may not have been ({result.applied} "
-            f"applied) when the retry policy ran out ({self.policy.describe()}); "
-            "nothing more was sent. They are in .unprocessed and .unknown (entities, "
-            "ItemKeys for deletes).",
-            unprocessed=result.unprocessed,
-            unknown=result.unknown,
-            applied=result.applied,
-            result=result,
-        ) from self._cause
-
-    def _end(self, exc: BaseException | None) -> None:
-        """End the batch now: send nothing more, cancel the queued requests and wait for
-        those in flight (none of them retries any more), so every write's state is final.
-
-        Args:
-            exc: The exception that ends it (``None`` when the policy ran out): it is logged,
-                and a note with the accounting is added to it.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        self._ledger.halt()
-        self._buffer.clear()  # the buffered writes stay PENDING in the ledger: not applied
-        if self._executor is not None:
-            # A second Ctrl-C here stops the wait; the writes still out are then "unknown".
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        if exc is None or isinstance(exc, BatchIncomplete):
-            return
-        result = self.result
-        summary = (
-            f"batch_write on {self._bound.name!r} stopped by {type(exc).__name__}: "
-            f"{result.applied} write(s) applied, {len(result.unprocessed)} not applied "
-            f"(batch.result.unprocessed), {len(result.unknown)} of unknown outcome "
-            "(batch.result.unknown)"
-        )
-        logger.warning("%s", summary)
-        if summary not in getattr(exc, "__notes__", ()):
-            exc.add_note(summary)
-
-    def _run(self, chunk: list[Entry[_Write]]) -> None:
-        """Send one request and its re-sends (on a worker when ``workers > 1``); record in
-        the ledger how each write ended, and here what ended the batch, if anything did."""
-        table, name = self.table, self._bound.name
-
-        def build(entries: list[Entry[_Write]]) -> dict[str, Any]:
-            return {
-                "RequestItems": {name: [e.write.request for e in entries]},
-                "ReturnConsumedCapacity": "TOTAL",
-            }
-
-        def receive(response: dict[str, Any]) -> list[PhysicalKey]:
-            entries = response.get("UnprocessedItems", {}).get(name, [])
-            return [
-                physical_key(
-                    table,
-                    e["PutRequest"]["Item"] if "PutRequest" in e else e["DeleteRequest"]["Key"],
-                )
-                for e in entries
-            ]
-
-        retrier = Retrier(self.policy, f"BatchWriteItem on {name!r}", stop=self._ledger.stop)
-        try:
-            outcome = send_until_done(
-                self._bound.transport,
-                "BatchWriteItem",
-                {e.write.key: e for e in chunk},
-                build=build,
-                receive=receive,
-                retrier=retrier,
-                meter=self._meter,
-                noun="item",
-                gate=self._ledger,
-            )
-        except BaseException as exc:  # a progress callback raised, or Ctrl-C (one worker)
-            self._fail(exc)
-            return
-        if outcome.error is not None and not outcome.gave_up:
-            self._fail(outcome.error)
-        elif outcome.left or outcome.error is not None:
-            self._fail(None, outcome.error)  # the other requests stop retrying at once

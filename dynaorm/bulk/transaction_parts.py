@@ -12,15 +12,14 @@ import attrs
 from dynaorm.base.errors import TransactionCanceled
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.entity import EntityBase
-from dynaorm.model.timestamps import stamp_for_save
-from dynaorm.write.items import decode_item
+from dynaorm.write.failures import decode_item
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.api.table import Table
+    from dynaorm.write.plans import WritePlan
 
-
-__all__ = ["CancellationReason", "TransactionAction", "canceled"]
+__all__ = ["ActionKind", "CancellationReason", "TransactionAction", "canceled"]
 
 ActionKind = Literal["Put", "Update", "Delete", "ConditionCheck", "Get"]
 
@@ -42,7 +41,11 @@ class TransactionAction:
         request: The action's member of ``TransactItems`` (e.g. the ``Put`` request).
         expected_version: The version the action is conditioned on, if any.
         new_version: The version the instance gets once the transaction committed.
-        stamped: The time a put stamped the instance's timestamps with.
+        stamped: The time a put stamps the instance's timestamps with, once committed
+            (``None`` when the entity has none).
+        plan: The :class:`~dynaorm.WritePlan` the action was made from (``None`` for a
+            check or a get); ``request`` is its request without what a transaction does not
+            take (:meth:`~dynaorm.WritePlan.transact_item`).
     """
 
     index: int
@@ -53,6 +56,7 @@ class TransactionAction:
     expected_version: int | None = None
     new_version: int | None = None
     stamped: datetime | None = None
+    plan: WritePlan[Any] | None = None
 
     def describe(self) -> str:
         """``action 2 (Update Product {'PK': 'PRODUCT#s1'})`` for messages."""
@@ -60,12 +64,8 @@ class TransactionAction:
 
     def applied(self) -> None:
         """Bring the instance up to date after the commit: new version, put timestamps."""
-        if not isinstance(self.target, EntityBase):
-            return
-        if self.stamped is not None:
-            stamp_for_save(self.target, self.stamped)
-        if self.new_version is not None:
-            self.target._set_version(self.new_version)
+        if self.plan is not None and isinstance(self.target, EntityBase):
+            self.plan.changes.apply(self.target)
 
 
 @attrs.frozen

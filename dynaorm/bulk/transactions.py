@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -26,16 +25,15 @@ from dynaorm.base.errors import (
 from dynaorm.base.limits import TRANSACTION_ACTION_LIMIT, TRANSACTION_SIZE_LIMIT
 from dynaorm.base.sizes import item_size, value_size
 from dynaorm.bulk.batching import PhysicalKey, check_entity_class, key_tuple
-from dynaorm.bulk.transaction_parts import TransactionAction, canceled
-from dynaorm.expressions.compile import ExpressionBuilder, conjoin
+from dynaorm.bulk.transaction_parts import ActionKind, TransactionAction, canceled
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.entity import EntityBase
-from dynaorm.model.timestamps import now, stamp_for_save
 from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import Retrier, RetryPolicy
 from dynaorm.wire.translate import root_cause
-from dynaorm.write.changes import check_condition_values
-from dynaorm.write.updates import plan_update
+from dynaorm.write.plans import WritePlan, conditioned_key, delete_plan, put_plan
+from dynaorm.write.prepare import NO_CHANGES
+from dynaorm.write.updates import update_plan
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -129,7 +127,8 @@ class Transaction:
     # -- actions ---------------------------------------------------------------------------
 
     def put(self, entity: Entity, *, condition: Condition | None = None) -> None:
-        """Write ``entity`` whole, replacing any stored item.
+        """Write ``entity`` whole, replacing any stored item (the ``Put`` of
+        ``entity.save_plan(condition=condition)``).
 
         Args:
             entity: An entity instance of this table.
@@ -144,21 +143,8 @@ class Transaction:
                 "use update() or delete() for an ItemKey"
             )
         key = self._key_of(entity, "put")
-        cls = type(entity)
-        version_condition, expected = entity._version_condition()
-        stamped = now()
-        restore = stamp_for_save(entity, stamped)
-        new_version = (expected or 0) + 1 if cls.__version_attribute__ else None
-        if new_version is not None:
-            entity._set_version(new_version)
-        try:
-            item = entity.to_item()  # validated (keys, values, size) by to_item
-        finally:
-            entity._set_version(expected)
-            restore()
-        request: dict[str, Any] = {"TableName": self._bound.name, "Item": item}
-        _condition(request, key.entity, conjoin(version_condition, condition))
-        self._add("Put", key, entity, request, expected, new_version, stamped)
+        plan = put_plan(entity, condition, bound=self._bound)
+        self._add(key, entity, plan.transact_item(), plan)
 
     def update(
         self,
@@ -179,16 +165,11 @@ class Transaction:
                 is built from (put the whole entity instead); see also the class.
         """
         key = self._key_of(target, "update")
-        plan = plan_update(
-            key.entity,
-            key,
-            actions,
-            condition=condition,
-            instance=target if isinstance(target, EntityBase) else None,
+        instance = target if isinstance(target, EntityBase) else None
+        plan = update_plan(
+            key.entity, key, actions, condition=condition, instance=instance, bound=self._bound
         )
-        request, expected = {**plan.request, "TableName": self._bound.name}, plan.expected
-        new_version = expected + 1 if plan.versioned and expected is not None else None
-        self._add("Update", key, target, request, expected, new_version, None)
+        self._add(key, target, plan.transact_item(), plan)
 
     def delete(self, target: Entity | ItemKey, *, condition: Condition | None = None) -> None:
         """Delete one item (a missing item is not an error unless a condition says so).
@@ -197,12 +178,9 @@ class Transaction:
             ValidationError: See the class.
         """
         key = self._key_of(target, "delete")
-        version_condition, expected = (
-            target._version_condition() if isinstance(target, EntityBase) else (None, None)
-        )
-        request: dict[str, Any] = {"TableName": self._bound.name, "Key": key.to_request()}
-        _condition(request, key.entity, conjoin(version_condition, condition))
-        self._add("Delete", key, target, request, expected, None, None)
+        instance = target if isinstance(target, EntityBase) else None
+        plan = delete_plan(key.entity, key, condition, instance=instance, bound=self._bound)
+        self._add(key, target, plan.transact_item(), plan)
 
     def check(self, target: Entity | ItemKey, condition: Condition | None = None) -> None:
         """Require ``condition`` to hold on an item that the transaction does not write.
@@ -214,18 +192,16 @@ class Transaction:
             ValidationError: No condition (and no version to check); see also the class.
         """
         key = self._key_of(target, "check")
-        version_condition, expected = (
-            target._version_condition() if isinstance(target, EntityBase) else (None, None)
+        instance = target if isinstance(target, EntityBase) else None
+        request, expected = conditioned_key(
+            key.entity, key, condition, instance=instance, bound=self._bound
         )
-        combined = conjoin(version_condition, condition)
-        if combined is None:
+        if "ConditionExpression" not in request:
             raise ValidationError(
                 f"transaction.check({key.entity.__qualname__} {dict(key.key)}) needs a "
                 "condition (or a versioned entity instance)"
             )
-        request: dict[str, Any] = {"TableName": self._bound.name, "Key": key.to_request()}
-        _condition(request, key.entity, combined)
-        self._add("ConditionCheck", key, target, request, expected, None, None)
+        self._add(key, target, {"ConditionCheck": request}, expected=expected)
 
     # -- pre-flight and commit -------------------------------------------------------------
 
@@ -251,14 +227,16 @@ class Transaction:
 
     def _add(
         self,
-        kind: Literal["Put", "Update", "Delete", "ConditionCheck"],
         key: ItemKey,
         target: Entity | ItemKey,
-        request: dict[str, Any],
-        expected: int | None,
-        new_version: int | None,
-        stamped: datetime | None,
+        part: dict[str, Any],
+        plan: WritePlan[Any] | None = None,
+        *,
+        expected: int | None = None,
     ) -> None:
+        """Add the action ``part`` (``{"Put": request}``, ...), made from ``plan`` (or a
+        ``ConditionCheck`` conditioned on ``expected``)."""
+        ((kind, request),) = part.items()
         size = _size(request)
         if self._size + size > TRANSACTION_SIZE_LIMIT:
             raise ValidationError(
@@ -266,15 +244,17 @@ class Transaction:
                 f"({size:,} bytes) would bring the transaction to {self._size + size:,} bytes; "
                 f"DynamoDB allows {TRANSACTION_SIZE_LIMIT:,}. Split the work"
             )
+        changes = plan.changes if plan is not None else NO_CHANGES
         action = TransactionAction(
             index=len(self._actions),
-            kind=kind,
+            kind=cast(ActionKind, kind),
             key=key,
             target=target,
             request=request,
-            expected_version=expected,
-            new_version=new_version,
-            stamped=stamped,
+            expected_version=plan.expected_version if plan is not None else expected,
+            new_version=changes.version,
+            stamped=next(iter(changes.stamps.values()), None),
+            plan=plan,
         )
         self._actions.append(action)
         self._keys[key_tuple(key)] = action
@@ -366,16 +346,6 @@ def _item_key(target: object, what: str) -> ItemKey:
     if isinstance(target, ItemKey):
         return target
     raise ValidationError(f"{what} takes an entity or an ItemKey, not {type(target).__name__}")
-
-
-def _condition(request: dict[str, Any], entity: type[Entity], condition: Condition | None) -> None:
-    if condition is None:
-        return
-    check_condition_values(entity, condition)
-    builder = ExpressionBuilder()
-    request["ConditionExpression"] = builder.condition(condition)
-    request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-    request.update(builder.members())
 
 
 def _size(request: dict[str, Any]) -> int:

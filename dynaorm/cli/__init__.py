@@ -8,7 +8,7 @@ Commands::
     dynaorm schema MODULE:TABLE [--format terminal|markdown|html|workbench] [--samples N]
                    [--output FILE]
     dynaorm explain MODULE:NAME [--arg NAME=VALUE ...]
-                                             print the compiled request of a query
+                                             print the compiled request of a query or write
     dynaorm export MODULE:TABLE FILE [--format aws|bare] [--gzip] [--segments N] [--consistent]
                                              every item, raw, in DynamoDB's export format
     dynaorm import MODULE:TABLE FILE|DIR [--workers N] [--stream]

@@ -69,7 +69,8 @@ def run_explain(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.query!r} is a query, not a function: it takes no --arg")
     if not hasattr(target, "compile"):
         raise ConfigurationError(
-            f"{args.query!r} is neither a query nor a function returning one (no .compile())"
+            f"{args.query!r} is neither a query or write plan nor a function returning one "
+            "(no .compile())"
         )
     _print_request(target.compile())
     return 0
@@ -77,7 +78,13 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def _print_request(request: dict[str, Any]) -> None:
     print(to_json(request, indent=2, sort_keys=True))
-    for member in ("KeyConditionExpression", "FilterExpression", "ProjectionExpression"):
+    for member in (
+        "KeyConditionExpression",
+        "FilterExpression",
+        "ProjectionExpression",
+        "UpdateExpression",  # of a write plan
+        "ConditionExpression",
+    ):
         if member in request:
             print(f"# {member}: {render(request[member], request)}")
 

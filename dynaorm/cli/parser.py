@@ -128,14 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = command(
         "explain",
-        "print the compiled request of a query",
+        "print the compiled request of a query or a write plan",
         "dynaorm explain myapp.queries:orders_over --arg customer_id=c1 --arg minimum=100",
     )
     explain.add_argument(
         "query",
         metavar="MODULE:NAME",
-        help="a query, a function returning one, or a Table (its declared access patterns), "
-        "e.g. myapp.queries:big_orders",
+        help="a query or write plan, a function returning one, or a Table (its declared "
+        "access patterns), e.g. myapp.queries:big_orders",
     )
     explain.add_argument(
         "--arg",

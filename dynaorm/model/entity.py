@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from pynamodb.attributes import AttributeContainer, AttributeContainerMeta
-from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ConfigurationError, UnknownEntityType, ValidationError
 from dynaorm.base.limits import short_repr
@@ -25,7 +24,6 @@ from dynaorm.model.partial import PartialValues
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.unknown_items import stored_key
 from dynaorm.model.validation import validate_item
-from dynaorm.model.versions import set_version, version_condition
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -348,12 +346,6 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
     @property
     def _partial(self) -> bool:
         return self.is_partial
-
-    def _set_version(self, value: int | None) -> None:
-        set_version(self, value)
-
-    def _version_condition(self) -> tuple[Condition | None, int | None]:
-        return version_condition(self)
 
     def _assert_complete(self) -> None:
         """Refuse to write an instance read with a projection (it lacks attributes).

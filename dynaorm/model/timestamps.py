@@ -8,16 +8,17 @@ timestamp to the time of the request and the created one only if the stored item
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, UTCDateTimeAttribute
 
+from dynaorm.base.class_cache import per_class
+
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["CreatedAtAttribute", "UpdatedAtAttribute", "stamp_for_save", "timestamp_attributes"]
+__all__ = ["CreatedAtAttribute", "UpdatedAtAttribute", "save_stamps", "timestamp_attributes"]
 
 
 class CreatedAtAttribute(UTCDateTimeAttribute):
@@ -65,28 +66,24 @@ def timestamp_attributes(
     return created, updated
 
 
-def stamp_for_save(instance: Entity, when: datetime) -> Callable[[], None]:
-    """Set the instance's timestamps for a full write; returns a function that undoes it.
+def save_stamps(instance: Entity, when: datetime) -> dict[str, datetime]:
+    """The timestamps a full write of ``instance`` at ``when`` sets, by Python name; the
+    instance itself is not changed.
 
-    Created timestamps are set only when the instance holds none; updated ones always.
+    Created timestamps only when the instance holds none; updated ones always.
 
-    Raises:
-        ValidationError: The instance is partial (a full write would erase what it lacks).
+    Example:
+        >>> save_stamps(Note(note_id="n1"), when)  # doctest: +SKIP
+        {'created': when, 'updated': when}
     """
-    instance._assert_complete()
-    created, updated = timestamp_attributes(type(instance))
-    previous = {name: getattr(instance, name) for name in (*created, *updated)}
-    for name in created:
-        if previous[name] is None:
-            setattr(instance, name, when)
-    for name in updated:
-        setattr(instance, name, when)
+    created, updated = per_class(type(instance), "_dynaorm_save_stamps", _stamp_names)
+    if not created and not updated:
+        return {}
+    stamps = {name: when for name in created if getattr(instance, name) is None}
+    stamps.update((name, when) for name in updated)
+    return stamps
 
-    def restore() -> None:
-        for name, value in previous.items():
-            if value is None:
-                instance.attribute_values.pop(name, None)
-            else:
-                setattr(instance, name, value)
 
-    return restore
+def _stamp_names(entity: type[Entity]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    created, updated = timestamp_attributes(entity)
+    return tuple(created), tuple(updated)

@@ -1,6 +1,7 @@
-"""The update and read-modify-write methods of :class:`~dynaorm.Entity`.
+"""The write plans, update and read-modify-write methods of :class:`~dynaorm.Entity`.
 
-A mixin of the public :class:`dynaorm.Entity` (:mod:`dynaorm.api.entity`); the logic lives in
+A mixin, so that :mod:`dynaorm.model.entity` keeps to definitions, keys, serialization and
+whole-item writes; the logic lives in :mod:`dynaorm.write.plans`,
 :mod:`dynaorm.write.updates` and :mod:`dynaorm.write.mutate`.
 """
 
@@ -15,8 +16,10 @@ from pynamodb.expressions.update import Action
 from dynaorm.base.errors import VersionConflict
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.wire.retry import RetryPolicy
+from dynaorm.write import plans, updates
 from dynaorm.write.mutate import mutate_entity
-from dynaorm.write.updates import ReturnValues, run_update
+from dynaorm.write.plans import WritePlan
+from dynaorm.write.updates import ReturnValues
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -38,7 +41,130 @@ def _self(instance: Any) -> Entity:
 
 
 class EntityWrites:
-    """Updates (:meth:`update`, :meth:`update_by_key`) and :meth:`mutate` for entities."""
+    """Write plans (:meth:`save_plan`, :meth:`delete_plan`, :meth:`update_plan`,
+    :meth:`update_by_key_plan`), updates (:meth:`update`, :meth:`update_by_key`) and
+    :meth:`mutate` for entities."""
+
+    def save_plan(self, *, condition: Condition | None = None) -> WritePlan[None]:
+        """The ``PutItem`` :meth:`save` sends, compiled and not sent: the item with its
+        timestamps and next version, and the version condition ANDed with ``condition``.
+
+        The instance is not changed; the plan's ``execute()`` saves it, as ``save()`` does.
+
+        Raises:
+            ValidationError: As for ``save()``; nothing is sent.
+
+        Example:
+            >>> order.save_plan(condition=Order.status == "NEW").compile()["Item"]["PK"]
+            ... # doctest: +SKIP
+            {'S': 'CUSTOMER#c1'}
+        """
+        return plans.put_plan(_self(self), condition)
+
+    def delete_plan(self, *, condition: Condition | None = None) -> WritePlan[None]:
+        """The ``DeleteItem`` :meth:`delete` sends (conditioned on the version this instance
+        holds and ``condition``), compiled and not sent; ``execute()`` deletes the item.
+
+        Example:
+            >>> order.delete_plan().compile()["Key"]  # doctest: +SKIP
+            {'PK': {'S': 'CUSTOMER#c1'}, 'SK': {'S': 'ORDER#o1'}}
+        """
+        instance = _self(self)
+        return plans.delete_plan(type(instance), instance.item_key, condition, instance=instance)
+
+    @overload
+    def update_plan(
+        self, *actions: Action, condition: Condition | None = ..., return_values: _New = ...
+    ) -> WritePlan[Self]: ...
+    @overload
+    def update_plan(
+        self, *actions: Action, condition: Condition | None = ..., return_values: _Old
+    ) -> WritePlan[Self | None]: ...
+    @overload
+    def update_plan(
+        self, *actions: Action, condition: Condition | None = ..., return_values: _Nothing
+    ) -> WritePlan[None]: ...
+    @overload
+    def update_plan(
+        self, *actions: Action, condition: Condition | None = ..., return_values: _Changed
+    ) -> WritePlan[dict[str, Any]]: ...
+    def update_plan(
+        self,
+        *actions: Action,
+        condition: Condition | None = None,
+        return_values: ReturnValues = "ALL_NEW",
+    ) -> WritePlan[Any]:
+        """The ``UpdateItem`` :meth:`update` sends, compiled and not sent; its ``execute()``
+        updates the item and returns what ``update()`` returns.
+
+        Raises:
+            ValidationError: As for ``update()``; nothing is sent.
+
+        Example:
+            >>> order.update_plan(Order.status.set("PAID")).compile()["UpdateExpression"]
+            ... # doctest: +SKIP
+            'SET #n0 = :v0, ...'
+        """
+        instance = _self(self)
+        return updates.update_plan(
+            type(instance),
+            instance.item_key,
+            actions,
+            condition=condition,
+            instance=instance,
+            return_values=return_values,
+        )
+
+    @overload
+    @classmethod
+    def update_by_key_plan(
+        cls,
+        key: ItemKey,
+        *actions: Action,
+        condition: Condition | None = ...,
+        return_values: _New = ...,
+    ) -> WritePlan[Self]: ...
+    @overload
+    @classmethod
+    def update_by_key_plan(
+        cls, key: ItemKey, *actions: Action, condition: Condition | None = ..., return_values: _Old
+    ) -> WritePlan[Self | None]: ...
+    @overload
+    @classmethod
+    def update_by_key_plan(
+        cls,
+        key: ItemKey,
+        *actions: Action,
+        condition: Condition | None = ...,
+        return_values: _Nothing,
+    ) -> WritePlan[None]: ...
+    @overload
+    @classmethod
+    def update_by_key_plan(
+        cls,
+        key: ItemKey,
+        *actions: Action,
+        condition: Condition | None = ...,
+        return_values: _Changed,
+    ) -> WritePlan[dict[str, Any]]: ...
+    @classmethod
+    def update_by_key_plan(
+        cls,
+        key: ItemKey,
+        *actions: Action,
+        condition: Condition | None = None,
+        return_values: ReturnValues = "ALL_NEW",
+    ) -> WritePlan[Any]:
+        """The ``UpdateItem`` :meth:`update_by_key` sends, compiled and not sent.
+
+        Example:
+            >>> Product.update_by_key_plan(Product.key(sku="s1"), Product.stock.add(-2),
+            ...                            condition=Product.stock >= 2).compile()
+            ... # doctest: +SKIP
+        """
+        return updates.update_plan(
+            _entity(cls), key, actions, condition=condition, return_values=return_values
+        )
 
     @overload
     def update(
@@ -90,14 +216,15 @@ class EntityWrites:
             >>> order.update(Order.status.set("SHIPPED"),
             ...              condition=Order.status == "PAID")  # doctest: +SKIP
         """
-        return run_update(  # type: ignore[no-any-return]
-            _entity(type(self)),
-            _self(self).item_key,
+        instance = _self(self)
+        return updates.update_plan(  # type: ignore[no-any-return]
+            type(instance),
+            instance.item_key,
             actions,
             condition=condition,
-            instance=_self(self),
+            instance=instance,
             return_values=return_values,
-        )
+        ).execute()
 
     @overload
     @classmethod
@@ -162,14 +289,9 @@ class EntityWrites:
             >>> Product.update_by_key(Product.key(sku="s1"), Product.stock.add(-2),
             ...                       condition=Product.stock >= 2)  # doctest: +SKIP
         """
-        return run_update(  # type: ignore[no-any-return]
-            _entity(cls),
-            key,
-            actions,
-            condition=condition,
-            instance=None,
-            return_values=return_values,
-        )
+        return updates.update_plan(  # type: ignore[no-any-return]
+            _entity(cls), key, actions, condition=condition, return_values=return_values
+        ).execute()
 
     @classmethod
     def mutate(

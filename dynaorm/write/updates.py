@@ -1,9 +1,11 @@
 """UpdateItem: building the request for an entity (version, timestamps, index keys) and
 decoding what comes back.
 
-:func:`build_update` is the reusable part: it returns the request members shared by
-``UpdateItem`` and a ``TransactWriteItems`` ``Update`` (``TableName``, ``Key``,
-``UpdateExpression``, ``ConditionExpression``, ``ReturnValuesOnConditionCheckFailure``,
+:func:`update_plan` makes the :class:`~dynaorm.WritePlan` of an update, which ``update()``,
+``update_by_key()`` and a transaction's ``update`` use. Its request members without
+``ReturnValues`` (:func:`build_update`) are shared by ``UpdateItem`` and a
+``TransactWriteItems`` ``Update`` (``TableName``, ``Key``, ``UpdateExpression``,
+``ConditionExpression``, ``ReturnValuesOnConditionCheckFailure``,
 ``ExpressionAttributeNames``/``Values``). Every update also
 
 * increments the version attribute: conditioned on the instance's version when made through
@@ -23,6 +25,7 @@ some local servers (moto) do not.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -33,14 +36,15 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, _Operand
 from pynamodb.expressions.update import Action
 
-from dynaorm.base.errors import ConditionFailed, UnknownEntityType, ValidationError
+from dynaorm.base.errors import UnknownEntityType, ValidationError
 from dynaorm.base.limits import check_text
 from dynaorm.expressions.compile import ExpressionBuilder, NameAction
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import decode_whole, reload
 from dynaorm.model.entity import check_concrete
 from dynaorm.model.timestamps import now
-from dynaorm.wire.translate import root_cause
+from dynaorm.model.versions import version_condition
+from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.write.changes import (
     Change,
     analyse_actions,
@@ -48,19 +52,21 @@ from dynaorm.write.changes import (
     typed_value,
     update_profile,
 )
+from dynaorm.write.failures import decode_attributes
 from dynaorm.write.index_sync import sync_index_keys
-from dynaorm.write.items import condition_error, decode_attributes
+from dynaorm.write.plans import WritePlan
+from dynaorm.write.prepare import NO_CHANGES, InstanceChanges
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
 __all__ = [
     "RETURN_VALUES",
+    "CompiledUpdate",
     "ReturnValues",
-    "UpdatePlan",
     "build_update",
-    "plan_update",
-    "run_update",
+    "compile_update",
+    "update_plan",
 ]
 
 ReturnValues = Literal["NONE", "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"]
@@ -78,7 +84,7 @@ _WIRE = {
 
 
 @attrs.frozen
-class UpdatePlan:
+class CompiledUpdate:
     """A compiled update and what is needed to interpret its outcome.
 
     Attributes:
@@ -106,7 +112,7 @@ def _key_values(entity: type[Entity], key: ItemKey, instance: Entity | None) -> 
     return primary.parse({name: {"S": text} for name, text in key.key.items()})
 
 
-def plan_update(
+def compile_update(
     entity: type[Entity],
     key: ItemKey,
     actions: Sequence[Action],
@@ -114,8 +120,10 @@ def plan_update(
     condition: Condition | None = None,
     instance: Entity | None = None,
     when: datetime | None = None,
-) -> UpdatePlan:
-    """Compile an update of the item ``key`` of ``entity``; see :func:`build_update`."""
+    bound: TableBinding | None = None,
+) -> CompiledUpdate:
+    """Compile an update of the item ``key`` of ``entity`` (to the table ``bound``, or as the
+    current context sees it); see :func:`build_update`."""
     check_concrete(entity)
     if key.entity is not entity:
         raise ValidationError(
@@ -154,7 +162,7 @@ def plan_update(
     )
     builder = ExpressionBuilder()
     request: dict[str, Any] = {
-        "TableName": table.name,
+        "TableName": table.name if bound is None else bound.name,
         "Key": key.to_request(),
         "UpdateExpression": builder.update(
             [*actions, *versioning.actions, *stamps.actions, *owned, *sync.actions]
@@ -170,7 +178,7 @@ def plan_update(
         and not versioning.actions
         and all(c.kind in ("plain", "removed") for c in changes.values())
     )
-    return UpdatePlan(
+    return CompiledUpdate(
         request,
         frozenset({*changes, *versioning.touched, *stamps.touched}),
         versioning.expected,
@@ -220,7 +228,7 @@ def _versioning(entity: type[Entity], key: ItemKey, instance: Entity | None) -> 
     touched = frozenset({attribute.attr_name})
     if instance is None:
         return _Extra((attribute.set((attribute | 0) + 1),), touched)
-    condition, expected = instance._version_condition()
+    condition, expected = version_condition(instance)
     if expected is None:
         raise ValidationError(
             f"{entity.__qualname__} {dict(key.key)} has no version yet, so it was never "
@@ -295,47 +303,78 @@ def build_update(
         ...              [Order.status.set("SHIPPED")])["UpdateExpression"]  # doctest: +SKIP
         'SET #n0 = :v0, #n1 = :v1, ...'
     """
-    return plan_update(entity, key, actions, condition=condition, instance=instance).request
+    return compile_update(entity, key, actions, condition=condition, instance=instance).request
 
 
-def run_update(
+def update_plan(
     entity: type[Entity],
     key: ItemKey,
     actions: Sequence[Action],
     *,
-    condition: Condition | None,
-    instance: Entity | None,
-    return_values: str,
-) -> Any:
-    """Send an update and decode the result; see :meth:`Entity.update`."""
+    condition: Condition | None = None,
+    instance: Entity | None = None,
+    return_values: str = "ALL_NEW",
+    bound: TableBinding | None = None,
+) -> WritePlan[Any]:
+    """The plan of an ``UpdateItem``; see :meth:`Entity.update` and
+    :meth:`Entity.update_by_key` (``instance=None``).
+
+    Raises:
+        ValidationError: ``return_values`` is not one of :data:`RETURN_VALUES`, or see
+            :func:`build_update`.
+    """
     if return_values not in RETURN_VALUES:
         raise ValidationError(
             f"{entity.__qualname__}: return_values={return_values!r}; use one of "
             f"{', '.join(RETURN_VALUES)}"
         )
-    plan = plan_update(entity, key, actions, condition=condition, instance=instance)
+    bound = bound or bind(entity.__table__)
+    compiled = compile_update(
+        entity, key, actions, condition=condition, instance=instance, bound=bound
+    )
     wire = _WIRE[return_values]
     if instance is not None and wire == "NONE":
         wire = "ALL_NEW"  # so the instance can reflect the stored item
-    request = {**plan.request, "ReturnValues": wire}
-    try:
-        response = entity.__table__.call("UpdateItem", request, idempotent=plan.idempotent)
-    except ConditionFailed as exc:
-        raise condition_error(
-            entity,
-            key,
-            exc,
-            expected=plan.expected,
-            versioned=plan.versioned,
-            guards=plan.guards,
-        ) from root_cause(exc)
+    expected = compiled.expected
+    # A transaction's commit gives the instance its new version (a single update reloads it).
+    changes = (
+        InstanceChanges(expected + 1) if compiled.versioned and expected is not None else NO_CHANGES
+    )
+    return WritePlan(
+        operation="UpdateItem",
+        entity=entity,
+        key=key,
+        instance=instance,
+        changes=changes,
+        expected_version=expected,
+        request={**compiled.request, "ReturnValues": wire},
+        binding=bound,
+        versioned=compiled.versioned,
+        idempotent=compiled.idempotent,
+        finish=functools.partial(
+            _finish, entity, instance, compiled.touched, return_values, wire == "ALL_NEW"
+        ),
+        guards=compiled.guards,
+    )
+
+
+def _finish(
+    entity: type[Entity],
+    instance: Entity | None,
+    touched: frozenset[str],
+    return_values: str,
+    whole_new: bool,
+    response: dict[str, Any],
+) -> Any:
+    """Decode an UpdateItem response: bring the instance up to date and return what
+    ``return_values`` asks for."""
     raw: dict[str, Any] = response.get("Attributes") or {}
     if instance is not None:
-        _reflect(instance, raw if wire == "ALL_NEW" else None)
+        _reflect(instance, raw if whole_new else None)
     if return_values == "NONE":
         return None
     if return_values.startswith("UPDATED_"):
-        return decode_attributes(entity, raw, plan.touched)
+        return decode_attributes(entity, raw, touched)
     if instance is not None and return_values == "ALL_NEW":
         return instance
     return decode_whole(entity, raw) if raw else None

@@ -15,7 +15,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 
-from dynaorm import Entity, Index, Key, Query, Table, VersionAttribute
+from dynaorm import Entity, Index, Key, Query, Table, VersionAttribute, WritePlan
 
 shop = Table("test-cli-shop", indexes=[Index("GSI1", pk="GSI1PK", sk="GSI1SK")])
 
@@ -61,3 +61,9 @@ def broken_query() -> Query[Order]:
 
 
 not_a_table = 42
+
+
+def mark_paid(order_id: str) -> WritePlan[Order]:
+    """A write plan defined in user code (``dynaorm explain ... --arg order_id=o1``)."""
+    key = Order.key(customer_id="c1", order_id=order_id)
+    return Order.update_by_key_plan(key, Order.total.set(500), condition=Order.total < 500)
