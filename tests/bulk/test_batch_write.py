@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -288,9 +289,21 @@ def test_if_the_block_raises_nothing_more_is_sent(
     table = table_factory(store)
     sent = sent_requests(table)
     entities = [reading(i) for i in range(60)]
-    batch = table.batch_write(workers=workers)
+    answered = threading.Semaphore(0)
+    batch = table.batch_write(workers=workers, progress=lambda _: answered.release())
+
+    def block() -> None:
+        with batch:
+            for entity in entities:
+                batch.put(entity)
+            # With several workers, full requests go out in the background: the block raises
+            # once both have been answered, so what "flushed before" means does not race.
+            assert answered.acquire(timeout=60)
+            assert answered.acquire(timeout=60)
+            raise RuntimeError("boom")
+
     with pytest.raises(RuntimeError, match="boom"):
-        write_all(batch, entities, then=RuntimeError("boom"))
+        block()
     assert sent.count("BatchWriteItem") == 2  # the two full requests flushed before
     assert batch.result.puts == 50
     assert list(batch.result.unprocessed) == entities[50:]
