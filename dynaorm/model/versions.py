@@ -18,7 +18,7 @@ from dynaorm.expressions.compile import attribute_missing
 if TYPE_CHECKING:
     from dynaorm.model.entity import EntityBase
 
-__all__ = ["VersionAttribute", "is_version", "set_version", "version_condition"]
+__all__ = ["VersionAttribute", "is_version", "next_version", "set_version", "version_condition"]
 
 
 class VersionAttribute(_PynamoVersion):
@@ -51,6 +51,16 @@ def version_condition(instance: EntityBase) -> tuple[Condition | None, int | Non
         return attribute_missing(instance.__table__.pk), None
     attribute: Attribute[Any] = instance.get_attributes()[name]
     return attribute == current, current
+
+
+def next_version(expected: int | None) -> int:
+    """The version a write stores over ``expected`` (``None``: no item yet, so 1).
+
+    Example:
+        >>> next_version(None), next_version(3)
+        (1, 4)
+    """
+    return (expected or 0) + 1
 
 
 def set_version(instance: EntityBase, value: int | None) -> None:

@@ -28,7 +28,7 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.expressions.compile import ExpressionBuilder, conjoin
 from dynaorm.model.timestamps import now, save_stamps
-from dynaorm.model.versions import version_condition
+from dynaorm.model.versions import next_version, set_version, version_condition
 from dynaorm.write.changes import check_condition_values
 
 if TYPE_CHECKING:
@@ -58,9 +58,8 @@ class InstanceChanges:
         """Bring ``instance`` up to date with the write (call it only after a success)."""
         for name, when in self.stamps.items():
             setattr(instance, name, when)
-        version = type(instance).__version_attribute__
-        if self.version is not None and version is not None:
-            setattr(instance, version, self.version)
+        if self.version is not None:
+            set_version(instance, self.version)
 
 
 NO_CHANGES = InstanceChanges()
@@ -122,7 +121,7 @@ def prepare_put(
     version = None
     name = type(instance).__version_attribute__
     if versioning and name is not None:
-        version = new_values[name] = (expected or 0) + 1
+        version = new_values[name] = next_version(expected)
     item = _item_with(instance, new_values)
     check_condition_values(type(instance), condition)
     changes = InstanceChanges(version, stamps) if version is not None or stamps else NO_CHANGES

@@ -43,7 +43,7 @@ from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import decode_whole, reload
 from dynaorm.model.entity import check_concrete
 from dynaorm.model.timestamps import now
-from dynaorm.model.versions import version_condition
+from dynaorm.model.versions import next_version, version_condition
 from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.write.changes import (
     Change,
@@ -235,7 +235,7 @@ def _versioning(entity: type[Entity], key: ItemKey, instance: Entity | None) -> 
             f"saved: save() it first, or use {entity.__qualname__}.update_by_key(...) to update "
             "or create it by key"
         )
-    return _Extra((attribute.set(expected + 1),), touched, condition, expected)
+    return _Extra((attribute.set(next_version(expected)),), touched, condition, expected)
 
 
 def _timestamps(
@@ -338,7 +338,9 @@ def update_plan(
     expected = compiled.expected
     # A transaction's commit gives the instance its new version (a single update reloads it).
     changes = (
-        InstanceChanges(expected + 1) if compiled.versioned and expected is not None else NO_CHANGES
+        InstanceChanges(next_version(expected))
+        if compiled.versioned and expected is not None
+        else NO_CHANGES
     )
     return WritePlan(
         operation="UpdateItem",
