@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -12,39 +13,61 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from dynaorm import Entity, Table
 from dynaorm.testing import renamed, unique_table_name
 
+# Which recording a request belongs to. Tables with the same settings share one botocore
+# client, and a read closed earlier may still send the request it had under way (closing does
+# not wait for it): a recording counts only requests sent from the context it was opened in,
+# which the threads dynaorm starts from there inherit (dynaorm.base.threads copies it).
+_RECORDING: contextvars.ContextVar[frozenset[object]] = contextvars.ContextVar(
+    "tests-recording", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def _recording(table: Table, record: Callable[..., None]) -> Iterator[None]:
+    mark = object()
+    token = _RECORDING.set(_RECORDING.get() | {mark})  # recordings nest
+
+    def hook(event_name: str, **kwargs: Any) -> None:
+        if mark in _RECORDING.get():
+            record(event_name, **kwargs)
+
+    events = table.transport.client.meta.events
+    events.register("before-send.dynamodb", hook)
+    try:
+        yield
+    finally:
+        events.unregister("before-send.dynamodb", hook)
+        try:
+            _RECORDING.reset(token)
+        except ValueError:  # closed out of order (an ExitStack of recordings), or elsewhere
+            _RECORDING.set(_RECORDING.get() - {mark})
+
 
 @contextlib.contextmanager
 def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send)."""
+    """The operations the table's client sends while the block runs (botocore before-send),
+    from the block's context and the threads dynaorm starts from it."""
     sent: list[str] = []
 
     def count(event_name: str, **kwargs: Any) -> None:
         sent.append(event_name.rsplit(".", 1)[-1])
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", count)
-    try:
+    with _recording(table, count):
         yield sent
-    finally:
-        events.unregister("before-send.dynamodb", count)
 
 
 @contextlib.contextmanager
 def bodies_sent(table: Table) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """``(operation, parameters)`` of every request the table's client sends while the block
-    runs, the parameters read back from the HTTP body about to go on the wire (botocore
-    before-send; binary values are base64 text there)."""
+    runs (as :func:`requests_sent` counts them), the parameters read back from the HTTP body
+    about to go on the wire (binary values are base64 text there)."""
     sent: list[tuple[str, dict[str, Any]]] = []
 
     def record(event_name: str, request: Any, **kwargs: Any) -> None:
         sent.append((event_name.rsplit(".", 1)[-1], json.loads(request.body)))
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", record)
-    try:
+    with _recording(table, record):
         yield sent
-    finally:
-        events.unregister("before-send.dynamodb", record)
 
 
 @contextlib.contextmanager
