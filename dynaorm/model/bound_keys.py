@@ -14,9 +14,10 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 
-from dynaorm.base.errors import ConfigurationError
+from dynaorm.base.errors import ConfigurationError, ValidationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
 from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.keys.shards import BoundShard, Shard
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.indexes import Index
 from dynaorm.model.values import DecimalAttribute
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.model.table import TableDefinition
     from dynaorm.read.query import Query
+    from dynaorm.read.sharded import ShardedQuery
 
     # The entity a bound key belongs to; a bare ``BoundKey`` means ``BoundKey[Entity]``.
     E = TypeVar("E", bound=Entity, default=Entity)
@@ -117,11 +119,29 @@ class BoundKey(Generic[E]):
     sk: KeyTemplate | None
     pk_attribute: str
     sk_attribute: str | None
+    shards: tuple[BoundShard, ...] = ()
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
-        """Every attribute the key's templates use."""
-        return self.pk.fields + (self.sk.fields if self.sk else ())
+        """Every attribute the key's templates use (a shard field counts as its source)."""
+        names = self.pk.fields + (self.sk.fields if self.sk else ())
+        if not self.shards:
+            return names
+        sources = {s.name: s.source for s in self.shards}
+        return tuple(dict.fromkeys(sources.get(name, name) for name in names))
+
+    @property
+    def shard(self) -> BoundShard | None:
+        """The shard field of the partition template, if it has one."""
+        return self.shards[0] if self.shards else None
+
+    def _with_shards(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        if not self.shards:
+            return values
+        out = dict(values)
+        for shard in self.shards:
+            out[shard.name] = shard.value(values.get(shard.source))
+        return out
 
     @functools.cached_property
     def written_attributes(self) -> tuple[str, ...]:
@@ -142,6 +162,7 @@ class BoundKey(Generic[E]):
             ValidationError: A field is missing or unusable.
         """
         out = {}
+        values = self._with_shards(values)
         if self.pk_attribute in self.written_attributes:
             out[self.pk_attribute] = self.pk.build(values)
         if self.sk is not None and self.sk_attribute is not None:
@@ -165,6 +186,10 @@ class BoundKey(Generic[E]):
         ``False`` as well when a field is missing or not loaded, or the item lacks a key
         attribute.
         """
+        try:
+            values = self._with_shards(values)
+        except ValidationError:
+            return False
         fast = self._formats
         if fast is not None:
             # What KeyTemplate.built tries first, for both templates in one go.
@@ -194,6 +219,8 @@ class BoundKey(Generic[E]):
         values = self.pk.parse(item[self.pk_attribute]["S"])
         if self.sk is not None and self.sk_attribute is not None:
             values.update(self.sk.parse(item[self.sk_attribute]["S"]))
+        for shard in self.shards:
+            values.pop(shard.name, None)
         return values
 
     # -- queries -------------------------------------------------------------------------
@@ -219,6 +246,26 @@ class BoundKey(Generic[E]):
         query: Query[E] = self.entity._query_key(self, dict(partition_values))
         return query
 
+    def scatter(self, **partition_values: Any) -> ShardedQuery[E]:
+        """Query every shard of this sharded key's partition, merged in sort-key order.
+
+        Args:
+            **partition_values: The fields of the partition-key template, less the shard.
+
+        Returns:
+            A :class:`~dynaorm.ShardedQuery`: ``where()``, ``select()``, ``range()``,
+            ``reverse()``, ``limit()``, ``page()`` with a cursor over all shards, ``all()``.
+
+        Raises:
+            ValidationError: The key has no shard field, or a partition value is missing,
+                unexpected or unusable.
+
+        Example:
+            >>> Order.by_day.scatter(day="2024-05-01").limit(20).page()  # doctest: +SKIP
+        """
+        query: ShardedQuery[E] = self.entity._scatter_key(self, dict(partition_values))
+        return query
+
 
 def bind_key(
     key: Key,
@@ -228,6 +275,7 @@ def bind_key(
     table: TableDefinition,
     attributes: Mapping[str, Attribute[Any]],
     primary: BoundKey | None,
+    shards: Mapping[str, Shard] | None = None,
 ) -> BoundKey:
     """Compile ``key`` for ``entity`` (the primary key must be bound first).
 
@@ -235,7 +283,50 @@ def bind_key(
         ConfigurationError: The key does not fit the table or names unknown attributes.
     """
     owner = f"{entity.__qualname__}.{name}"
-    resolve = _codec_resolver(entity.__qualname__, attributes)
+    shards = shards or {}
+    attribute_codec = _codec_resolver(entity.__qualname__, attributes)
+
+    def resolve(field: str, spec: str) -> FieldCodec:
+        if field in shards:
+            return NumberCodec(spec)
+        codec: FieldCodec = attribute_codec(field, spec)
+        return codec
+
+    bound = _bind_templates(key, name, entity, table, resolve, primary)
+    if bound.sk is not None and any(f in shards for f in bound.sk.fields):
+        raise ConfigurationError(
+            f"{owner}: a shard field belongs in the partition-key template, not in sort key "
+            f"{bound.sk.source!r}"
+        )
+    used = [f for f in bound.pk.fields if f in shards]
+    if len(used) > 1:
+        raise ConfigurationError(f"{owner}: partition key {bound.pk.source!r} has several shards")
+    if not used:
+        return bound
+    shard = shards[used[0]]
+    if shard.source not in attributes:
+        raise ConfigurationError(
+            f"{entity.__qualname__}.{used[0]} = Shard({shard.source!r}, ...): "
+            f"{shard.source!r} is not an attribute of {entity.__qualname__}"
+        )
+    try:
+        source_codec = attribute_codec(shard.source, "")
+    except ValueError as exc:
+        raise ConfigurationError(f"{entity.__qualname__}.{used[0]}: {exc}") from None
+    return attrs.evolve(
+        bound, shards=(BoundShard(used[0], shard.source, shard.count, source_codec.to_text, shard),)
+    )
+
+
+def _bind_templates(
+    key: Key,
+    name: str,
+    entity: type[Entity],
+    table: TableDefinition,
+    resolve: Any,
+    primary: BoundKey | None,
+) -> BoundKey:
+    owner = f"{entity.__qualname__}.{name}"
 
     def template(source: str, part: str) -> KeyTemplate:
         limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
@@ -270,7 +361,16 @@ def bind_key(
             )
         if key.sk is None or primary is None:
             raise ConfigurationError(f"{owner}: local index {index.name!r} needs an sk template")
-        return BoundKey(entity, name, index, primary.pk, template(key.sk, "sk"), table.pk, index.sk)
+        return BoundKey(
+            entity,
+            name,
+            index,
+            primary.pk,
+            template(key.sk, "sk"),
+            table.pk,
+            index.sk,
+            primary.shards,
+        )
     if key.pk is None:
         raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
     if (key.sk is None) != (index.sk is None):
