@@ -10,7 +10,8 @@ from pynamodb.attributes import Attribute
 
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.keys.shards import Shard
-from dynaorm.model.bound_keys import Key, bind_key
+from dynaorm.model.bound_keys import Key
+from dynaorm.model.key_binding import bind_key
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.values import guard_attribute
 from dynaorm.model.versions import is_version
