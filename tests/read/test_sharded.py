@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -253,3 +253,31 @@ def test_an_update_of_the_source_moves_the_item_to_its_new_shard(shop: Table) ->
     )
     assert Order.get(order_id="moving").shard == shard_of("c1", SHARDS)
     order.delete()
+
+
+primary_table = Table("test-sharded-primary")
+
+
+class Event(Entity, table=primary_table):
+    event_id = UnicodeAttribute()
+    day = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    shard = Shard("event_id", count=3)
+    primary = Key(pk="EVENTS#{day}#{shard}", sk="{event_id}")
+
+
+def test_a_sharded_primary_key_reads_writes_and_scatters(
+    table_factory: Callable[[Table], Table],
+) -> None:
+    table_factory(primary_table)
+    for n in range(7):
+        Event(event_id=f"e{n}", day="d").save()
+    event = Event.get(day="d", event_id="e3")
+    assert event.item_key.key == {"PK": f"EVENTS#d#{shard_of('e3', 3)}", "SK": "e3"}
+    event.update(Event.note.set("x"))
+    assert Event.get(day="d", event_id="e3").note == "x"
+    assert [e.event_id for e in Event.primary.scatter(day="d")] == [f"e{n}" for n in range(7)]
+    partial = Event.primary.scatter(day="d").select(Event.note).all()
+    assert [e.event_id for e in partial] == [f"e{n}" for n in range(7)]
+    event.delete()
+    assert len(primary_table.scatter(Event.primary, day="d").all()) == 6
