@@ -281,3 +281,8 @@ def test_a_sharded_primary_key_reads_writes_and_scatters(
     assert [e.event_id for e in partial] == [f"e{n}" for n in range(7)]
     event.delete()
     assert len(primary_table.scatter(Event.primary, day="d").all()) == 6
+
+
+def test_a_query_without_its_shard_points_to_scatter() -> None:
+    with pytest.raises(ValidationError, match=r"needs shard= \(0 to 4\).*scatter"):
+        Order.by_day.query(day=DAYS[0])
