@@ -15,7 +15,8 @@ numbers, and text without characters that sort below the delimiter (for ``#``: s
 ``"`` and control characters) this is simply the attribute's own order. Ranges need the field
 to be followed by a character its values cannot hold (the delimiter, or a one-character
 literal such as the ``-`` of ``"{year}-{month}"``) or to end the key, and ordering operators
-need a codec whose text sorts like its values (text, datetimes, zero-padded numbers such as ``{seq:08d}``).
+need a codec whose text sorts like its values (text, datetimes, zero-padded numbers such as
+``{seq:08d}``).
 
 **Bounds.** DynamoDB takes one sort-key condition, so a range inside the template's constant
 prefix becomes ``BETWEEN``. Each bound is chosen so that it never equals a key this template
@@ -188,7 +189,8 @@ def _bounded(
 ) -> KeyRange:
     following = template.following_text(bound.field)
     tail = following[:1]
-    if following and not template.stops_at(bound.field, tail):
+    operator = bound.operator
+    if operator != "begins_with" and following and not template.stops_at(bound.field, tail):
         stop = f"the delimiter {template.delimiter!r}" if template.delimiter else "a delimiter"
         raise ValidationError(
             f"{where}sort key {template.source!r}: a range on {bound.field!r} needs the field "
@@ -196,7 +198,6 @@ def _bounded(
             "end the key"
         )
     codec = template.codecs[bound.field]
-    operator = bound.operator
     if operator in _ORDERING and not _sorts_like_values(codec):
         raise ValidationError(
             f"{where}{bound.field!r} in sort key {template.source!r} does not sort like its "
@@ -212,7 +213,16 @@ def _bounded(
     lower: tuple[str, bool] | None = None  # (text, inclusive)
     upper: tuple[str, bool] | None = None
     if operator == "begins_with":
-        return KeyRange(SortKeyCondition("begins_with", (prefix + texts[0],)))
+        start = texts[0]
+        # A key of a shorter value followed by the field's text could start with the operand
+        # ("20" + "-Q4" starts with "20-"): refuse operands ending with the start of that text.
+        if any(following.startswith(start[i:]) for i in range(len(start))):
+            raise ValidationError(
+                f"{where}startswith({bound.values[0]!r}) on {bound.field!r} in sort key "
+                f"{template.source!r} ends with the start of the text {following!r} after the "
+                "field, so it would also match keys of shorter values"
+            )
+        return KeyRange(SortKeyCondition("begins_with", (prefix + start,)))
     if operator == ">=":
         lower = (prefix + texts[0] + tail, True)
     elif operator == ">":

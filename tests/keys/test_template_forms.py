@@ -13,6 +13,7 @@ from dynaorm import ConfigurationError, ValidationError
 from dynaorm.keys.codecs import DATETIME_FORMATS, DateTimeCodec, FieldCodec, NumberCodec, TextCodec
 from dynaorm.keys.collisions import templates_may_collide
 from dynaorm.keys.parts import Field, Literal, parse_source, split_text
+from dynaorm.keys.ranges import FieldBound, SortKeyCondition, compile_range
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.tools.samples import placeholder
 
@@ -317,3 +318,37 @@ def test_no_collision_means_no_two_keys_are_equal(
 def test_collision_examples(a: KeyTemplate, b: KeyTemplate, collide: bool) -> None:
     assert templates_may_collide(a, b) is collide
     assert templates_may_collide(b, a) is collide
+
+
+# -- ranges over the new forms -----------------------------------------------------------------
+
+
+def test_ranges_on_a_field_followed_by_literal_text() -> None:
+    quarters = KeyTemplate("{year}-Q{quarter}", delimiter=None)
+    starts = compile_range(quarters, {}, FieldBound("year", "begins_with", ("201",)))
+    assert starts.condition == SortKeyCondition("begins_with", ("201",))
+    # "20" + "-Q4" starts with "20-": the operand may not end with the start of "-Q".
+    with pytest.raises(ValidationError, match="shorter values"):
+        compile_range(quarters, {}, FieldBound("year", "begins_with", ("20-",)))
+    # Values may hold "-", so text order is not value order: no ordering range.
+    with pytest.raises(ValidationError, match="needs the field to be followed by"):
+        compile_range(quarters, {}, FieldBound("year", ">=", ("2018",)))
+    dashed = KeyTemplate("{year}-Q{quarter}", delimiter="-")
+    between = compile_range(dashed, {}, FieldBound("year", "BETWEEN", ("2017", "2018")))
+    assert between.condition == SortKeyCondition("BETWEEN", ("2017-", "2018."))
+
+
+@given(
+    years=st.lists(st.text(alphabet="aAbB0-Q", min_size=1, max_size=4), min_size=1, max_size=6),
+    low=st.text(alphabet="aAb0", min_size=1, max_size=4),
+    high=st.text(alphabet="aAb0", min_size=1, max_size=4),
+)
+def test_a_cased_range_selects_what_the_values_say(years: list[str], low: str, high: str) -> None:
+    template = KeyTemplate("y{year}|Q{q}", delimiter="|", casing="lower")
+    assume(low.lower() + "|" <= high.lower() + "|")
+    keyrange = compile_range(template, {}, FieldBound("year", "BETWEEN", (low, high)))
+    assert keyrange.condition is not None
+    for year in years:
+        key = _built(template, {"year": year, "q": "X"})
+        inside = low.lower() + "|" <= year.lower() + "|" <= high.lower() + "|"
+        assert keyrange.condition.matches(key) is inside
