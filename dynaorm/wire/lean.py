@@ -174,6 +174,8 @@ class LeanSender:
         botocore parses it; an error answer raises the ``ClientError`` botocore raises."""
         if status >= 300:
             error = error_response(status, headers, body, self._members)
+            # botocore's client makes one attempt (dynaorm retries), so it marks every error.
+            error["ResponseMetadata"]["MaxAttemptsReached"] = True
             raise self._errors(error["Error"]["Code"])(error, operation)
         parsed = decode_body(body)
         parsed["ResponseMetadata"] = response_metadata(status, headers)

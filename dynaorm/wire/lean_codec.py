@@ -69,12 +69,13 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return parsed
 
 
-def metadata(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
+def metadata(status: int, headers: Mapping[str, str], *, with_id: bool = True) -> dict[str, Any]:
     """The ``ResponseMetadata`` botocore adds to every parsed response (``headers`` with
-    lower-case names), the client not having retried (dynaorm does)."""
+    lower-case names), the client not having retried (dynaorm does); ``with_id``: with the
+    ``RequestId`` header (botocore leaves it out of an error that is not JSON)."""
     found: dict[str, Any] = {}
     request_id = headers.get("x-amzn-requestid")
-    if request_id is not None:
+    if request_id is not None and with_id:
         found["RequestId"] = request_id
     found["HTTPStatusCode"] = status
     found["HTTPHeaders"] = dict(headers)
@@ -82,15 +83,16 @@ def metadata(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
-def _error_body(body: bytes) -> dict[str, Any] | None:
-    """The JSON object of an error body, ``None`` when it is none (empty, HTML, garbled)."""
-    if not body or body.lstrip().startswith(b"<"):
+def _error_body(status: int, body: bytes) -> dict[str, Any] | None:
+    """The JSON object of an error body as botocore reads it; ``None`` for the generic answer
+    of a server fault (an empty or HTML body with a 5xx status)."""
+    stripped = body.strip()
+    if status >= 500 and (not stripped or stripped.startswith(b"<html>")):
         return None
     try:
-        parsed = decode_body(body)
-    except ValueError:
-        return None
-    return parsed
+        return decode_body(body)
+    except ValueError:  # not JSON: botocore keeps the text as the message
+        return {"message": body.decode("utf-8", "replace")}
 
 
 def error_response(
@@ -102,12 +104,12 @@ def error_response(
     """The parsed error response botocore builds: ``Error`` (``Code`` the part of ``__type``
     after ``#``, ``Message``), ``ResponseMetadata``, and the members the error's shape models
     (``members``: error code -> member names), e.g. ``Item`` or ``CancellationReasons``."""
-    parsed = _error_body(body)
+    parsed = _error_body(status, body)
     if parsed is None:
         # Not a JSON error: botocore names it by its status.
         return {
             "Error": {"Code": str(status), "Message": http.client.responses.get(status, "")},
-            "ResponseMetadata": metadata(status, headers),
+            "ResponseMetadata": metadata(status, headers, with_id=False),
         }
     code = str(parsed.get("__type", status))
     code = code.split(":", 1)[0] if ":" in code else code
