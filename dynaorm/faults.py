@@ -1,8 +1,9 @@
-"""Deterministic fault injection for tests, through botocore event hooks.
+"""Deterministic fault injection for tests, through the transports' hook point.
 
 Local servers never throttle, never fail with a 5xx and never hand back ``UnprocessedItems``, so
 code that must survive those cannot be exercised against them. A :class:`FaultInjector` hooks
-into a botocore client's event system (no library code path changes) and, per call:
+into the hook point both transports call (:mod:`dynaorm.wire.hooks`; no library code path
+changes) and, per call:
 
 * answers with a throttling error (HTTP 400) or ``InternalServerError`` (HTTP 500) without
   reaching the server;
@@ -46,7 +47,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from dynaorm.api.table import Table
@@ -61,6 +61,7 @@ from dynaorm.wire.fault_plan import (
     hold_back,
     tables_of,
 )
+from dynaorm.wire.hooks import Answer, Attempt, hooks_for
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
 __all__ = ["FaultInjector", "FaultStats"]
 
 _CONTEXT_KEY = "dynaorm.fault"
-_EVENTS = ("before-parameter-build.dynamodb", "before-send.dynamodb", "after-call.dynamodb")
 
 
 @attrs.frozen
@@ -114,7 +114,7 @@ def _fraction(name: str, value: float) -> float:
 
 
 class FaultInjector:
-    """Seeded, deterministic faults for DynamoDB calls, through botocore event hooks.
+    """Seeded, deterministic faults for DynamoDB calls, through the transports' hook point.
 
     Args:
         seed: Seeds every decision; the same seed and requests give the same faults.
@@ -213,25 +213,20 @@ class FaultInjector:
         else:
             client = target
             self._tables = frozenset(tables) if tables is not None else None
-        events = client.meta.events
-        plan, respond, finish = _EVENTS
-        events.register(plan, self._plan, unique_id=self._hook_id(plan))
-        # botocore's stubs type every handler as returning None; before-send ones may answer.
-        events.register(respond, self._respond, unique_id=self._hook_id(respond))  # type: ignore[arg-type]
-        events.register(finish, self._finish, unique_id=self._hook_id(finish))
+        hooks = hooks_for(client)
+        hooks.register("before-send", self._respond)
+        hooks.register("after-call", self._finish)
         self._client = client
         return self
-
-    def _hook_id(self, event: str) -> str:
-        return f"dynaorm-faults-{id(self)}-{event}"
 
     def uninstall(self) -> None:
         """Remove the hooks (no-op when not installed)."""
         client, self._client = self._client, None
         if client is None:
             return
-        for event in _EVENTS:
-            client.meta.events.unregister(event, unique_id=f"dynaorm-faults-{id(self)}-{event}")
+        hooks = hooks_for(client)
+        hooks.unregister("before-send", self._respond)
+        hooks.unregister("after-call", self._finish)
 
     def __enter__(self) -> Self:
         return self
@@ -274,10 +269,10 @@ class FaultInjector:
             self._seen[digest] = seen + 1
         return random.Random(digest + seen.to_bytes(8, "big"))
 
-    def _plan(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        operation = model.name
+    def _plan(self, attempt: Attempt) -> Plan | None:
+        operation, params = attempt.operation, attempt.params
         if not self._applies(operation, params):
-            return
+            return None
         rng = self._random(operation, params)
         plan = Plan()
         # Fixed draws first, so one kind of fault does not shift the others' decisions.
@@ -310,7 +305,8 @@ class FaultInjector:
             self._record(plan)
         if plan.held_back and plan.kind == "pass":
             params["RequestItems"] = plan.kept
-        context[_CONTEXT_KEY] = plan
+        attempt.context[_CONTEXT_KEY] = plan
+        return plan
 
     def _record(self, plan: Plan) -> None:
         count = plan.held_count()
@@ -329,40 +325,36 @@ class FaultInjector:
             delay=plan.delay,
         )
 
-    def _respond(self, request: Any, **_: Any) -> AWSResponse | None:
-        plan = (getattr(request, "context", None) or {}).get(_CONTEXT_KEY)
+    def _respond(self, attempt: Attempt) -> Answer | None:
+        plan = self._plan(attempt)
         if plan is None:
             return None
         if plan.delay:
             time.sleep(plan.delay)
+        url = attempt.url
         if plan.kind == "pass":
             return None
         if plan.kind == "connection_error":
-            raise EndpointConnectionError(endpoint_url=request.url)
+            raise EndpointConnectionError(endpoint_url=url)
         if plan.kind == "unsent_timeout":
-            raise ReadTimeoutError(endpoint_url=request.url)
+            raise ReadTimeoutError(endpoint_url=url)
         if plan.kind == "throttle":
             error_type = f"com.amazonaws.dynamodb.v20120810#{self.throttle_code}"
-            return canned_error(
-                request, 400, error_type, "Rate exceeded (injected by dynaorm.faults)"
-            )
+            return canned_error(400, error_type, "Rate exceeded (injected by dynaorm.faults)")
         if plan.kind == "server_error":
             error_type = "com.amazon.coral.service#InternalServerError"
             return canned_error(
-                request, 500, error_type, "Internal server error (injected by dynaorm.faults)"
+                500, error_type, "Internal server error (injected by dynaorm.faults)"
             )
-        return everything_unprocessed(request, plan.everything)
+        return everything_unprocessed(plan.everything)
 
-    def _finish(
-        self, http_response: Any, parsed: dict[str, Any], model: Any, context: Any, **_: Any
-    ) -> None:
-        plan = context.get(_CONTEXT_KEY)
+    def _finish(self, attempt: Attempt, parsed: dict[str, Any]) -> None:
+        plan = attempt.context.get(_CONTEXT_KEY)
         if plan is None:
             return
         if plan.held_back and plan.kind == "pass" and "Error" not in parsed:
-            add_held_back(model.name, parsed, plan.held_back)
-        url = getattr(http_response, "url", "")
+            add_held_back(attempt.operation, parsed, plan.held_back)
         if plan.after == "lost":
-            raise ConnectionClosedError(endpoint_url=url)
+            raise ConnectionClosedError(endpoint_url=attempt.url)
         if plan.after == "timeout":
-            raise ReadTimeoutError(endpoint_url=url)
+            raise ReadTimeoutError(endpoint_url=attempt.url)

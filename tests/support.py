@@ -8,15 +8,15 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-
 from dynaorm import Entity, Table
 from dynaorm.testing import renamed, unique_table_name
+from dynaorm.wire.hooks import Answer, Attempt, hooks_for
 
-# Which recording a request belongs to. Tables with the same settings share one botocore
-# client, and a read closed earlier may still send the request it had under way (closing does
-# not wait for it): a recording counts only requests sent from the context it was opened in,
-# which the threads dynaorm starts from there inherit (dynaorm.base.threads copies it).
+# Which recording a request belongs to. Tables with the same settings share one client (and
+# its transport hooks), and a read closed earlier may still send the request it had under
+# way (closing does not wait for it): a recording counts only requests sent from the context
+# it was opened in, which the threads dynaorm starts from there inherit (dynaorm.base.threads
+# copies it).
 _RECORDING: contextvars.ContextVar[frozenset[object]] = contextvars.ContextVar(
     "tests-recording", default=frozenset()
 )
@@ -27,16 +27,16 @@ def _recording(table: Table, record: Callable[..., None]) -> Iterator[None]:
     mark = object()
     token = _RECORDING.set(_RECORDING.get() | {mark})  # recordings nest
 
-    def hook(event_name: str, **kwargs: Any) -> None:
+    def hook(attempt: Attempt) -> None:
         if mark in _RECORDING.get():
-            record(event_name, **kwargs)
+            record(attempt)
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", hook)
+    hooks = hooks_for(table.transport.client)
+    hooks.register("before-send", hook)
     try:
         yield
     finally:
-        events.unregister("before-send.dynamodb", hook)
+        hooks.unregister("before-send", hook)
         try:
             _RECORDING.reset(token)
         except ValueError:  # closed out of order (an ExitStack of recordings), or elsewhere
@@ -44,13 +44,40 @@ def _recording(table: Table, record: Callable[..., None]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def hooked(
+    table: Table,
+    stage: str,
+    hook: Callable[..., Any],
+    *,
+    operation: str | None = None,
+    first: bool = False,
+) -> Iterator[None]:
+    """``hook`` registered at ``stage`` of the table's transport hooks (see
+    :mod:`dynaorm.wire.hooks`) while the block runs, for ``operation``'s attempts only when
+    given."""
+
+    def only(attempt: Attempt, *rest: Any) -> Any:
+        if operation is None or attempt.operation == operation:
+            return hook(attempt, *rest)
+        return None
+
+    hooks = hooks_for(table.transport.client)
+    hooks.register(stage, only, first=first)
+    try:
+        yield
+    finally:
+        hooks.unregister(stage, only)
+
+
+@contextlib.contextmanager
 def requests_sent(table: Table) -> Iterator[list[str]]:
-    """The operations the table's client sends while the block runs (botocore before-send),
-    from the block's context and the threads dynaorm starts from it."""
+    """The operations the table's client sends while the block runs (the transport's
+    ``before-send`` hook, whichever transport sends them), from the block's context and the
+    threads dynaorm starts from it."""
     sent: list[str] = []
 
-    def count(event_name: str, **kwargs: Any) -> None:
-        sent.append(event_name.rsplit(".", 1)[-1])
+    def count(attempt: Attempt) -> None:
+        sent.append(attempt.operation)
 
     with _recording(table, count):
         yield sent
@@ -63,8 +90,8 @@ def bodies_sent(table: Table) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     about to go on the wire (binary values are base64 text there)."""
     sent: list[tuple[str, dict[str, Any]]] = []
 
-    def record(event_name: str, request: Any, **kwargs: Any) -> None:
-        sent.append((event_name.rsplit(".", 1)[-1], json.loads(request.body)))
+    def record(attempt: Attempt) -> None:
+        sent.append((attempt.operation, json.loads(attempt.body())))
 
     with _recording(table, record):
         yield sent
@@ -93,22 +120,13 @@ def write_all(table: Table, entities: Sequence[Entity]) -> None:
             pending = response.get("UnprocessedItems") or {}
 
 
-class _Raw:
-    """The ``raw`` member of a canned :class:`AWSResponse`."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> list[bytes]:
-        return [self.data]
-
-
-def error_response(url: str, status: int, code: str, message: str, **members: Any) -> AWSResponse:
+def error_response(status: int, code: str, message: str, **members: Any) -> Answer:
     """An error answer as DynamoDB sends it (``code`` as its ``__type``, ``message``, and any other
-    ``members`` such as ``CancellationReasons``), for a botocore ``before-send`` hook to return
-    instead of sending the request; botocore parses it like a real one."""
+    ``members`` such as ``CancellationReasons``), for a transport ``before-send`` hook to return
+    instead of sending the request; it is parsed like a real one."""
     body = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **members}
-    headers = HTTPHeaders()
-    headers["Content-Type"] = "application/x-amz-json-1.0"
-    headers["x-amzn-RequestId"] = "injected-by-a-test"
-    return AWSResponse(url, status, headers, _Raw(json.dumps(body).encode()))
+    headers = {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amzn-requestid": "injected-by-a-test",
+    }
+    return Answer(status, json.dumps(body).encode(), headers)

@@ -67,7 +67,12 @@ ENVIRONMENT_INPUTS = (
     "AWS_MAX_ATTEMPTS",
     "AWS_RETRY_MODE",
     "AWS_PROFILE",
+    "DYNAORM_TRANSPORT",
 )
+
+TRANSPORTS = ("lean", "botocore")
+"""The values of :attr:`Settings.transport`."""
+DEFAULT_TRANSPORT = "botocore"
 _encode = getattr(os.environ, "encodekey", None)
 _ENCODED_INPUTS = tuple(map(_encode, ENVIRONMENT_INPUTS)) if _encode else ENVIRONMENT_INPUTS
 
@@ -135,6 +140,11 @@ class Settings:
         parameter_validation: Let botocore validate each request against the API model before
             sending. Off by default: dynaorm builds every request itself (as PynamoDB does), and
             the check costs about a third of the client-side time of a PutItem.
+        transport: How data-plane requests (item reads and writes, queries, scans, batches,
+            transactions) are sent: ``"lean"`` (dynaorm's own JSON encoding and parsing,
+            signed and sent with botocore's signer, credentials, endpoint and connection
+            pool) or ``"botocore"`` (the botocore client). Also ``DYNAORM_TRANSPORT``.
+            Control-plane requests always go through botocore.
     """
 
     endpoint_url: str | None = None
@@ -155,6 +165,7 @@ class Settings:
     cursor_max_age: float | None = attrs.field(default=None, converter=_seconds)
     cursor_clock: Callable[[], float] | None = attrs.field(default=None, repr=False)
     session: Any = attrs.field(default=None, repr=False)
+    transport: str | None = None
 
     def merged_over(self, base: Settings) -> Settings:
         """These settings, with every unset field taken from ``base``."""
@@ -197,6 +208,11 @@ class Settings:
             raise ConfigurationError(
                 "set both aws_access_key_id and aws_secret_access_key, or neither"
             )
+        transport = self.transport or os.environ.get("DYNAORM_TRANSPORT") or DEFAULT_TRANSPORT
+        if transport not in TRANSPORTS:
+            raise ConfigurationError(
+                f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}"
+            )
         for name in ("connect_timeout", "read_timeout", "max_pool_connections"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -210,6 +226,7 @@ class Settings:
             read_timeout=self.read_timeout or 10.0,
             max_pool_connections=self.max_pool_connections or 32,
             parameter_validation=bool(self.parameter_validation),
+            transport=transport,
         )
 
 

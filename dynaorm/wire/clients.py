@@ -181,7 +181,10 @@ def _without_secrets(settings: Settings) -> Settings:
 
 
 def cached_client(settings: Settings) -> tuple[BaseClient, tuple[Any, Any]]:
-    """The cached client for ``settings`` and its shared-config retry settings."""
+    """The cached client for ``settings`` and its shared-config retry settings (one client
+    for both transports: the lean one sends through the botocore client's pool)."""
+    if settings.transport is not None:
+        settings = attrs.evolve(settings, transport=None)
     key = _without_secrets(settings)
     with _clients_lock:
         entry = _clients.get(key)

@@ -1,5 +1,5 @@
-"""The parts of :mod:`dynaorm.faults` that do not hook into botocore: a call's fault plan,
-holding back part of a batch request, and the canned responses that stand in for the server."""
+"""The parts of :mod:`dynaorm.faults` that do not hook into a transport: a call's fault plan,
+holding back part of a batch request, and the canned answers that stand in for the server."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from dynaorm.base.typed_json import to_json
+from dynaorm.wire.hooks import Answer
 
 __all__ = [
     "BATCH_MEMBERS",
@@ -114,30 +114,20 @@ def add_held_back(operation: str, parsed: dict[str, Any], held_back: Mapping[str
             unprocessed[table] = [*unprocessed.get(table, []), *back]
 
 
-class _Body:
-    """The ``raw`` member of a canned :class:`AWSResponse`."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **kwargs: Any) -> list[bytes]:
-        return [self._data]
+def _answer(status: int, body: Mapping[str, Any]) -> Answer:
+    headers = {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amzn-requestid": "dynaorm-fault-injector",
+    }
+    return Answer(status, to_json(body).encode(), headers)
 
 
-def _response(request: Any, status: int, body: Mapping[str, Any]) -> AWSResponse:
-    headers = HTTPHeaders()
-    headers["Content-Type"] = "application/x-amz-json-1.0"
-    headers["x-amzn-RequestId"] = "dynaorm-fault-injector"
-    data = to_json(body).encode()
-    return AWSResponse(request.url, status, headers, _Body(data))
+def canned_error(status: int, error_type: str, message: str) -> Answer:
+    """An error response as DynamoDB sends it, parsed like a real one."""
+    return _answer(status, {"__type": error_type, "message": message})
 
 
-def canned_error(request: Any, status: int, error_type: str, message: str) -> AWSResponse:
-    """An error response as DynamoDB sends it, parsed by botocore like a real one."""
-    return _response(request, status, {"__type": error_type, "message": message})
-
-
-def everything_unprocessed(request: Any, request_items: Mapping[str, Any]) -> AWSResponse:
+def everything_unprocessed(request_items: Mapping[str, Any]) -> Answer:
     """A batch response that processed nothing."""
     get = any(isinstance(spec, Mapping) for spec in request_items.values())
     body: dict[str, Any] = {
@@ -145,4 +135,4 @@ def everything_unprocessed(request: Any, request_items: Mapping[str, Any]) -> AW
     }
     if get:
         body["Responses"] = {table: [] for table in request_items}
-    return _response(request, 200, body)
+    return _answer(200, body)

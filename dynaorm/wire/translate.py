@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
+    ChecksumError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError as BotoConnectTimeout,
@@ -81,15 +82,16 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     """Whether ``exc`` may be retried.
 
     Throttling is always retryable: the request was refused before it was applied. Server
-    faults and broken connections may hide an applied write, so they are retried only for
-    idempotent requests (reads, unconditional puts/deletes, token-carrying transactions).
+    faults, broken connections and corrupted responses (an ``x-amz-crc32`` mismatch) may hide
+    an applied write, so they are retried only for idempotent requests (reads, unconditional
+    puts/deletes, token-carrying transactions).
     """
     if isinstance(exc, ClientError):
         code = error_code(exc)
         if code in THROTTLING_CODES:
             return True
         return idempotent and (code in SERVER_FAULT_CODES or _status(exc) >= 500)
-    return idempotent and isinstance(exc, _CONNECTION_ERRORS)
+    return idempotent and isinstance(exc, (*_CONNECTION_ERRORS, ChecksumError))
 
 
 def maybe_applied(exc: BaseException) -> bool:

@@ -16,14 +16,16 @@ import logging
 import os
 import time
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 from botocore import xform_name
 from botocore.client import BaseClient
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from dynaorm.base.settings import Settings
 from dynaorm.wire.clients import attempt_timeout, cached_client, client_for, client_generation
+from dynaorm.wire.hooks import Answer, Attempt, registered_hooks
+from dynaorm.wire.lean import DATA_PLANE, LeanSender, lean_sender
 from dynaorm.wire.retry import LEAST_ATTEMPT_TIME, Retrier, RetryPolicy, policy_from_aws
 from dynaorm.wire.translate import THROTTLING_CODES, error_code, is_retryable, table_of, translate
 
@@ -72,6 +74,10 @@ class Transport:
         self.policy = policy if policy is not None else aws_retry_policy(shared_config)
         policy = self.policy
         self._generation = client_generation()
+        self._lean: LeanSender | None = None
+        self._wants_lean = settings.transport == "lean"
+        if self._wants_lean:
+            self._lean = lean_sender(self._client)
         self._read_timeout = float(settings.read_timeout or 0.0) or None
         # The first attempt of a call without a retry budget: cut short only when the
         # deadline is nearer than the read timeout (not with the defaults).
@@ -89,7 +95,48 @@ class Transport:
         if self._generation != client_generation():
             self._client = client_for(self.settings)
             self._generation = client_generation()
+            if self._wants_lean:
+                self._lean = lean_sender(self._client)
         return self._client
+
+    @property
+    def lean(self) -> LeanSender | None:
+        """The lean sender of the data-plane requests (``None``: botocore sends them all)."""
+        self.client  # noqa: B018 - a forked child takes a fresh client and sender first
+        return self._lean
+
+    def _send(self, client: BaseClient, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One attempt: through the hooks of :mod:`dynaorm.wire.hooks` when any are
+        registered, then the lean sender (data plane) or the botocore client."""
+        hooks = registered_hooks(client)
+        lean = self._lean if operation in DATA_PLANE else None
+        if hooks is None:
+            if lean is not None:
+                return lean.send(operation, request)
+            response: dict[str, Any] = getattr(client, xform_name(operation))(**request)
+            return response
+        attempt = Attempt(operation, dict(request), url=client.meta.endpoint_url)
+        answer = hooks.before_send(attempt)
+        try:
+            if answer is not None:
+                response = self._answered(client, operation, answer)
+            elif lean is not None:
+                response = lean.send(operation, attempt.params)
+            else:
+                response = getattr(client, xform_name(operation))(**attempt.params)
+        except ClientError as exc:
+            # An error response is a response too (the hooks may change the error's).
+            hooks.after_call(attempt, cast(dict[str, Any], exc.response))
+            raise
+        hooks.after_call(attempt, response)
+        return response
+
+    def _answered(self, client: BaseClient, operation: str, answer: Answer) -> dict[str, Any]:
+        """The parsed response for a hook's answer (parsed as the lean transport parses a
+        server's, which equals botocore's parse)."""
+        reader = self._lean or lean_sender(client) or LeanSender(client)
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        return reader.read(operation, answer.status, headers, answer.body)
 
     def _attempt_timeout(self, retrier: Retrier) -> float | None:
         """The read timeout for the next attempt under ``retrier``, when the deadline is
@@ -130,7 +177,7 @@ class Transport:
             DynaormError: The translated error once retries are exhausted or not allowed;
                 :class:`~dynaorm.RequestTimeout` when the server did not answer in time.
         """
-        method = getattr(self.client, xform_name(operation))
+        client = self.client
         debug = logger.isEnabledFor(_DEBUG)
         # Most requests succeed at once, so a fresh retry budget is made only when one fails,
         # its deadline counted from before the first attempt all the same.
@@ -144,7 +191,7 @@ class Transport:
                 timeout = self._attempt_timeout(retrier)
             token = None if timeout is None else attempt_timeout.set(timeout)
             try:
-                response: dict[str, Any] = method(**request)
+                response = self._send(client, operation, request)
                 if debug:
                     retries = 0 if retrier is None else retrier.retries - retries_before
                     _log_request(operation, request, started, retries, response, None)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from support import error_response
@@ -34,6 +33,7 @@ from dynaorm import (
     ValidationError,
     VersionConflict,
 )
+from dynaorm.wire.hooks import Answer, Attempt, hooks_for
 
 Factory = Callable[[Table], Table]
 Recorder = Callable[[Table], list[str]]
@@ -105,25 +105,25 @@ class Widget(Entity, table=faulty):
 def inject(table_factory: Factory) -> Iterator[Callable[[str, int, int], list[str]]]:
     """Answer the next ``times`` requests with an error instead of sending them."""
     table = table_factory(faulty)
-    events = table.transport.client.meta.events
+    hooks = hooks_for(table.transport.client)
     handlers: list[Any] = []
 
     def start(code: str, status: int, times: int) -> list[str]:
         seen: list[str] = []
 
-        def handler(event_name: str, **kwargs: Any) -> AWSResponse | None:
-            seen.append(event_name.rsplit(".", 1)[-1])
+        def handler(attempt: Attempt) -> Answer | None:
+            seen.append(attempt.operation)
             if len(seen) <= times:
-                return error_response("http://injected", status, code, "injected")
+                return error_response(status, code, "injected")
             return None
 
-        events.register("before-send.dynamodb", handler)
+        hooks.register("before-send", handler)
         handlers.append(handler)
         return seen
 
     yield start
     for handler in handlers:
-        events.unregister("before-send.dynamodb", handler)
+        hooks.unregister("before-send", handler)
 
 
 def test_throttled_requests_are_retried(inject: Callable[[str, int, int], list[str]]) -> None:

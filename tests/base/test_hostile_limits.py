@@ -25,6 +25,7 @@ from support import fresh_table, requests_sent
 from dynaorm import Entity, Key, ServiceError, Table, ValidationError, VersionAttribute
 from dynaorm.base.limits import ITEM_SIZE_LIMIT, TRANSACTION_ACTION_LIMIT
 from dynaorm.base.sizes import item_size
+from dynaorm.wire.hooks import Attempt, hooks_for
 
 limits = Table("test-hostile-limits")
 
@@ -59,16 +60,18 @@ def request_sizes(table: Table, operation: str) -> Iterator[list[int]]:
     """How many items or keys each ``operation`` request of the table carries."""
     sizes: list[int] = []
 
-    def measure(params: dict[str, Any], **kwargs: Any) -> None:
-        for entry in params["RequestItems"].values():
+    def measure(attempt: Attempt) -> None:
+        if attempt.operation != operation:
+            return
+        for entry in attempt.params["RequestItems"].values():
             sizes.append(len(entry["Keys"]) if isinstance(entry, dict) else len(entry))
 
-    events = table.transport.client.meta.events
-    events.register(f"before-parameter-build.dynamodb.{operation}", measure)
+    hooks = hooks_for(table.transport.client)
+    hooks.register("before-send", measure)
     try:
         yield sizes
     finally:
-        events.unregister(f"before-parameter-build.dynamodb.{operation}", measure)
+        hooks.unregister("before-send", measure)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import requests_sent
+from support import hooked, requests_sent
 
 from dynaorm import (
     BatchIncomplete,
@@ -36,6 +36,7 @@ from dynaorm import (
     Table,
 )
 from dynaorm.testing import FaultInjectorFactory
+from dynaorm.wire.hooks import Attempt
 
 Factory = Callable[[Table], Table]
 PATIENT = RetryPolicy(max_attempts=40, base_delay=0.001, cap=0.01)
@@ -222,20 +223,19 @@ def test_policy_exhausted_accounts_for_the_chunk_waiting_for_a_worker(
     table = table_factory(books)
     writes = handed_writes(75, 0)
 
-    def slow(**_: Any) -> None:
+    def slow(attempt: Attempt) -> None:
         time.sleep(0.2)  # ages for 25 puts: the block hands in all 75 before one fails
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb.BatchWriteItem", slow)  # before the injector's hook
-    faults = fault_injector(table, throttle=1.0)
-    batch = table.batch_write(workers=workers, policy=SHORT)
-    handed: list[Row | ItemKey] = []
-    try:
-        with pytest.raises(BatchIncomplete) as err:
-            feed(batch, writes, handed)
-    finally:
-        faults.uninstall()
-        events.unregister("before-send.dynamodb.BatchWriteItem", slow)
+    # Registered before the injector's hook, so it runs first.
+    with hooked(table, "before-send", slow, operation="BatchWriteItem"):
+        faults = fault_injector(table, throttle=1.0)
+        batch = table.batch_write(workers=workers, policy=SHORT)
+        handed: list[Row | ItemKey] = []
+        try:
+            with pytest.raises(BatchIncomplete) as err:
+                feed(batch, writes, handed)
+        finally:
+            faults.uninstall()
     figures = check_accounting(
         table, handed, batch.result, unprocessed=err.value.unprocessed, unknown=err.value.unknown
     )
@@ -440,7 +440,7 @@ def test_ctrl_c_after_the_server_applied_a_request_is_unknown(
     writes = handed_writes(200, 0)
     calls: list[int] = []
 
-    def interrupt(**_: Any) -> None:
+    def interrupt(attempt: Attempt, response: dict[str, Any]) -> None:
         calls.append(1)
         if len(calls) == 3:
             if threading.current_thread() is threading.main_thread():
@@ -448,15 +448,13 @@ def test_ctrl_c_after_the_server_applied_a_request_is_unknown(
             else:
                 _thread.interrupt_main()
 
-    events = table.transport.client.meta.events
-    events.register("after-call.dynamodb.BatchWriteItem", interrupt)
     batch = table.batch_write(workers=workers, policy=PATIENT)
     handed: list[Row | ItemKey] = []
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            feed(batch, writes, handed)
-    finally:
-        events.unregister("after-call.dynamodb.BatchWriteItem", interrupt)
+    with (
+        hooked(table, "after-call", interrupt, operation="BatchWriteItem"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        feed(batch, writes, handed)
     figures = check_accounting(table, handed, batch.result)
     if workers == 1:
         assert figures["unknown"] == 25 == figures["unknown_applied"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import _thread
 import random
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import requests_sent
+from support import hooked, requests_sent
 
 from dynaorm import (
     BatchIncomplete,
@@ -22,6 +21,7 @@ from dynaorm import (
     ValidationError,
 )
 from dynaorm.faults import FaultInjector
+from dynaorm.wire.hooks import Attempt
 
 Factory = Callable[[Table], Table]
 FAST = RetryPolicy(max_attempts=30, base_delay=0.001, cap=0.01)
@@ -70,13 +70,11 @@ def keys_sent(shelved: Table) -> Iterator[list[int]]:
     """The number of keys in each BatchGetItem request sent to the server."""
     sizes: list[int] = []
 
-    def record(params: dict[str, Any], **_: Any) -> None:
-        sizes.extend(len(spec["Keys"]) for spec in params["RequestItems"].values())
+    def record(attempt: Attempt) -> None:
+        sizes.extend(len(spec["Keys"]) for spec in attempt.params["RequestItems"].values())
 
-    events = shelved.transport.client.meta.events
-    events.register("before-parameter-build.dynamodb.BatchGetItem", record)
-    yield sizes
-    events.unregister("before-parameter-build.dynamodb.BatchGetItem", record)
+    with hooked(shelved, "before-send", record, operation="BatchGetItem"):
+        yield sizes
 
 
 def request_of_250() -> tuple[list[ItemKey], list[Entity | None]]:
@@ -172,16 +170,12 @@ def test_select_reads_some_attributes_and_still_types_them(shelved: Table) -> No
 def test_consistent_reads_are_requested(shelved: Table) -> None:
     seen: list[bool] = []
 
-    def record(params: dict[str, Any], **_: Any) -> None:
-        seen.extend(spec["ConsistentRead"] for spec in params["RequestItems"].values())
+    def record(attempt: Attempt) -> None:
+        seen.extend(spec["ConsistentRead"] for spec in attempt.params["RequestItems"].values())
 
-    events = shelved.transport.client.meta.events
-    events.register("before-parameter-build.dynamodb.BatchGetItem", record)
-    try:
+    with hooked(shelved, "before-send", record, operation="BatchGetItem"):
         shelved.batch_get([book(1)], consistent=True)
         shelved.batch_get([book(1)])
-    finally:
-        events.unregister("before-parameter-build.dynamodb.BatchGetItem", record)
     assert seen == [True, False]
 
 

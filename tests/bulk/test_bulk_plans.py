@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import bodies_sent, requests_sent
+from support import bodies_sent, hooked, requests_sent
 
 from dynaorm import (
     BatchProgress,
@@ -24,6 +24,7 @@ from dynaorm import (
     ValidationError,
     VersionAttribute,
 )
+from dynaorm.wire.hooks import Attempt
 
 Factory = Callable[[Table], Table]
 
@@ -172,16 +173,15 @@ def test_a_cancelled_or_interrupted_commit_changes_no_instance(table_factory: Fa
         put_all(tx, [fresh, stale])
     assert (snapshot(stale), snapshot(fresh)) == held
 
-    def interrupt(**_: Any) -> None:
+    def interrupt(attempt: Attempt) -> None:
         raise KeyboardInterrupt
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb.TransactWriteItems", interrupt)
-    try:
-        with pytest.raises(KeyboardInterrupt), table.transaction() as tx:
-            put_all(tx, [fresh, Counter(name="c2")])
-    finally:
-        events.unregister("before-send.dynamodb.TransactWriteItems", interrupt)
+    with (
+        hooked(table, "before-send", interrupt, operation="TransactWriteItems"),
+        pytest.raises(KeyboardInterrupt),
+        table.transaction() as tx,
+    ):
+        put_all(tx, [fresh, Counter(name="c2")])
     assert snapshot(fresh) == held[1]
     assert tx.state == "failed"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from support import hooked
 
 from dynaorm import (
     CancellationReason,
@@ -22,6 +23,7 @@ from dynaorm import (
     VersionAttribute,
 )
 from dynaorm.faults import FaultInjector
+from dynaorm.wire.hooks import Attempt
 
 Factory = Callable[[Table], Table]
 Recorder = Callable[[Table], list[str]]
@@ -342,18 +344,14 @@ def test_a_lost_response_is_retried_with_the_same_token(table_factory: Factory) 
     table = table_factory(shop)
     tokens: list[str] = []
 
-    def record(params: dict[str, Any], **_: Any) -> None:
-        tokens.append(params["ClientRequestToken"])
+    def record(attempt: Attempt) -> None:
+        tokens.append(attempt.params["ClientRequestToken"])
 
-    events = table.transport.client.meta.events
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", record)
     policy = RetryPolicy(max_attempts=3, base_delay=0.001)
-    try:
+    with hooked(table, "before-send", record, operation="TransactWriteItems"):
         tx = table.transaction(token="once", policy=policy)
         with FaultInjector(lost_response=1.0, limit=1).install(table) as faults:
             run(tx, lambda tx: tx.put(order("o1", note="hello")))
-    finally:
-        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", record)
     assert faults.stats.lost_responses == 1
     assert tokens == ["once", "once"]
     assert tx.state == "committed"

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
-from support import error_response
+from support import error_response, hooked
 
 from dynaorm import BatchProgress, InvalidCursor, RetryPolicy, Table, TransactionCanceled
+from dynaorm.wire.hooks import Answer, Attempt, hooks_for
 from examples.ecommerce.catalog import Catalog
 from examples.ecommerce.customers import Customers
 from examples.ecommerce.errors import (
@@ -298,18 +296,16 @@ def test_stock_sold_between_read_and_commit_is_mapped_to_out_of_stock(
     (the product as stored) becomes OutOfStock at once, without another attempt."""
     sent: list[str] = []
 
-    def sell_out_meanwhile(**_: Any) -> None:
+    def sell_out_meanwhile(attempt: Attempt) -> None:
         sent.append("TransactWriteItems")
         if len(sent) == 1:
             Product.update_by_key(Product.key(sku="c"), Product.stock.set(1))
 
-    events = store.transport.client.meta.events
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", sell_out_meanwhile)
-    try:
-        with pytest.raises(OutOfStock, match="'c'") as err:
-            orders.place_order("c1", {"a": 1, "c": 2}, token="cart-2")
-    finally:
-        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", sell_out_meanwhile)
+    with (
+        hooked(store, "before-send", sell_out_meanwhile, operation="TransactWriteItems"),
+        pytest.raises(OutOfStock, match="'c'") as err,
+    ):
+        orders.place_order("c1", {"a": 1, "c": 2}, token="cart-2")
     assert (err.value.requested, err.value.available) == (2, 1)
     assert sent == ["TransactWriteItems"]
     assert (stored("a").stock, stored("c").stock) == (10, 1)
@@ -396,26 +392,25 @@ class Conflicts:
     transaction is in flight on the same item (local servers serialise transactions and never
     do): cancelled, with ``TransactionConflict`` as the reason of the first action."""
 
-    event = "before-send.dynamodb.TransactWriteItems"
-
     def __init__(self, table: Table, *, times: int = 1) -> None:
-        self.events = table.transport.client.meta.events
+        self.hooks = hooks_for(table.transport.client)
         self.times = times
         self.sent = 0
 
     def __enter__(self) -> Conflicts:
-        # botocore's stubs type handlers as returning None; before-send ones may answer.
-        self.events.register(self.event, self.answer, unique_id="ecommerce-conflict-once")  # type: ignore[arg-type]
+        self.hooks.register("before-send", self.answer)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.events.unregister(self.event, unique_id="ecommerce-conflict-once")
+        self.hooks.unregister("before-send", self.answer)
 
-    def answer(self, request: Any, **_: Any) -> AWSResponse | None:
+    def answer(self, attempt: Attempt) -> Answer | None:
+        if attempt.operation != "TransactWriteItems":
+            return None
         self.sent += 1
         if self.sent > self.times:
             return None
-        actions = json.loads(request.body)["TransactItems"]
+        actions = attempt.params["TransactItems"]
         reasons = [{"Code": "None"} for _ in actions]
         reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
         message = (
@@ -423,7 +418,6 @@ class Conflicts:
             "[TransactionConflict]"
         )
         return error_response(
-            request.url,
             400,
             "TransactionCanceledException",
             message,

@@ -13,10 +13,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from support import write_all
+from support import hooked, write_all
 
 from dynaorm import AttributeNotLoaded, Entity, Index, Key, Page, Query, Table, ValidationError
 from dynaorm.testing import unique_table_name
+from dynaorm.wire.hooks import Attempt
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 N_EVENTS = 1000
@@ -234,12 +235,10 @@ def test_ranges_on_the_server(
 def test_the_request_sent_is_the_compiled_request(paging: Table) -> None:
     sent: list[dict[str, Any]] = []
 
-    def capture(params: dict[str, Any], **kwargs: Any) -> None:
-        sent.append(dict(params))
+    def capture(attempt: Attempt) -> None:
+        sent.append(dict(attempt.params))
 
-    events = paging.transport.client.meta.events
-    events.register("provide-client-params.dynamodb.Query", capture)
-    try:
+    with hooked(paging, "before-send", capture, operation="Query", first=True):
         query = (
             Event.by_kind.query(kind="k")
             .range(Event.at >= T)
@@ -256,24 +255,18 @@ def test_the_request_sent_is_the_compiled_request(paging: Table) -> None:
         assert sent[0] == resumed.compile()
         assert "ExclusiveStartKey" in sent[0]
         assert set(sent[0]["ExclusiveStartKey"]) == {"GSI1PK", "GSI1SK", "PK", "SK"}
-    finally:
-        events.unregister("provide-client-params.dynamodb.Query", capture)
 
 
 def test_limit_without_filter_asks_for_what_is_still_wanted(paging: Table) -> None:
     sent: list[dict[str, Any]] = []
-    events = paging.transport.client.meta.events
 
-    def capture(params: dict[str, Any], **kwargs: Any) -> None:
-        sent.append(dict(params))
+    def capture(attempt: Attempt) -> None:
+        sent.append(dict(attempt.params))
 
-    events.register("provide-client-params.dynamodb.Query", capture)
-    try:
+    with hooked(paging, "before-send", capture, operation="Query", first=True):
         page = Event.query(stream="s1").limit(30).page()
         assert len(page) == 30
         assert [r.get("Limit") for r in sent] == [30]  # one request, no over-read
-    finally:
-        events.unregister("provide-client-params.dynamodb.Query", capture)
 
 
 def test_projected_results_are_partial_entities_that_refuse_to_save(paging: Table) -> None:

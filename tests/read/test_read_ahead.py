@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import error_response, fresh_table
+from support import error_response, fresh_table, hooked
 
 from dynaorm import Entity, Key, RetryPolicy, ServiceError, Table
 from dynaorm.read.read_ahead import Requests
+from dynaorm.wire.hooks import Answer, Attempt
 
 ahead_table = Table("test-read-ahead")
 N = 300
@@ -47,13 +48,11 @@ def sent(readings: Table) -> Iterator[Capture]:
     """The Query requests sent while the test runs, in order."""
     requests: list[dict[str, Any]] = []
 
-    def capture(params: dict[str, Any], **kwargs: Any) -> None:
-        requests.append(dict(params))
+    def capture(attempt: Attempt) -> None:
+        requests.append(dict(attempt.params))
 
-    events = readings.transport.client.meta.events
-    events.register("provide-client-params.dynamodb.Query", capture)
-    yield lambda: requests
-    events.unregister("provide-client-params.dynamodb.Query", capture)
+    with hooked(readings, "before-send", capture, operation="Query", first=True):
+        yield lambda: requests
 
 
 def _threads() -> int:
@@ -115,21 +114,17 @@ def test_stopping_early_costs_at_most_one_request_and_no_thread(sent: Capture) -
 def test_an_error_of_the_request_read_ahead_is_raised_where_the_page_is_taken(
     readings: Table, sent: Capture
 ) -> None:
-    def fail_resumed(request: Any, **kwargs: Any) -> Any:
-        if b"ExclusiveStartKey" in request.body:
-            return error_response(request.url, 400, "ValidationException", "refused by the test")
+    def fail_resumed(attempt: Attempt) -> Answer | None:
+        if "ExclusiveStartKey" in attempt.params:
+            return error_response(400, "ValidationException", "refused by the test")
         return None
 
-    events = readings.transport.client.meta.events
-    events.register_first("before-send.dynamodb.Query", fail_resumed)
-    try:
+    with hooked(readings, "before-send", fail_resumed, operation="Query", first=True):
         pages = Reading.query(sensor="s1").page_size(100).read_ahead().pages()
         first = next(pages)  # its items arrive although the next request has failed
         assert [r.seq for r in first.items] == list(range(100))
         with pytest.raises(ServiceError, match="refused by the test"):
             next(pages)
-    finally:
-        events.unregister("before-send.dynamodb.Query", fail_resumed)
     assert _threads() == 0
 
 
@@ -153,20 +148,18 @@ def test_requests_without_read_ahead_send_on_answer() -> None:
 def test_retry_policy_applies_to_requests_read_ahead(readings: Table) -> None:
     attempts: list[int] = []
 
-    def throttle_once(request: Any, **kwargs: Any) -> Any:
-        if b"ExclusiveStartKey" in request.body and not attempts:
+    def throttle_once(attempt: Attempt) -> Answer | None:
+        if "ExclusiveStartKey" in attempt.params and not attempts:
             attempts.append(1)
-            return error_response(request.url, 400, "ThrottlingException", "slow down")
+            return error_response(400, "ThrottlingException", "slow down")
         return None
 
-    events = readings.transport.client.meta.events
-    events.register_first("before-send.dynamodb.Query", throttle_once)
     saved = readings.retry_policy
     readings.retry_policy = RetryPolicy(max_attempts=3, base_delay=0.001)
     try:
-        seqs = [r.seq for r in Reading.query(sensor="s1").page_size(120).read_ahead()]
+        with hooked(readings, "before-send", throttle_once, operation="Query", first=True):
+            seqs = [r.seq for r in Reading.query(sensor="s1").page_size(120).read_ahead()]
     finally:
         readings.retry_policy = saved
-        events.unregister("before-send.dynamodb.Query", throttle_once)
     assert seqs == list(range(N))
     assert attempts == [1]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import write_all
+from support import hooked, write_all
 
 from dynaorm import (
     Entity,
@@ -25,6 +25,7 @@ from dynaorm import (
     ValidationError,
 )
 from dynaorm.testing import unique_table_name
+from dynaorm.wire.hooks import Attempt
 
 N_ITEMS = 5000
 N_SMALL = 300
@@ -280,15 +281,11 @@ def test_a_limited_sequential_scan_sends_its_compiled_request_and_no_more(small:
     scan = Item.scan().limit(7)
     sent: list[dict[str, Any]] = []
 
-    def capture(params: dict[str, Any], **kwargs: Any) -> None:
-        sent.append(dict(params))
+    def capture(attempt: Attempt) -> None:
+        sent.append(dict(attempt.params))
 
-    events = small.transport.client.meta.events
-    events.register("provide-client-params.dynamodb.Scan", capture)
-    try:
+    with hooked(small, "before-send", capture, operation="Scan", first=True):
         found = scan.all()
-    finally:
-        events.unregister("provide-client-params.dynamodb.Scan", capture)
     assert len(found) == 7
     assert sent[0] == scan.compile()
     assert sent[0]["Limit"] == 7

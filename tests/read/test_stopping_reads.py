@@ -22,9 +22,10 @@ import attrs
 import pytest
 from pynamodb.attributes import NumberAttribute
 from stall_proxy import StallProxy, stall_proxy
-from support import fresh_table, write_all
+from support import fresh_table, hooked, write_all
 
 from dynaorm import CollectionQuery, Entity, Key, Query, Scan, Table
+from dynaorm.wire.hooks import Attempt
 
 AnyRead = Query[Any] | Scan[Any] | CollectionQuery
 
@@ -60,7 +61,7 @@ def samples(dynamodb_endpoint: str) -> Iterator[Table]:
 
 @attrs.define
 class Sent:
-    """One request as the client's ``before-send`` hook saw it."""
+    """One request as the transport's ``before-send`` hook saw it."""
 
     at: float
     thread: str
@@ -71,15 +72,11 @@ def sent_requests(table: Table) -> Iterator[list[Sent]]:
     """Every request the table's client sends in the block (first of the before-send hooks)."""
     sent: list[Sent] = []
 
-    def record(**kwargs: Any) -> None:
+    def record(attempt: Attempt) -> None:
         sent.append(Sent(time.monotonic(), threading.current_thread().name))
 
-    events = table.transport.client.meta.events
-    events.register_first("before-send.dynamodb", record)
-    try:
+    with hooked(table, "before-send", record, first=True):
         yield sent
-    finally:
-        events.unregister("before-send.dynamodb", record)
 
 
 @contextlib.contextmanager

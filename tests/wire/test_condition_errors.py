@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import requests_sent
+from support import hooked, requests_sent
 
 from dynaorm import (
     ConditionFailed,
@@ -24,6 +24,7 @@ from dynaorm import (
     VersionAttribute,
     VersionConflict,
 )
+from dynaorm.wire.hooks import Attempt, hooks_for
 
 Factory = Callable[[Table], Table]
 
@@ -51,17 +52,17 @@ def withheld(request: pytest.FixtureRequest, table_factory: Factory) -> Iterator
     table = table_factory(accounts)
     strip = request.param == "item withheld"
 
-    events = table.transport.client.meta.events
+    hooks = hooks_for(table.transport.client)
     if strip:
-        events.register("after-call.dynamodb", withhold)
+        hooks.register("after-call", withhold)
     try:
         yield strip
     finally:
         if strip:
-            events.unregister("after-call.dynamodb", withhold)
+            hooks.unregister("after-call", withhold)
 
 
-def withhold(parsed: dict[str, Any], **kwargs: Any) -> None:
+def withhold(attempt: Attempt, parsed: dict[str, Any]) -> None:
     """Drop the stored item from a failed condition's error response."""
     if "Error" in parsed:
         parsed.pop("Item", None)
@@ -150,21 +151,18 @@ def test_when_the_read_after_a_failure_fails_too_the_message_says_so(
 ) -> None:
     table = table_factory(accounts)
     Account(account_id="a1").save()
-    events = table.transport.client.meta.events
 
-    def refuse_reads(**kwargs: Any) -> None:
+    def refuse_reads(attempt: Attempt) -> None:
         raise ClientError(
             {"Error": {"Code": "AccessDeniedException", "Message": "no reads"}}, "GetItem"
         )
 
-    events.register("after-call.dynamodb.PutItem", withhold)
-    events.register("before-call.dynamodb.GetItem", refuse_reads)
-    try:
-        with pytest.raises(ConditionFailed) as caught:
-            Account(account_id="a1").save()
-    finally:
-        events.unregister("after-call.dynamodb.PutItem", withhold)
-        events.unregister("before-call.dynamodb.GetItem", refuse_reads)
+    with (
+        hooked(table, "after-call", withhold, operation="PutItem"),
+        hooked(table, "before-send", refuse_reads, operation="GetItem"),
+        pytest.raises(ConditionFailed) as caught,
+    ):
+        Account(account_id="a1").save()
     assert type(caught.value) is ConditionFailed  # not claimed to be a conflict: not observed
     assert "did not return the stored item, and reading it failed" in str(caught.value)
     assert isinstance(caught.value.__cause__, ClientError)

@@ -12,10 +12,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.session
 import pytest
+from botocore.auth import SigV4Auth
 from hypothesis import given, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
@@ -102,19 +104,18 @@ def fresh(endpoint: str, **settings: Any) -> Table:
 
 @contextlib.contextmanager
 def authorizations(table: Table) -> Iterator[list[str]]:
-    """The ``Authorization`` header of each request the table's client signs and sends."""
+    """The ``Authorization`` header of each request signed while the block runs (by botocore's
+    SigV4 signer, which both transports use)."""
     seen: list[str] = []
+    sign = SigV4Auth.add_auth
 
-    def capture(request: Any, **_: Any) -> None:
+    def capture(self: SigV4Auth, request: Any) -> None:
+        sign(self, request)
         value = request.headers.get("Authorization")
         seen.append(value.decode() if isinstance(value, bytes) else str(value))
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", capture)
-    try:
+    with mock.patch.object(SigV4Auth, "add_auth", capture):
         yield seen
-    finally:
-        events.unregister("before-send.dynamodb", capture)
 
 
 def credential_scope(authorization: str) -> tuple[str, str]:

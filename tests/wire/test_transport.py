@@ -35,6 +35,7 @@ from dynaorm import (
 )
 from dynaorm.faults import FaultInjector
 from dynaorm.wire.clients import MAX_CACHED_CLIENTS, cached_clients
+from dynaorm.wire.hooks import hooks_for
 from dynaorm.wire.retry import DEFAULT_POLICY
 
 Factory = Callable[[Table], Table]
@@ -321,8 +322,8 @@ def test_a_forked_child_never_uses_the_parents_client_or_connections(
         try:
             os.close(read_end)
             used_parents: list[str] = []
-            parent_client.meta.events.register(
-                "before-send.dynamodb", lambda **kw: used_parents.append("sent")
+            hooks_for(parent_client).register(
+                "before-send", lambda attempt: used_parents.append("sent")
             )
             wrong = errors = 0
             for _ in range(rounds):

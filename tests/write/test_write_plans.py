@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import bodies_sent, requests_sent
+from support import bodies_sent, hooked, requests_sent
 
 from dynaorm import (
     ConditionFailed,
@@ -27,6 +27,7 @@ from dynaorm import (
     VersionConflict,
     WritePlan,
 )
+from dynaorm.wire.hooks import Attempt
 
 Factory = Callable[[Table], Table]
 
@@ -246,16 +247,11 @@ def test_an_interrupted_write_leaves_the_instance_as_it_was(table: Table, how: s
         "delete": account.delete,
     }[how]
 
-    def interrupt(**_: Any) -> None:
+    def interrupt(attempt: Attempt) -> None:
         raise KeyboardInterrupt  # as if Ctrl-C was pressed while the request was out
 
-    events = table.transport.client.meta.events
-    events.register("before-send.dynamodb", interrupt)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            write()
-    finally:
-        events.unregister("before-send.dynamodb", interrupt)
+    with hooked(table, "before-send", interrupt), pytest.raises(KeyboardInterrupt):
+        write()
     assert snapshot(account) == held
     account.save()  # still at version 1: nothing was applied
     assert account.version == 2
