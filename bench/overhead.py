@@ -83,9 +83,7 @@ def _update_request(order: Order) -> dict[str, Any]:
     return order.update_plan(Order.status.set("PAID"), condition=Order.status == "PAID").compile()
 
 
-def measure(
-    *, ops: int = 100, rounds: int = 11, transport: str | None = None
-) -> dict[str, Timing]:
+def measure(*, ops: int = 100, rounds: int = 11, transport: str | None = None) -> dict[str, Timing]:
     """Time put, get, update, a query page and a batch write for every client
     (dynaorm on ``transport``; ``None``: as configured).
 
