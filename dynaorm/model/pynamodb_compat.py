@@ -14,7 +14,7 @@ methods give. Classes with a discriminator attribute fall back to PynamoDB's own
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.attributes import (
@@ -141,7 +141,7 @@ def _fast_serializer(
             return serialize(value, null_check=null_check)
 
         return encode_map
-    if cls is ListAttribute and attribute.element_type is None:
+    if cls is ListAttribute and getattr(attribute, "element_type", None) is None:
 
         def encode_list(value: Any, null_check: bool = True) -> Any:
             if type(value) is list:
@@ -168,7 +168,7 @@ def _fast_serializer(
         def encode_datetime(value: Any) -> Any:
             # PynamoDB's format ('%Y-%m-%dT%H:%M:%S.%f+0000', the year zero-padded) for a
             # time in UTC or without a zone (which PynamoDB takes as UTC).
-            if type(value) is datetime and (value.tzinfo is None or value.tzinfo is timezone.utc):
+            if type(value) is datetime and (value.tzinfo is None or value.tzinfo is UTC):
                 return (
                     f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
                     f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
