@@ -108,6 +108,10 @@ class BoundKey(Generic[E]):
         sk: Sort-key template, if the table/index has a sort key.
         pk_attribute: Physical partition-key attribute.
         sk_attribute: Physical sort-key attribute.
+        owned: Physical attributes the key shares with the primary key or with a declared
+            attribute, which write them; the key itself never writes them.
+        shared: Physical attributes other index keys of the entity write too (with the same
+            template): each is written whenever its own template's fields are all set.
     """
 
     entity: type[E]
@@ -117,6 +121,8 @@ class BoundKey(Generic[E]):
     sk: KeyTemplate | None
     pk_attribute: str
     sk_attribute: str | None
+    owned: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -146,6 +152,38 @@ class BoundKey(Generic[E]):
             out[self.pk_attribute] = self.pk.build(values)
         if self.sk is not None and self.sk_attribute is not None:
             out[self.sk_attribute] = self.sk.build(values)
+        return out
+
+    @functools.cached_property
+    def _parts(self) -> tuple[tuple[str, KeyTemplate], ...]:
+        """(physical attribute, template) for every attribute this key writes itself."""
+        parts = (
+            [(self.pk_attribute, self.pk)] if self.pk_attribute in self.written_attributes else []
+        )
+        if self.sk is not None and self.sk_attribute is not None:
+            parts.append((self.sk_attribute, self.sk))
+        return tuple((a, t) for a, t in parts if a not in self.owned)
+
+    def attribute_fields(self, attribute: str) -> tuple[str, ...]:
+        """The fields the template of physical ``attribute`` uses (empty if none)."""
+        return next((t.fields for a, t in self._parts if a == attribute), ())
+
+    def index_writes(self, values: Mapping[str, Any]) -> dict[str, str | None]:
+        """What an index key stores for ``values``: physical attribute -> text, or ``None``
+        where the attribute must be absent (sparse). Attributes in :attr:`owned` are left
+        out: the primary key or a declared attribute writes them.
+
+        Raises:
+            ValidationError: A set field is unusable in the key.
+        """
+        complete = self.is_complete(values)
+        out: dict[str, str | None] = {}
+        for attribute, template in self._parts:
+            if attribute in self.shared:
+                present = all(values.get(name) is not None for name in template.fields)
+            else:
+                present = complete
+            out[attribute] = template.build(values) if present else None
         return out
 
     @functools.cached_property
@@ -271,6 +309,23 @@ def bind_key(
         if key.sk is None or primary is None:
             raise ConfigurationError(f"{owner}: local index {index.name!r} needs an sk template")
         return BoundKey(entity, name, index, primary.pk, template(key.sk, "sk"), table.pk, index.sk)
+    assert primary is not None
+    # A part keyed on one of the table's own key attributes takes the primary key's template.
+    from_primary = {table.pk: primary.pk, **({table.sk: primary.sk} if table.sk else {})}
+    sources = {}
+    for part, attribute, given in (("pk", index.pk, key.pk), ("sk", index.sk, key.sk)):
+        inherited = from_primary.get(attribute) if attribute is not None else None
+        if inherited is None:
+            sources[part] = given
+            continue
+        if given is not None and given != inherited.source:
+            raise ConfigurationError(
+                f"{owner}: index {index.name!r} is keyed on the table's {attribute!r}, whose "
+                f"value the primary key builds ({inherited.source!r}); drop {part}= or give "
+                "the same template"
+            )
+        sources[part] = inherited.source
+    key = attrs.evolve(key, pk=sources["pk"], sk=sources["sk"])
     if key.pk is None:
         raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
     if (key.sk is None) != (index.sk is None):
