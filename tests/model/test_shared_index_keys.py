@@ -81,8 +81,7 @@ def test_writes_updates_and_queries(table_factory: Any) -> None:
     edge(node="C", target="B", data="y", bucket="1").save()
     with table.batch_write() as batch:
         batch.put(edge(node="D", target="B", data="w", bucket="2"))
-    with table.transaction() as tx:
-        tx.put(edge(node="E", target="F", data="v", bucket="1"))
+    edge(node="E", target="F", data="v", bucket="1").save()
     assert [e.node for e in edge.inverted.query(target="B")] == ["D", "A", "C"]
     assert [e.node for e in edge.by_bucket.query(bucket="1")] == ["E", "A", "C"]
 
@@ -95,3 +94,14 @@ def test_writes_updates_and_queries(table_factory: Any) -> None:
     assert [e.node for e in edge.by_bucket.query(bucket="1")] == ["E", "C"]
     edge.update_by_key(edge.key(node="C", target="B"), edge.data.set("a"), edge.bucket.set("1"))
     assert [e.node for e in edge.inverted.query(target="B")] == ["C", "D", "A"]
+
+
+@pytest.mark.requires("transactions")
+def test_transaction_put_writes_shared_keys(table_factory: Any) -> None:
+    table = _table()
+    edge = _entity(table)
+    table_factory(table)
+    with table.transaction() as tx:
+        tx.put(edge(node="E", target="F", data="v", bucket="1"))
+    assert [e.node for e in edge.inverted.query(target="F")] == ["E"]
+    assert [e.node for e in edge.by_bucket.query(bucket="1")] == ["E"]
