@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import attrs
 from pynamodb.attributes import Attribute
 
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.keys.shards import Shard
-from dynaorm.model.bound_keys import Key
+from dynaorm.model.bound_keys import BoundKey, Key
 from dynaorm.model.key_binding import bind_key
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.values import guard_attribute
@@ -109,6 +110,7 @@ def bind_entity(
             primary=primary,
             shards=shards,
         )
+    bound = _with_shared_attributes(cls.__qualname__, table, bound)
     cls.__table__ = table  # type: ignore[assignment]  # every table is a public Table
     cls.__type_name__ = type_name
     cls.__primary__ = primary
@@ -120,3 +122,42 @@ def bind_entity(
     for name, key_obj in bound.items():
         setattr(cls, name, key_obj)
     table.register(public(cls))
+
+
+def _with_shared_attributes(
+    owner: str, table: TableDefinition, bound: dict[str, BoundKey]
+) -> dict[str, BoundKey]:
+    """The bound keys with :attr:`BoundKey.owned` and :attr:`BoundKey.shared` filled in.
+
+    Raises:
+        ConfigurationError: Two keys write one physical attribute with different templates.
+    """
+    writers: dict[str, list[tuple[str, str]]] = {}
+    for name, key in bound.items():
+        parts = (
+            [(key.pk_attribute, key.pk.source)]
+            if key.pk_attribute in key.written_attributes
+            else []
+        )
+        if key.sk is not None and key.sk_attribute is not None:
+            parts.append((key.sk_attribute, key.sk.source))
+        for attribute, source in parts:
+            writers.setdefault(attribute, []).append((name, source))
+    for attribute, found in writers.items():
+        if len({source for _, source in found}) > 1:
+            described = ", ".join(f"{name} builds {source!r}" for name, source in found)
+            raise ConfigurationError(
+                f"{owner}: keys write attribute {attribute!r} with different templates "
+                f"({described}); an attribute several keys use needs one template"
+            )
+    primary = set(table.primary_attributes)
+    out: dict[str, BoundKey] = {}
+    for name, key in bound.items():
+        if key.index is None:
+            out[name] = key
+            continue
+        mine = set(key.written_attributes)
+        owned = frozenset(mine & primary)
+        shared = frozenset(a for a in mine - owned if len(writers.get(a, ())) > 1)
+        out[name] = attrs.evolve(key, owned=owned, shared=shared) if owned or shared else key
+    return out

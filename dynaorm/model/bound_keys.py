@@ -98,6 +98,10 @@ class BoundKey(Generic[E]):
         sk_attribute: Physical sort-key attribute.
         assume_disjoint: The key was declared with ``assume_disjoint=True``: the table does
             not check it against other entities' keys.
+        owned: Physical attributes the key shares with the primary key or with a declared
+            attribute, which write them; the key itself never writes them.
+        shared: Physical attributes other index keys of the entity write too (with the same
+            template): each is written whenever its own template's fields are all set.
     """
 
     entity: type[E]
@@ -109,6 +113,8 @@ class BoundKey(Generic[E]):
     sk_attribute: str | None
     shards: tuple[BoundShard, ...] = ()
     assume_disjoint: bool = attrs.field(default=False, kw_only=True)
+    owned: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
+    shared: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -156,6 +162,42 @@ class BoundKey(Generic[E]):
             out[self.pk_attribute] = self.pk.build(values)
         if self.sk is not None and self.sk_attribute is not None:
             out[self.sk_attribute] = self.sk.build(values)
+        return out
+
+    @functools.cached_property
+    def _parts(self) -> tuple[tuple[str, KeyTemplate], ...]:
+        """(physical attribute, template) for every attribute this key writes itself."""
+        parts = (
+            [(self.pk_attribute, self.pk)] if self.pk_attribute in self.written_attributes else []
+        )
+        if self.sk is not None and self.sk_attribute is not None:
+            parts.append((self.sk_attribute, self.sk))
+        return tuple((a, t) for a, t in parts if a not in self.owned)
+
+    def attribute_fields(self, attribute: str) -> tuple[str, ...]:
+        """The fields the template of physical ``attribute`` uses (empty if none); a shard
+        field counts as its source."""
+        fields = next((t.fields for a, t in self._parts if a == attribute), ())
+        sources = {s.name: s.source for s in self.shards}
+        return tuple(sources.get(name, name) for name in fields)
+
+    def index_writes(self, values: Mapping[str, Any]) -> dict[str, str | None]:
+        """What an index key stores for ``values``: physical attribute -> text, or ``None``
+        where the attribute must be absent (sparse). Attributes in :attr:`owned` are left
+        out: the primary key or a declared attribute writes them.
+
+        Raises:
+            ValidationError: A set field is unusable in the key.
+        """
+        complete = self.is_complete(values)
+        values = self._with_shards(values)  # an unset source gives an unset shard
+        out: dict[str, str | None] = {}
+        for attribute, template in self._parts:
+            if attribute in self.shared:
+                present = all(values.get(name) is not None for name in template.fields)
+            else:
+                present = complete
+            out[attribute] = template.build(values) if present else None
         return out
 
     @functools.cached_property

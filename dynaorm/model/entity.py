@@ -168,10 +168,13 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
         # attribute_values holds what the descriptors return, by Python name.
         values = self.attribute_values
         for key in self.__keys__.values():
-            if key.index is not None and not key.is_complete(values):
+            if key.index is None:
+                for attribute, text in key.build(values).items():
+                    item[attribute] = {"S": text}
                 continue
-            for attribute, text in key.build(values).items():
-                item[attribute] = {"S": text}
+            for attribute, maybe in key.index_writes(values).items():
+                if maybe is not None:
+                    item[attribute] = {"S": maybe}
         validate_item(type(self), item)
         return item
 

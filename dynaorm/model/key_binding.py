@@ -188,18 +188,29 @@ def _bind_templates(
             index.sk,
             primary.shards,
         )
-    if key.pk is None:
+    assert primary is not None
+    # A part keyed on one of the table's own key attributes takes the primary key's template.
+    from_primary = {table.pk: primary.pk}
+    if table.sk is not None and primary.sk is not None:
+        from_primary[table.sk] = primary.sk
+    parts: dict[str, KeyTemplate | None] = {}
+    for part, attribute, given in (("pk", index.pk, key.pk), ("sk", index.sk, key.sk)):
+        inherited = from_primary.get(attribute) if attribute is not None else None
+        if inherited is None:
+            parts[part] = template(given, part) if given is not None else None
+            continue
+        if given is not None and getattr(given, "source", given) != inherited.source:
+            raise ConfigurationError(
+                f"{owner}: index {index.name!r} is keyed on the table's {attribute!r}, whose "
+                f"value the primary key builds ({inherited.source!r}); drop {part}= or give "
+                "the same template"
+            )
+        parts[part] = inherited
+    pk_template, sk_template = parts["pk"], parts["sk"]
+    if pk_template is None:
         raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
-    if (key.sk is None) != (index.sk is None):
+    if (sk_template is None) != (index.sk is None):
         need = "needs an sk template" if index.sk else "has no sort key; drop sk="
         raise ConfigurationError(f"{owner}: index {index.name!r} {need}")
     assert index.pk is not None
-    return BoundKey(
-        entity,
-        name,
-        index,
-        template(key.pk, "pk"),
-        template(key.sk, "sk") if key.sk is not None else None,
-        index.pk,
-        index.sk,
-    )
+    return BoundKey(entity, name, index, pk_template, sk_template, index.pk, index.sk)

@@ -151,12 +151,26 @@ class TableDefinition:
                 raise ConfigurationError(
                     f"table {self.name!r}: local index {index.name!r} needs a table with a sort key"
                 )
-        names = [self.pk, *([self.sk] if self.sk else [])]
-        names += [a for i in self.indexes for a in i.key_attributes]
-        if len(names) != len(set(names)):
+        if self.sk == self.pk:
             raise ConfigurationError(
-                f"table {self.name!r}: each key attribute must belong to one key; got {names}"
+                f"table {self.name!r}: the partition and sort keys are both {self.pk!r}"
             )
+        for index in self.indexes:
+            # An index may be keyed on attributes other keys use (the table's sort key, an
+            # attribute two indexes sort on), but its own two keys must differ, and a local
+            # index sorts on an attribute of its own.
+            keys = [index.pk or self.pk, *([index.sk] if index.sk else [])]
+            if len(keys) != len(set(keys)):
+                raise ConfigurationError(
+                    f"table {self.name!r}: index {index.name!r} has {keys[0]!r} as both "
+                    "partition and sort key"
+                )
+            if index.local and index.sk in (self.pk, self.sk):
+                raise ConfigurationError(
+                    f"table {self.name!r}: local index {index.name!r} must sort on an "
+                    f"attribute other than the table's keys, not {index.sk!r}"
+                )
+        names = self.key_attributes
         if self.type_attribute in names:
             raise ConfigurationError(
                 f"table {self.name!r}: type_attribute {self.type_attribute!r} is a key attribute"
@@ -166,9 +180,14 @@ class TableDefinition:
 
     @property
     def key_attributes(self) -> tuple[str, ...]:
-        """Every attribute the table or one of its indexes uses as a key."""
+        """Every attribute the table or one of its indexes uses as a key, each once."""
         names = [self.pk, *([self.sk] if self.sk else [])]
-        return tuple(names + [a for i in self.indexes for a in i.key_attributes])
+        return tuple(dict.fromkeys(names + [a for i in self.indexes for a in i.key_attributes]))
+
+    @property
+    def primary_attributes(self) -> tuple[str, ...]:
+        """The table's own key attributes (partition key, and sort key if any)."""
+        return (self.pk, *([self.sk] if self.sk else []))
 
     @property
     def reserved_attributes(self) -> frozenset[str]:

@@ -113,28 +113,33 @@ def sync_index_keys(
         ValidationError: A template field cannot be known before the write, or a key value is
             unusable (e.g. contains the template delimiter).
     """
-    actions: list[NameAction] = []
+    writes: dict[str, str | None] = {}
     guards: dict[str, Any] = {}
     for key in update_profile(entity).index_keys:
         touched = [field for field in key.fields if field in changes]
         if not touched:
             continue
         if any(changes[field].kind == "removed" for field in touched):
-            actions.extend(NameAction(attribute) for attribute in key.written_attributes)
-            continue
-        values: dict[str, Any] = {}
-        for field in key.fields:
-            value, from_instance = _field_value(
-                entity, key, field, changes, key_values, instance, touched
-            )
-            values[field] = value
-            if from_instance:
-                guards[field] = value
-        if key.is_complete(values):
-            for attribute, text in key.build(values).items():
-                actions.append(NameAction(attribute, {"S": text}))
+            # A removed field leaves the key incomplete: sparse indexes stay sparse.
+            values: dict[str, Any] = dict.fromkeys(touched)
         else:
-            actions.extend(NameAction(attribute) for attribute in key.written_attributes)
+            values = {}
+            for field in key.fields:
+                value, from_instance = _field_value(
+                    entity, key, field, changes, key_values, instance, touched
+                )
+                values[field] = value
+                if from_instance:
+                    guards[field] = value
+        for attribute, text in key.index_writes(values).items():
+            if attribute in key.shared and not set(touched) & set(key.attribute_fields(attribute)):
+                continue  # its own fields are unchanged, and another key needs it
+            # An attribute several keys share has one template: the first answer stands.
+            writes.setdefault(attribute, text)
+    actions = [
+        NameAction(attribute) if text is None else NameAction(attribute, {"S": text})
+        for attribute, text in writes.items()
+    ]
     conditions: list[Condition | NameCondition] = []
     if guard:
         attributes = entity.get_attributes()

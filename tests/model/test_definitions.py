@@ -509,10 +509,14 @@ def test_index_projection_spec() -> None:
             "local index 'L' needs a table with a sort key",
         ),
         (
-            {"indexes": [Index("G", pk="PK")]},
-            "each key attribute must belong to one key",
+            {"indexes": [Index("G", pk="GP", sk="GP")]},
+            "index 'G' has 'GP' as both partition and sort key",
         ),
-        ({"sk": "PK"}, "each key attribute must belong to one key"),
+        (
+            {"indexes": [Index("L", sk="SK", local=True)]},
+            "local index 'L' must sort on an attribute other than the table's keys",
+        ),
+        ({"sk": "PK"}, "the partition and sort keys are both 'PK'"),
         ({"type_attribute": "SK"}, "type_attribute 'SK' is a key attribute"),
         ({"delimiter": "::"}, "the key delimiter must be a single character"),
         ({"delimiter": ""}, "the key delimiter must be a single character"),
