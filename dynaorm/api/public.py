@@ -49,6 +49,7 @@ from dynaorm.bulk.transaction_parts import (
     TransactionAction as TransactionAction,
 )
 from dynaorm.bulk.transactions import Transaction as Transaction
+from dynaorm.keys.parts import Template as Template
 from dynaorm.keys.templates import KeyTemplate as KeyTemplate
 from dynaorm.model.bound_keys import (
     BoundKey as BoundKey,

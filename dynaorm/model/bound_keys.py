@@ -17,6 +17,7 @@ from pynamodb.attributes import (
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
 from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.keys.parts import CasingOption, Field, FromTable, Template, parse_source
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.indexes import Index
 from dynaorm.model.values import DecimalAttribute
@@ -51,16 +52,34 @@ class Key:
     Fields may carry a format spec: ``"{seq:08d}"`` zero-pads numbers so text order matches
     numeric order. Only integer specs (``[sign][0][width]d``) are accepted, since a key must
     read back exactly: ``.2f``, ``g`` or ``e`` would build one key for different numbers.
-    Datetime attributes render as fixed-width UTC ISO-8601.
+    Datetime attributes render as fixed-width UTC ISO-8601, or in the format their spec
+    names (``"{day:date}"``, ``"{at:seconds}"``, ``"{at:secondsZ}"``, ``"{at:epoch}"``).
+
+    A template may be a :class:`~dynaorm.Template` to give it its own delimiter or casing.
+
+    Args (keyword only):
+        delimiter: The character values may never contain, for both templates (a
+            ``Template`` may set its own); ``None`` for none. By default the table's.
+        casing: ``"lower"``/``"upper"`` normalises the literal text and text values of both
+            templates, or a mapping (``{"status": "upper"}``) normalises the text fields it
+            names; ``"none"`` (the default) keeps them.
+        assume_disjoint: For a primary key: skip the check that its keys cannot equal
+            another entity's keys. Only for keys whose values you guarantee never build
+            another type's key (the check could not prove it).
 
     Example:
-        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
-        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None)
+        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")  # doctest: +ELLIPSIS
+        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None, ...)
     """
 
-    pk: str | None = None
-    sk: str | None = None
+    pk: str | Template | None = None
+    sk: str | Template | None = None
     index: str | None = None
+    delimiter: str | FromTable | None = attrs.field(
+        default=FromTable.DELIMITER, kw_only=True, repr=False
+    )
+    casing: CasingOption = attrs.field(default="none", kw_only=True, repr=False)
+    assume_disjoint: bool = attrs.field(default=False, kw_only=True, repr=False)
 
     # Declaring an entity replaces each Key with its BoundKey, so on a concrete entity
     # ``Order.by_status`` is a BoundKey; this descriptor tells type checkers so. An abstract
@@ -77,9 +96,7 @@ def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) 
     def resolve(name: str, spec: str) -> FieldCodec:
         attribute = attributes[name]
         if isinstance(attribute, UTCDateTimeAttribute):
-            if spec:
-                raise ValueError("datetime fields take no format spec")
-            return DateTimeCodec()
+            return DateTimeCodec(spec)
         if isinstance(attribute, NumberAttribute):
             return NumberCodec(spec)
         if isinstance(attribute, DecimalAttribute):
@@ -108,6 +125,8 @@ class BoundKey(Generic[E]):
         sk: Sort-key template, if the table/index has a sort key.
         pk_attribute: Physical partition-key attribute.
         sk_attribute: Physical sort-key attribute.
+        assume_disjoint: The key was declared with ``assume_disjoint=True``: the table does
+            not check it against other entities' keys.
     """
 
     entity: type[E]
@@ -117,6 +136,7 @@ class BoundKey(Generic[E]):
     sk: KeyTemplate | None
     pk_attribute: str
     sk_attribute: str | None
+    assume_disjoint: bool = attrs.field(default=False, kw_only=True)
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -220,6 +240,15 @@ class BoundKey(Generic[E]):
         return query
 
 
+def _own_casing(casing: CasingOption, spec: Template) -> CasingOption:
+    """A Key's per-field casing, narrowed to the fields of one of its templates (``bind_key``
+    refuses names in neither)."""
+    if not isinstance(casing, Mapping):
+        return casing
+    names = {p.name for p in parse_source(spec.source) if isinstance(p, Field)}
+    return {name: case for name, case in casing.items() if name in names}
+
+
 def bind_key(
     key: Key,
     *,
@@ -235,11 +264,32 @@ def bind_key(
         ConfigurationError: The key does not fit the table or names unknown attributes.
     """
     owner = f"{entity.__qualname__}.{name}"
+    if isinstance(key.casing, Mapping):
+        sources = [t if isinstance(t, Template) else Template(t) for t in (key.pk, key.sk) if t]
+        used = {n for t in sources for n in _own_casing(key.casing, t)}
+        if set(key.casing) - used:
+            raise ConfigurationError(
+                f"{owner}: casing names {', '.join(sorted(set(key.casing) - used))}, which "
+                "are not fields of its templates"
+            )
     resolve = _codec_resolver(entity.__qualname__, attributes)
 
-    def template(source: str, part: str) -> KeyTemplate:
+    def template(source: str | Template, part: str) -> KeyTemplate:
         limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
-        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}", max_bytes=limit)
+        spec = source if isinstance(source, Template) else Template(source)
+        delimiter = spec.delimiter
+        if isinstance(delimiter, FromTable):
+            delimiter = key.delimiter
+        if isinstance(delimiter, FromTable):
+            delimiter = table.delimiter
+        return KeyTemplate(
+            spec.source,
+            resolve,
+            delimiter,
+            f"{owner}.{part}",
+            max_bytes=limit,
+            casing=_own_casing(key.casing, spec) if spec.casing is None else spec.casing,
+        )
 
     if key.index is None:
         if key.pk is None:
@@ -255,11 +305,14 @@ def bind_key(
             template(key.sk, "sk") if key.sk is not None else None,
             table.pk,
             table.sk,
+            assume_disjoint=key.assume_disjoint,
         )
     try:
         index = table.index(key.index)
     except ConfigurationError as exc:
-        templates = ", ".join(f"{p}={t!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t)
+        templates = ", ".join(
+            f"{p}={getattr(t, 'source', t)!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t
+        )
         raise ConfigurationError(
             f"{owner} (Key(index={key.index!r}, {templates})): {exc}"
         ) from None
