@@ -7,8 +7,9 @@ The data is seeded raw, in ElectroDB's stored format, built by an independent fu
 (:func:`electro`) from ElectroDB's key rules, so that each access pattern, run as one dynaorm
 query, is checked against a plain Python evaluation over the seeded items; and an item read,
 changed and saved back is byte-identical to what ElectroDB stored, apart from the change.
-ElectroDB lowercases key values by default; the seed uses lowercase values, so the key texts
-match without a casing option.
+ElectroDB lowercases keys by default: every key here is ``casing="lower"``, and the seed
+has mixed-case values ("Junior Software Engineer", "Mobile Branch") kept as given in the
+attributes.
 """
 
 from __future__ import annotations
@@ -50,27 +51,36 @@ class Employee(Entity, table=taskapp, type_name="employee"):
     birthday = UnicodeAttribute(null=True)
     edb_version = UnicodeAttribute(attr_name="__edb_v__", default="1")
 
-    primary = Key(pk="$taskapp#employee_{employee}", sk="$employee_1")
+    primary = Key(pk="$taskapp#employee_{employee}", sk="$employee_1", casing="lower")
     coworkers = Key(
         index="gsi1pk-gsi1sk-index",
         pk="$taskapp#office_{office}",
         sk="$workplaces#employee_1#team_{team}#title_{title}#employee_{employee}",
+        casing="lower",
     )
     teams = Key(
         index="gsi2pk-gsi2sk-index",
         pk="$taskapp#team_{team}",
         sk="$employee_1#datehired_{date_hired}#title_{title}",
+        casing="lower",
     )
     lookup = Key(
-        index="gsi3pk-gsi3sk-index", pk="$taskapp#employee_{employee}", sk="$assignments#employee_1"
+        index="gsi3pk-gsi3sk-index",
+        pk="$taskapp#employee_{employee}",
+        sk="$assignments#employee_1",
+        casing="lower",
     )
     roles = Key(
-        index="gsi4pk-gsi4sk-index", pk="$taskapp#title_{title}", sk="$employee_1#salary_{salary}"
+        index="gsi4pk-gsi4sk-index",
+        pk="$taskapp#title_{title}",
+        sk="$employee_1#salary_{salary}",
+        casing="lower",
     )
     direct_reports = Key(
         index="gsi5pk-gsi5sk-index",
         pk="$taskapp#manager_{manager}",
         sk="$employee_1#team_{team}#office_{office}",
+        casing="lower",
     )
 
 
@@ -83,21 +93,28 @@ class Task(Entity, table=taskapp, type_name="task"):
     points = NumberAttribute()
     edb_version = UnicodeAttribute(attr_name="__edb_v__", default="1")
 
-    primary = Key(pk="$taskapp#task_{task}", sk="$task_1#project_{project}#employee_{employee}")
+    primary = Key(
+        pk="$taskapp#task_{task}",
+        sk="$task_1#project_{project}#employee_{employee}",
+        casing="lower",
+    )
     by_project = Key(
         index="gsi1pk-gsi1sk-index",
         pk="$taskapp#project_{project}",
         sk="$task_1#employee_{employee}#status_{status}",
+        casing="lower",
     )
     assigned = Key(
         index="gsi3pk-gsi3sk-index",
         pk="$taskapp#employee_{employee}",
         sk="$assignments#task_1#project_{project}#status_{status}",
+        casing="lower",
     )
     statuses = Key(
         index="gsi4pk-gsi4sk-index",
         pk="$taskapp#status_{status}",
         sk="$task_1#project_{project}#employee_{employee}",
+        casing="lower",
     )
 
 
@@ -113,9 +130,13 @@ class Office(Entity, table=taskapp, type_name="office"):
     primary = Key(
         pk="$taskapp#country_{country}#state_{state}",
         sk="$office_1#city_{city}#zip_{zip}#office_{office}",
+        casing="lower",
     )
     location = Key(
-        index="gsi1pk-gsi1sk-index", pk="$taskapp#office_{office}", sk="$workplaces#office_1"
+        index="gsi1pk-gsi1sk-index",
+        pk="$taskapp#office_{office}",
+        sk="$workplaces#office_1",
+        casing="lower",
     )
 
 
@@ -189,7 +210,7 @@ EMPLOYEES = [
         "firstName": "jack",
         "lastName": "lowe",
         "office": "portland",
-        "title": "junior software engineer",
+        "title": "Junior Software Engineer",
         "team": "development",
         "salary": "105000",
         "manager": "tyler.walch",
@@ -200,7 +221,7 @@ EMPLOYEES = [
         "firstName": "mei",
         "lastName": "wang",
         "office": "portland",
-        "title": "junior software engineer",
+        "title": "Junior Software Engineer",
         "team": "development",
         "salary": "095000",
         "manager": "tyler.walch",
@@ -210,8 +231,8 @@ EMPLOYEES = [
         "employee": "rkim",
         "firstName": "ria",
         "lastName": "kim",
-        "office": "mobile branch",
-        "title": "junior software engineer",
+        "office": "Mobile Branch",
+        "title": "Junior Software Engineer",
         "team": "marketing",
         "salary": "120000",
         "dateHired": _ago(2.5),
@@ -220,7 +241,7 @@ EMPLOYEES = [
         "employee": "dpurdy",
         "firstName": "dan",
         "lastName": "purdy",
-        "office": "mobile branch",
+        "office": "Mobile Branch",
         "title": "marketing lead",
         "team": "marketing",
         "salary": "130000",
@@ -262,7 +283,7 @@ OFFICES = [
         "address": "1 main st",
     },
     {
-        "office": "mobile branch",
+        "office": "Mobile Branch",
         "country": "united states of america",
         "state": "oregon",
         "city": "power",
@@ -324,7 +345,7 @@ def test_assignments_collection(table: Table) -> None:
 
 
 def test_junior_developers_earning_more_than_100000(table: Table) -> None:
-    title, salary = "junior software engineer", "100000"
+    title, salary = "Junior Software Engineer", "100000"
     found = Employee.roles.query(title=title).range(Employee.salary > salary).all()
     expected = sorted(
         e["employee"] for e in EMPLOYEES if e["title"] == title and e["salary"] > salary
