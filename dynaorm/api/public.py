@@ -59,6 +59,11 @@ from dynaorm.model.bound_keys import (
     ItemKey as ItemKey,
     Key as Key,
 )
+from dynaorm.model.classify import (
+    by_attribute as by_attribute,
+    by_prefix as by_prefix,
+    first_match as first_match,
+)
 from dynaorm.model.entity import EntityMeta as EntityMeta
 from dynaorm.model.indexes import Index as Index
 from dynaorm.model.schema import SchemaDifference as SchemaDifference

@@ -59,8 +59,19 @@ class Table(ManagedTable):
             raises :class:`~dynaorm.UnknownEntityType`. Reads of one item by key (``get``,
             ``refresh``) always raise. See "Unknown items" in docs/queries.md.
         classify: Called with each raw item whose type attribute names no registered
-            entity (or that has none); returns the entity class the item is (read as
-            such), or ``None`` (the item is unknown).
+            entity (or that has none); returns the entity class the item is (or its type
+            name; read as such), or ``None`` (the item is unknown). The rules
+            :func:`~dynaorm.by_prefix`, :func:`~dynaorm.by_attribute` and
+            :func:`~dynaorm.first_match` make one from key prefixes or a discriminator.
+        store_type: Write the type attribute (default). ``False`` for a table whose items
+            are told apart by ``classify`` alone (an adopted table): writes leave the type
+            attribute out, and entity reads filter by classifying each item, not on the
+            server. Needs ``classify``.
+        preserve_items: Keep what an item holds beyond the entity's declared attributes
+            (another tool's bookkeeping attributes, such as ElectroDB's ``__edb_v__``) on the
+            instance read and write it back on ``save()``, and leave out of the saved item a
+            key field that the stored item held only inside its keys; so an item read and
+            saved back is unchanged apart from what was changed.
 
     Example:
         >>> from dynaorm import Index

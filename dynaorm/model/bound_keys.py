@@ -60,8 +60,8 @@ class Key:
             another type's key (the check could not prove it).
 
     Example:
-        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")  # doctest: +ELLIPSIS
-        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None, ...)
+        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
+        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None)
     """
 
     pk: str | Template | None = None

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import UnknownEntityType, ValidationError as _ValidationError
 from dynaorm.model.partial import PartialValues
+from dynaorm.model.stored_form import carry, fill_from_keys, remember
 from dynaorm.model.unknown_items import (
     UnknownItem,
     classified,
@@ -144,6 +145,21 @@ class Decoder:
             UnknownEntityType: The item is unknown (or of another type than asked) and the
                 decoder is strict.
         """
+        result = self._decode(item, expected, skip=False)
+        assert result is not None
+        return result
+
+    def read(self, item: Mapping[str, Any]) -> Entity | UnknownItem | None:
+        """Decode one item of a query or scan: as :meth:`__call__`, but ``None`` for an item
+        the table's ``classify`` rule says is a registered entity other than those asked for,
+        on a table that does not store the type attribute (``store_type=False``): there the
+        server cannot filter such items out, so the decoder does, and they are not unknown.
+        """
+        return self._decode(item, None, skip=True)
+
+    def _decode(
+        self, item: Mapping[str, Any], expected: type[Entity] | None, *, skip: bool
+    ) -> Entity | UnknownItem | None:
         table = self._table
         cls = self._assumed
         raw_type = item.get(table.type_attribute)
@@ -153,6 +169,15 @@ class Decoder:
             if cls is None:
                 cls = classified(table, item)
         wanted = (expected,) if expected is not None else self._entities
+        if (
+            skip
+            and cls is not None
+            and wanted is not None
+            and type_name is None
+            and not table.store_type
+            and not issubclass(cls, wanted)
+        ):
+            return None
         if cls is None or (wanted is not None and not issubclass(cls, wanted)):
             if self._strict:
                 raise self._unknown_error(item, type_name, cls, wanted)
@@ -161,17 +186,16 @@ class Decoder:
         # (A partial read that took every primary-key field from the stored key builds it.)
         verified = self._returned is not None and self._make_partial(instance, item)
         primary = cls.__primary__
+        if self._returned is None:
+            # A whole item lacking key fields: its keys tell them (stored_form).
+            remember(instance, item, fill_from_keys(instance, item))
         if not verified and not primary.stores(instance.attribute_values, item):
-            if self._returned is None:
-                # A whole item lacking a key field: its key tells it, as for a partial one.
-                restore_key_fields(instance, item, frozenset(primary.fields))
-            if not primary.stores(instance.attribute_values, item):
-                # Stored under another key than its attributes build ("E#1" for
-                # "E#{seq:04d}"): as an entity it would read, save and delete the item at
-                # the built key instead.
-                if self._strict:
-                    raise misplaced(instance, item)
-                return UnknownItem(type_name, item)
+            # Stored under another key than its attributes build ("E#1" for
+            # "E#{seq:04d}"): as an entity it would read, save and delete the item at
+            # the built key instead.
+            if self._strict:
+                raise misplaced(instance, item)
+            return UnknownItem(type_name, item)
         return instance
 
     def _unknown_error(
@@ -244,6 +268,7 @@ def decode_whole(
     if type(raw_type) is dict and raw_type.get("S") == entity.__type_name__:
         # The common case, without building a decoder: the decoder's own checks, inlined.
         instance = entity._from_raw(item)
+        remember(instance, item, fill_from_keys(instance, item))
         if entity.__primary__.stores(instance.attribute_values, item):
             return instance
     return Decoder(table, strict=strict)(item, entity)
@@ -257,3 +282,4 @@ def reload(instance: Entity, item: Mapping[str, Any]) -> None:
     """
     fresh = decode_whole(type(instance), item)
     instance.attribute_values = fresh.attribute_values  # type: ignore[union-attr]
+    carry(fresh, instance)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
 from dynaorm.model.partial import PartialValues
+from dynaorm.model.stored_form import stored_item
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.unknown_items import stored_key
 from dynaorm.model.validation import validate_item
@@ -164,7 +165,9 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
             raise
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
-        item[self.__table__.type_attribute] = {"S": self.__type_name__}
+        table = self.__table__
+        if table.store_type:
+            item[table.type_attribute] = {"S": self.__type_name__}
         # attribute_values holds what the descriptors return, by Python name.
         values = self.attribute_values
         for key in self.__keys__.values():
@@ -175,6 +178,7 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
             for attribute, maybe in key.index_writes(values).items():
                 if maybe is not None:
                     item[attribute] = {"S": maybe}
+        item = stored_item(self, item)
         validate_item(type(self), item)
         return item
 
@@ -189,6 +193,8 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
         """
         table = cls.__table__
         stored = item.get(table.type_attribute, {}).get("S")
+        if stored is None and table.classify is not None:
+            return decode_whole(public(cls), item)  # type: ignore[return-value]
         if stored != cls.__type_name__:
             raise UnknownEntityType(
                 f"item {stored_key(table, item)} is a {stored!r}, not a {cls.__type_name__!r}",

@@ -94,7 +94,9 @@ class TableDefinition:
         retry_policy: RetryPolicy | None = None,
         settings: Settings | None = None,
         unknown_items: UnknownPolicy = "keep",
-        classify: Callable[[Mapping[str, Any]], type[Entity] | None] | None = None,
+        classify: Callable[[Mapping[str, Any]], type[Entity] | str | None] | None = None,
+        store_type: bool = True,
+        preserve_items: bool = False,
     ) -> None:
         if not name:
             raise ConfigurationError("a table needs a name")
@@ -113,6 +115,11 @@ class TableDefinition:
             )
         if classify is not None and not callable(classify):
             raise ConfigurationError(f"table {name!r}: classify must be callable or None")
+        if not store_type and classify is None:
+            raise ConfigurationError(
+                f"table {name!r}: store_type=False needs a classify= rule, or items written "
+                "without the type attribute could not be read back as entities"
+            )
         if billing_mode == "PAY_PER_REQUEST" and (read_capacity or write_capacity):
             raise ConfigurationError("capacities apply only to billing_mode='PROVISIONED'")
         self._overrides: contextvars.ContextVar[Override | None] = contextvars.ContextVar(
@@ -133,6 +140,8 @@ class TableDefinition:
         self._settings = settings or Settings()
         self.unknown_items: UnknownPolicy = unknown_items
         self.classify = classify
+        self.store_type = bool(store_type)
+        self.preserve_items = bool(preserve_items)
         self.entities: dict[str, type[Entity]] = {}
         self._slot = TransportSlot()
         self._lock = threading.Lock()

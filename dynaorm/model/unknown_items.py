@@ -91,8 +91,9 @@ def stored_key(table: TableDefinition, item: Mapping[str, Any]) -> dict[str, Any
 
 
 def classified(table: TableDefinition, item: Mapping[str, Any]) -> type[Entity] | None:
-    """The entity the table's ``classify`` hook says ``item`` is (``None``: no hook, or it
-    does not claim the item).
+    """The entity the table's ``classify`` hook (or rule, :mod:`dynaorm.model.classify`) says
+    ``item`` is (``None``: no hook, or it does not claim the item). The hook may return an
+    entity class or its type name.
 
     Raises:
         ConfigurationError: The hook returned something that is not an entity of the table.
@@ -103,10 +104,18 @@ def classified(table: TableDefinition, item: Mapping[str, Any]) -> type[Entity] 
     cls = classify(item)
     if cls is None:
         return None
+    if isinstance(cls, str):
+        named = table.entities.get(cls)
+        if named is None:
+            raise ConfigurationError(
+                f"table {table.name!r}: classify returned {cls!r}, which names no entity of "
+                f"the table (types: {', '.join(sorted(table.entities)) or 'none'})"
+            )
+        return named
     if table.entities.get(getattr(cls, "__type_name__", "")) is not cls:
         raise ConfigurationError(
             f"table {table.name!r}: classify returned {cls!r}, which is not an entity of "
-            "the table; return one of its entity classes or None"
+            "the table; return one of its entity classes, its type name, or None"
         )
     return cls
 

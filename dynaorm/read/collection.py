@@ -268,7 +268,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             binding=bound,
             operation="Query",
             request=request,
-            decode=decoder,
+            decode=decoder.read,
             position_attributes=position_attributes(table, index),
             digest=request_digest(request, kind="collection"),
             partition=(key.pk_attribute, partition),

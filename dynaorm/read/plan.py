@@ -77,7 +77,7 @@ class Plan(Generic[T]):
     table: Table
     operation: str
     request: Mapping[str, Any]
-    decode: Callable[[dict[str, Any]], T | UnknownItem]
+    decode: Callable[[dict[str, Any]], T | UnknownItem | None]
     position_attributes: tuple[str, ...]
     digest: bytes
     partition: tuple[str, str] | None = None
@@ -112,6 +112,8 @@ class Plan(Generic[T]):
                 break
             used += 1
             result = self.decode(item)
+            if result is None:
+                continue  # classified as another entity (a table without a type attribute)
             if isinstance(result, UnknownItem):
                 unknown.append(result)
                 if not self.mixed:

@@ -233,7 +233,7 @@ class Query(Reader[E], Generic[E]):
             binding=bound,
             operation="Query",
             request=request,
-            decode=decoder,  # type: ignore[arg-type]
+            decode=decoder.read,  # type: ignore[arg-type]
             position_attributes=positions,
             digest=request_digest(request, kind="query", entity=type_name),
             partition=(key.pk_attribute, partition),

@@ -280,7 +280,7 @@ class Scan(Reader[T], Generic[T]):
             binding=bound,
             operation="Scan",
             request=request,
-            decode=decoder,  # type: ignore[arg-type]
+            decode=decoder.read,  # type: ignore[arg-type]
             position_attributes=positions,
             digest=request_digest(request, kind="scan", types=names),
             page_size=self.request_limit,

@@ -170,6 +170,18 @@ def read_decoding(
             of the asked types, or only the others (see above).
     """
     returned = returned_attributes(table, index, projection)
+    if not table.store_type:
+        # No type attribute to filter on: every item comes back and the table's classify
+        # rule decides, client-side (Decoder.read); count() counts by reading.
+        asked = [table.entities[name] for name in type_names]
+        decoder = Decoder(
+            table,
+            entities=(entity,) if entity is not None else (tuple(asked) or None),
+            returned=returned,
+            partly=partly_read(projection),
+            strict=strict,
+        )
+        return [], decoder, "read"
     carried = returned is None or table.type_attribute in returned
     filters: list[Condition] = []
     counting: Counting = "count"

@@ -145,9 +145,9 @@ def compile_update(
     key_values = _key_values(entity, key, instance)
     table = entity.__table__
     # An update may create the item: give it its entity type and primary-key fields.
-    owned: list[Action | NameAction] = [
-        NameAction(table.type_attribute, {"S": entity.__type_name__})
-    ]
+    owned: list[Action | NameAction] = (
+        [NameAction(table.type_attribute, {"S": entity.__type_name__})] if table.store_type else []
+    )
     owned += _fill_missing(entity.get_attributes(), key_values)
 
     by_python = {c.python: c for c in changes.values() if c.python is not None}
