@@ -17,6 +17,7 @@ from dynaorm.model.entity import EntityBase, check_concrete
 from dynaorm.read.items import read_item, refresh_entity
 from dynaorm.read.query import Query
 from dynaorm.read.scan import Scan
+from dynaorm.read.sharded import ShardedQuery
 from dynaorm.write.entity_writes import EntityWrites
 from dynaorm.write.items import delete_entity, save_entity
 
@@ -138,6 +139,15 @@ class Entity(EntityWrites, EntityBase):
         """The query of ``key``'s partition: what ``Entity.query`` and ``BoundKey.query`` run
         (a key, defined in the model layer, calls up through its entity class)."""
         return Query.create(cls, key, partition_values)
+
+    @classmethod
+    def _scatter_key(
+        cls, key: BoundKey[Any], partition_values: dict[str, Any]
+    ) -> ShardedQuery[Self]:
+        """The scatter-gather query over every shard of ``key``'s partition (what
+        ``BoundKey.scatter`` runs)."""
+        query: ShardedQuery[Self] = ShardedQuery.for_entity(cls, key, partition_values)
+        return query
 
     @classmethod
     def scan(cls, *, index: str | None = None) -> Scan[Self]:

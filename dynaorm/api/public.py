@@ -49,6 +49,9 @@ from dynaorm.bulk.transaction_parts import (
     TransactionAction as TransactionAction,
 )
 from dynaorm.bulk.transactions import Transaction as Transaction
+from dynaorm.keys.ranges import SortKeyCondition as SortKeyCondition
+from dynaorm.keys.shards import Shard as Shard, shard_of as shard_of
+from dynaorm.keys.sort_text import sort_key as sort_key
 from dynaorm.keys.templates import KeyTemplate as KeyTemplate
 from dynaorm.model.bound_keys import (
     BoundKey as BoundKey,
@@ -76,6 +79,7 @@ from dynaorm.read.scan_runner import (
     ScanCheckpoint as ScanCheckpoint,
     ScanPage as ScanPage,
 )
+from dynaorm.read.sharded import ShardedQuery as ShardedQuery
 from dynaorm.read.streams import (
     Change as Change,
     decode_stream_records as decode_stream_records,

@@ -10,8 +10,10 @@ from dynaorm.bulk.batch_get import batch_get
 from dynaorm.bulk.batch_write import BatchWriter
 from dynaorm.bulk.transact_get import transact_get
 from dynaorm.bulk.transactions import Transaction
+from dynaorm.keys.ranges import SortKeyCondition
 from dynaorm.read.collection import CollectionQuery
 from dynaorm.read.scan import Scan
+from dynaorm.read.sharded import ShardedQuery
 from dynaorm.read.streams import decode_stream_records
 from dynaorm.wire.lifecycle import ManagedTable
 from dynaorm.wire.retry import RetryPolicy
@@ -88,6 +90,7 @@ class Table(ManagedTable):
         types: Iterable[type[Entity]] | None = None,
         consistent: bool = False,
         strict: bool | None = None,
+        range: SortKeyCondition | None = None,
         **partition_values: Any,
     ) -> ItemCollection:
         """Read a whole item collection: every item sharing ``key``'s partition, typed.
@@ -100,6 +103,9 @@ class Table(ManagedTable):
             strict: Raise for unknown items (no type attribute, or a type naming no
                 registered entity) instead of keeping them in ``ItemCollection.unknown``;
                 ``None`` follows the table's ``unknown_items`` policy.
+            range: Only items whose sort key passes this ``sort_key`` condition
+                (``sort_key.between("i#2020-06-01", "i#2020-06-15")``); for conditions on
+                a template's fields use ``partition_query(...).range(...)``.
             **partition_values: The fields of ``key``'s partition template.
 
         Returns:
@@ -115,7 +121,9 @@ class Table(ManagedTable):
             >>> result = shop.partition(Customer.primary, customer_id="c1")  # doctest: +SKIP
             >>> result.first(Customer), result[Order]  # doctest: +SKIP
         """
-        query = self.partition_query(key, types=types, strict=strict, **partition_values)
+        query = self.partition_query(
+            key, types=types, strict=strict, range=range, **partition_values
+        )
         return query.consistent(consistent).fetch()
 
     def partition_query(
@@ -125,6 +133,7 @@ class Table(ManagedTable):
         *,
         types: Iterable[type[Entity]] | None = None,
         strict: bool | None = None,
+        range: SortKeyCondition | None = None,
         **partition_values: Any,
     ) -> CollectionQuery:
         """The lazy form of :meth:`partition`: a query object to page through, filter, limit.
@@ -136,7 +145,30 @@ class Table(ManagedTable):
             >>> page = shop.partition_query(Customer.primary, customer_id="c1").limit(50).page()
             ... # doctest: +SKIP
         """
-        return CollectionQuery.create(self, key, partition_values, types=types, strict=strict)
+        query = CollectionQuery.create(self, key, partition_values, types=types, strict=strict)
+        return query if range is None else query.range(range)
+
+    def scatter(
+        self,
+        key: BoundKey[Any],
+        /,
+        *,
+        types: Iterable[type[Entity]] | None = None,
+        strict: bool | None = None,
+        range: SortKeyCondition | None = None,
+        **partition_values: Any,
+    ) -> ShardedQuery[Entity | UnknownItem]:
+        """Read every shard of a sharded key's item collection (all types), merged in
+        sort-key order: :meth:`partition_query` over each shard, as one read.
+
+        Raises:
+            ValidationError: ``key`` has no shard field, or as for :meth:`partition`.
+
+        Example:
+            >>> shop.scatter(Order.by_day, day="2024-05-01").limit(50).page()  # doctest: +SKIP
+        """
+        query = ShardedQuery.for_collection(self, key, partition_values, types=types, strict=strict)
+        return query if range is None else query.range(range)
 
     def scan(
         self,

@@ -20,7 +20,7 @@ from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path, Value, _Operand
+from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import (
     Action,
     AddAction,
@@ -30,6 +30,7 @@ from pynamodb.expressions.update import (
 )
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.expressions.operands import Operand
 from dynaorm.expressions.paths import path_of, path_steps, split_segment
 
 __all__ = [
@@ -89,7 +90,7 @@ def operand_values(node: Any) -> Iterable[Value]:
     """Every :class:`Value` inside a condition, an update action or an operand."""
     if isinstance(node, Value):
         yield node
-    elif isinstance(node, Condition | Action | _Operand) and not isinstance(node, Path):
+    elif isinstance(node, Condition | Action | Operand) and not isinstance(node, Path):
         for child in node.values:
             yield from operand_values(child)
 
@@ -166,7 +167,7 @@ class ExpressionBuilder:
             return self.value(node.value)
         if isinstance(node, Condition):
             return self.condition(node)
-        if isinstance(node, _Operand):
+        if isinstance(node, Operand):
             parts = [self._operand(v) for v in node.values]
             return node.format_string.format(*parts)
         raise TypeError(f"cannot compile {node!r} ({type(node).__name__}) in an expression")

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, cast
 from pynamodb.attributes import Attribute
 
 from dynaorm.base.errors import ConfigurationError
-from dynaorm.model.bound_keys import Key, bind_key
+from dynaorm.keys.shards import Shard
+from dynaorm.model.bound_keys import Key
+from dynaorm.model.key_binding import bind_key
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.values import guard_attribute
 from dynaorm.model.versions import is_version
@@ -35,6 +37,14 @@ def declared_keys(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> dict
         keys.update(getattr(base, "__key_declarations__", {}))
     keys.update({name: value for name, value in namespace.items() if isinstance(value, Key)})
     return keys
+
+
+def declared_shards(cls: type) -> dict[str, Shard]:
+    """The :class:`~dynaorm.Shard` fields declared on ``cls`` and its bases, by name."""
+    shards: dict[str, Shard] = {}
+    for klass in reversed(cls.__mro__):
+        shards.update({n: v for n, v in vars(klass).items() if isinstance(v, Shard)})
+    return shards
 
 
 def bind_entity(
@@ -64,6 +74,12 @@ def bind_entity(
             f"{cls.__qualname__} needs exactly one primary Key (without index=), "
             f"found {primaries or 'none'}"
         )
+    shards = declared_shards(cls)
+    for shard_name in shards:
+        if shard_name in attributes:
+            raise ConfigurationError(
+                f"{cls.__qualname__}.{shard_name} is both a shard and an attribute"
+            )
     primary = bind_key(
         keys[primaries[0]],
         name=primaries[0],
@@ -71,6 +87,7 @@ def bind_entity(
         table=table,
         attributes=attributes,
         primary=None,
+        shards=shards,
     )
     bound = {primaries[0]: primary}
     used_indexes: dict[str, str] = {}
@@ -84,13 +101,22 @@ def bind_entity(
             )
         used_indexes[key.index] = name
         bound[name] = bind_key(
-            key, name=name, entity=public(cls), table=table, attributes=attributes, primary=primary
+            key,
+            name=name,
+            entity=public(cls),
+            table=table,
+            attributes=attributes,
+            primary=primary,
+            shards=shards,
         )
     cls.__table__ = table  # type: ignore[assignment]  # every table is a public Table
     cls.__type_name__ = type_name
     cls.__primary__ = primary
     cls.__keys__ = bound
     cls.__version_attribute__ = versions[0] if versions else None
+    cls.__shard_fields__ = {  # type: ignore[attr-defined]  # read by Shard.__get__
+        s.name: s for key_obj in bound.values() for s in key_obj.shards
+    }
     for name, key_obj in bound.items():
         setattr(cls, name, key_obj)
     table.register(public(cls))

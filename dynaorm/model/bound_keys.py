@@ -7,26 +7,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 import attrs
-from pynamodb.attributes import (
-    Attribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-)
 
-from dynaorm.base.errors import ConfigurationError
-from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
-from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.base.errors import ValidationError
+from dynaorm.keys.shards import BoundShard
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.indexes import Index
-from dynaorm.model.values import DecimalAttribute
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
 
     from dynaorm.api.entity import Entity
-    from dynaorm.model.table import TableDefinition
     from dynaorm.read.query import Query
+    from dynaorm.read.sharded import ShardedQuery
 
     # The entity a bound key belongs to; a bare ``BoundKey`` means ``BoundKey[Entity]``.
     E = TypeVar("E", bound=Entity, default=Entity)
@@ -73,29 +65,6 @@ class Key:
         return self
 
 
-def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) -> Any:
-    def resolve(name: str, spec: str) -> FieldCodec:
-        attribute = attributes[name]
-        if isinstance(attribute, UTCDateTimeAttribute):
-            if spec:
-                raise ValueError("datetime fields take no format spec")
-            return DateTimeCodec()
-        if isinstance(attribute, NumberAttribute):
-            return NumberCodec(spec)
-        if isinstance(attribute, DecimalAttribute):
-            return NumberCodec(spec, exact=True)
-        if isinstance(attribute, UnicodeAttribute):
-            if spec:
-                raise ValueError("text fields take no format spec")
-            return TextCodec()
-        raise ValueError(
-            f"{entity_name}.{name} is a {type(attribute).__name__}; key templates take "
-            "UnicodeAttribute, NumberAttribute, DecimalAttribute or UTCDateTimeAttribute fields"
-        )
-
-    return resolve
-
-
 @attrs.frozen(eq=False)
 class BoundKey(Generic[E]):
     """A :class:`Key` bound to its entity: compiled templates and physical attribute names.
@@ -117,11 +86,29 @@ class BoundKey(Generic[E]):
     sk: KeyTemplate | None
     pk_attribute: str
     sk_attribute: str | None
+    shards: tuple[BoundShard, ...] = ()
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
-        """Every attribute the key's templates use."""
-        return self.pk.fields + (self.sk.fields if self.sk else ())
+        """Every attribute the key's templates use (a shard field counts as its source)."""
+        names = self.pk.fields + (self.sk.fields if self.sk else ())
+        if not self.shards:
+            return names
+        sources = {s.name: s.source for s in self.shards}
+        return tuple(dict.fromkeys(sources.get(name, name) for name in names))
+
+    @property
+    def shard(self) -> BoundShard | None:
+        """The shard field of the partition template, if it has one."""
+        return self.shards[0] if self.shards else None
+
+    def _with_shards(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        if not self.shards:
+            return values
+        out = dict(values)
+        for shard in self.shards:
+            out[shard.name] = shard.value(values.get(shard.source))
+        return out
 
     @functools.cached_property
     def written_attributes(self) -> tuple[str, ...]:
@@ -142,6 +129,7 @@ class BoundKey(Generic[E]):
             ValidationError: A field is missing or unusable.
         """
         out = {}
+        values = self._with_shards(values)
         if self.pk_attribute in self.written_attributes:
             out[self.pk_attribute] = self.pk.build(values)
         if self.sk is not None and self.sk_attribute is not None:
@@ -165,6 +153,10 @@ class BoundKey(Generic[E]):
         ``False`` as well when a field is missing or not loaded, or the item lacks a key
         attribute.
         """
+        try:
+            values = self._with_shards(values)
+        except ValidationError:
+            return False
         fast = self._formats
         if fast is not None:
             # What KeyTemplate.built tries first, for both templates in one go.
@@ -194,6 +186,8 @@ class BoundKey(Generic[E]):
         values = self.pk.parse(item[self.pk_attribute]["S"])
         if self.sk is not None and self.sk_attribute is not None:
             values.update(self.sk.parse(item[self.sk_attribute]["S"]))
+        for shard in self.shards:
+            values.pop(shard.name, None)
         return values
 
     # -- queries -------------------------------------------------------------------------
@@ -219,73 +213,25 @@ class BoundKey(Generic[E]):
         query: Query[E] = self.entity._query_key(self, dict(partition_values))
         return query
 
+    def scatter(self, **partition_values: Any) -> ShardedQuery[E]:
+        """Query every shard of this sharded key's partition, merged in sort-key order.
 
-def bind_key(
-    key: Key,
-    *,
-    name: str,
-    entity: type[Entity],
-    table: TableDefinition,
-    attributes: Mapping[str, Attribute[Any]],
-    primary: BoundKey | None,
-) -> BoundKey:
-    """Compile ``key`` for ``entity`` (the primary key must be bound first).
+        Args:
+            **partition_values: The fields of the partition-key template, less the shard.
 
-    Raises:
-        ConfigurationError: The key does not fit the table or names unknown attributes.
-    """
-    owner = f"{entity.__qualname__}.{name}"
-    resolve = _codec_resolver(entity.__qualname__, attributes)
+        Returns:
+            A :class:`~dynaorm.ShardedQuery`: ``where()``, ``select()``, ``range()``,
+            ``reverse()``, ``limit()``, ``page()`` with a cursor over all shards, ``all()``.
 
-    def template(source: str, part: str) -> KeyTemplate:
-        limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
-        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}", max_bytes=limit)
+        Raises:
+            ValidationError: The key has no shard field, or a partition value is missing,
+                unexpected or unusable.
 
-    if key.index is None:
-        if key.pk is None:
-            raise ConfigurationError(f"{owner}: the primary key needs a pk template")
-        if (key.sk is None) != (table.sk is None):
-            need = "needs an sk template" if table.sk else "has no sort key; drop sk="
-            raise ConfigurationError(f"{owner}: table {table.name!r} {need}")
-        return BoundKey(
-            entity,
-            name,
-            None,
-            template(key.pk, "pk"),
-            template(key.sk, "sk") if key.sk is not None else None,
-            table.pk,
-            table.sk,
-        )
-    try:
-        index = table.index(key.index)
-    except ConfigurationError as exc:
-        templates = ", ".join(f"{p}={t!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t)
-        raise ConfigurationError(
-            f"{owner} (Key(index={key.index!r}, {templates})): {exc}"
-        ) from None
-    if index.local:
-        if key.pk is not None:
-            raise ConfigurationError(
-                f"{owner}: local index {index.name!r} shares the primary partition key; drop pk="
-            )
-        if key.sk is None or primary is None:
-            raise ConfigurationError(f"{owner}: local index {index.name!r} needs an sk template")
-        return BoundKey(entity, name, index, primary.pk, template(key.sk, "sk"), table.pk, index.sk)
-    if key.pk is None:
-        raise ConfigurationError(f"{owner}: global index {index.name!r} needs a pk template")
-    if (key.sk is None) != (index.sk is None):
-        need = "needs an sk template" if index.sk else "has no sort key; drop sk="
-        raise ConfigurationError(f"{owner}: index {index.name!r} {need}")
-    assert index.pk is not None
-    return BoundKey(
-        entity,
-        name,
-        index,
-        template(key.pk, "pk"),
-        template(key.sk, "sk") if key.sk is not None else None,
-        index.pk,
-        index.sk,
-    )
+        Example:
+            >>> Order.by_day.scatter(day="2024-05-01").limit(20).page()  # doctest: +SKIP
+        """
+        query: ShardedQuery[E] = self.entity._scatter_key(self, dict(partition_values))
+        return query
 
 
 def _qualname(entity: type[Any]) -> str:

@@ -45,6 +45,7 @@ from dynaorm.model.json_scalars import (
     load_bytes,
 )
 from dynaorm.model.partial import PartialValues
+from dynaorm.model.pynamodb_compat import undeclared_members
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -159,11 +160,8 @@ def _dump_map(attribute: Attribute[Any], value: Any) -> Any:
     if isinstance(value, MapAttribute) and type(value) is not MapAttribute:
         out = _dump_container(value)
         if isinstance(value, DynamicMapAttribute):
-            # PynamoDB's decoding leaves an "attribute_values" entry among the extras.
-            declared = {*value.get_attributes(), "attribute_values"}
-            for key, extra in value.attribute_values.items():
-                if key not in declared:
-                    out[key] = _dump_any(extra)
+            for key, extra in undeclared_members(value).items():
+                out[key] = _dump_any(extra)
         return out
     return _dump_any(value)
 

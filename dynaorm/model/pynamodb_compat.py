@@ -13,8 +13,8 @@ methods give. Classes with a discriminator attribute fall back to PynamoDB's own
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.attributes import Attribute, AttributeContainer, ListAttribute, MapAttribute
 from pynamodb.exceptions import AttributeNullError
@@ -26,7 +26,14 @@ from dynaorm.model.values import ENCODING_ERRORS, invalid_value, unguarded
 if TYPE_CHECKING:
     from dynaorm.model.entity import EntityBase
 
-__all__ = ["canonical", "decode_into", "encode", "python_names"]
+__all__ = [
+    "canonical",
+    "decode_into",
+    "encode",
+    "python_names",
+    "undeclared_members",
+    "with_values",
+]
 
 # Per attribute: Python name, stored name, the attribute, the attribute_values key its
 # descriptor stores under (None when the attribute's class has a __set__ of its own), its
@@ -39,6 +46,8 @@ _DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
 # descriptor reads (None when its class has a __get__ of its own), whether it serializes with
 # null_check (lists and maps), whether it may be null, and its serialize without the guard of
 # dynaorm.model.values (whose errors encode() raises itself, without a call's cost).
+E = TypeVar("E", bound="EntityBase")
+
 _EncodeStep = tuple[str, str, Attribute[Any], str | None, bool, bool, Callable[..., Any]]
 
 
@@ -175,6 +184,40 @@ def decode_into(instance: EntityBase, attribute_values: dict[str, dict[str, Any]
                 setattr(instance, name, value)
             else:
                 values[slot] = value
+
+
+def with_values(instance: E, values: Mapping[str, Any]) -> E:
+    """A shallow copy of ``instance`` with ``values`` (by Python name) set; the instance is
+    unchanged. The copy shares every other value with it, so it is for serializing at once,
+    not for keeping.
+
+    An entity keeps its values in ``attribute_values`` (as PynamoDB's ``AttributeContainer``
+    does); the copy is made without running ``__init__`` (no defaults, no checks).
+
+    Example:
+        >>> with_values(order, {"status": "PAID"}).status  # doctest: +SKIP
+        'PAID'
+    """
+    cls = type(instance)
+    copy = cls.__new__(cls)
+    copy.attribute_values = dict(instance.attribute_values)
+    for name, value in values.items():
+        setattr(copy, name, value)
+    return copy
+
+
+def undeclared_members(value: MapAttribute[Any, Any]) -> dict[str, Any]:
+    """The members of a ``DynamicMapAttribute`` value that its class does not declare.
+
+    PynamoDB keeps them among ``attribute_values``, next to the declared ones; its decoding
+    also leaves an ``"attribute_values"`` entry there, which is not a member.
+
+    Example:
+        >>> undeclared_members(settings_value)  # doctest: +SKIP
+        {'colour': 'red'}
+    """
+    declared = {*value.get_attributes(), "attribute_values"}
+    return {k: v for k, v in value.attribute_values.items() if k not in declared}
 
 
 def canonical(value: Any) -> Any:

@@ -8,9 +8,11 @@ timestamp to the time of the request and the created one only if the stored item
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from pynamodb.attributes import Attribute, UTCDateTimeAttribute
 
 from dynaorm.base.class_cache import per_class
@@ -18,7 +20,14 @@ from dynaorm.base.class_cache import per_class
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["CreatedAtAttribute", "UpdatedAtAttribute", "save_stamps", "timestamp_attributes"]
+__all__ = [
+    "CreatedAtAttribute",
+    "UpdateStamps",
+    "UpdatedAtAttribute",
+    "save_stamps",
+    "timestamp_attributes",
+    "update_stamps",
+]
 
 
 class CreatedAtAttribute(UTCDateTimeAttribute):
@@ -82,6 +91,40 @@ def save_stamps(instance: Entity, when: datetime) -> dict[str, datetime]:
     stamps = {name: when for name in created if getattr(instance, name) is None}
     stamps.update((name, when) for name in updated)
     return stamps
+
+
+@attrs.frozen
+class UpdateStamps:
+    """The timestamps an update sets: ``always`` to the time of the request, ``if_missing``
+    only where the stored item holds none (``if_not_exists``). Both by Python name."""
+
+    always: tuple[tuple[str, Attribute[Any]], ...] = ()
+    if_missing: tuple[tuple[str, Attribute[Any]], ...] = ()
+
+
+def update_stamps(
+    entity: type[Entity], changed: Container[str], instance: Entity | None
+) -> UpdateStamps:
+    """The timestamps an update of ``entity`` sets, leaving alone those the caller sets.
+
+    ``changed`` holds the stored names of the attributes the update's own actions set.
+    Updated timestamps are always set; created ones only when the instance the update is
+    made through holds none, or has not loaded it, or when there is no instance (an
+    update by key may create the item).
+
+    Example:
+        >>> update_stamps(Note, {"body"}, None)  # doctest: +SKIP
+        UpdateStamps(always=(('updated', ...),), if_missing=(('created', ...),))
+    """
+    created, updated = per_class(entity, "_dynaorm_stamp_attributes", timestamp_attributes)
+    always = tuple((n, a) for n, a in updated.items() if a.attr_name not in changed)
+    if_missing = tuple(
+        (n, a)
+        for n, a in created.items()
+        if a.attr_name not in changed
+        and (instance is None or n in instance.unloaded_attributes or getattr(instance, n) is None)
+    )
+    return UpdateStamps(always, if_missing)
 
 
 def _stamp_names(entity: type[Entity]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -24,6 +24,7 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import ExpressionBuilder, key_condition
+from dynaorm.keys.ranges import SortKeyCondition, compile_range, split_range
 from dynaorm.model.unknown_items import UnknownItem, is_strict
 from dynaorm.read.cursor import request_digest
 from dynaorm.read.plan import Plan
@@ -94,6 +95,7 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
     types: tuple[type[Entity], ...] = ()
     strict: bool | None = None
     descending: bool = False
+    sort_range: SortKeyCondition | None = None
 
     @classmethod
     def create(
@@ -138,6 +140,73 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             strict=strict,
         )
 
+    def range(
+        self, *conditions: SortKeyCondition | Condition, key: BoundKey[Any] | None = None
+    ) -> CollectionQuery:
+        """Restrict the sort key: on its raw text, or through a key's sort template.
+
+        Pass one ``sort_key`` condition (``sort_key.between("i#2020-06-01", "i#2020-06-15")``,
+        ``sort_key >= "p#"``, ``sort_key.begins_with("sh#")``), or conditions on the fields
+        of a sort template, as an entity query's ``range()`` takes them
+        (``Invoice.date.between(d1, d2)``), compiled through ``key``'s sort template (by
+        default the key the collection was made from; another key must use the same index).
+        Items of every type whose sort key falls in the range are read.
+
+        Raises:
+            ValidationError: Mixed or repeated ranges, a condition that does not suit the
+                template, ``key`` on another index, or a strict comparison on the last field
+                of a template (it would need a filter on one type's attribute; use ``<=`` or
+                ``>=``).
+
+        Example:
+            >>> from dynaorm import sort_key
+            >>> q = shop.partition_query(Invoice.by_customer, customer_id="c1")  # doctest: +SKIP
+            >>> q.range(sort_key.between("i#2020-06-01", "i#2020-06-15"))  # doctest: +SKIP
+        """
+        if self.sort_range is not None:
+            raise ValidationError("partition(): the query already has a sort-key range")
+        raw = [c for c in conditions if isinstance(c, SortKeyCondition)]
+        if raw:
+            if len(conditions) != 1 or key is not None:
+                raise ValidationError(
+                    "partition(): range() takes one sort_key condition, or conditions on a "
+                    "sort template's fields, not both"
+                )
+            return attrs.evolve(self, sort_range=raw[0])
+        if not conditions:
+            raise ValidationError("partition(): range() needs a condition")
+        return attrs.evolve(self, sort_range=self._template_range(conditions, key or self.key))
+
+    def _template_range(
+        self, conditions: tuple[SortKeyCondition | Condition, ...], key: BoundKey[Any]
+    ) -> SortKeyCondition:
+        owner = f"{key.entity.__qualname__}.{key.name}"
+        if key.index is not self.key.index and (
+            key.index is None or self.key.index is None or key.index.name != self.key.index.name
+        ):
+            raise ValidationError(
+                f"partition(): range(key={owner}) is on another index than the collection's "
+                f"key {self.key.entity.__qualname__}.{self.key.name}"
+            )
+        sort = key.sk
+        if sort is None:
+            raise ValidationError(f"partition(): {owner} has no sort key to range over")
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise ValidationError(f"partition(): range() takes conditions, got {condition!r}")
+        attributes = key.entity.get_attributes()
+        equal, bound = split_range(conditions, attributes, sort, owner=owner)  # type: ignore[arg-type]
+        compiled = compile_range(sort, equal, bound, owner=owner)
+        if compiled.exclude is not None:
+            raise ValidationError(
+                f"partition(): a strict comparison on {compiled.exclude[0]!r}, the last field "
+                f"of sort key {sort.source!r}, needs a filter on that attribute, which other "
+                "types lack; use <= or >= with the adjacent value"
+            )
+        if compiled.condition is None:
+            raise ValidationError(f"partition(): the conditions do not restrict {owner}'s sort key")
+        return compiled.condition
+
     def reverse(self, flag: bool = True) -> CollectionQuery:
         """Return items in descending key order."""
         return attrs.evolve(self, descending=flag)
@@ -169,8 +238,18 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         request: dict[str, Any] = {"TableName": bound.name}
         if index is not None:
             request["IndexName"] = index.name
+        condition = self.sort_range
+        if condition is not None and key.sk_attribute is None:
+            raise ValidationError(
+                f"partition(): {key.entity.__qualname__}.{key.name} has no sort key"
+            )
         request["KeyConditionExpression"] = key_condition(
-            builder, key.pk_attribute, {"S": partition}
+            builder,
+            key.pk_attribute,
+            {"S": partition},
+            key.sk_attribute if condition else None,
+            condition.operator if condition else None,
+            [{"S": v} for v in condition.values] if condition else (),
         )
         names = [t.__type_name__ for t in self.types]
         filters, decoder, counting = read_decoding(
@@ -193,6 +272,9 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
             position_attributes=position_attributes(table, index),
             digest=request_digest(request, kind="collection"),
             partition=(key.pk_attribute, partition),
+            sort_range=(key.sk_attribute, condition.matches)
+            if condition is not None and key.sk_attribute
+            else None,
             page_size=self.request_limit,
             max_age=self.cursor_max_age,
             mixed=True,

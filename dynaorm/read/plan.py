@@ -193,6 +193,15 @@ class Plan(Generic[T]):
         if cursor is None:
             return None
         position = decode_cursor(self.keys(), cursor, self.digest, max_age=self.max_age)
+        return self.check_position(position)
+
+    def check_position(self, position: dict[str, Any]) -> dict[str, Any]:
+        """``position`` when it can be where this read resumes (its keys, its partition, its
+        sort-key range).
+
+        Raises:
+            InvalidCursor: It cannot.
+        """
         names = set(self.position_attributes)
         if set(position) != names or not all(
             isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)

@@ -101,6 +101,13 @@ class Query(Reader[E], Generic[E]):
                 f"{', '.join(unexpected)}; partition key {key.pk.source!r} takes "
                 f"{', '.join(expected) or 'nothing'} (restrict the sort key with range(...))"
             )
+        shard = key.shard
+        if shard is not None and partition_values.get(shard.name) is None:
+            raise ValidationError(
+                f"{entity.__qualname__}.{key.name}.query() reads one shard and needs "
+                f"{shard.name}= (0 to {shard.count - 1}); read every shard with "
+                f"{entity.__qualname__}.{key.name}.scatter(...)"
+            )
         key.pk.build(partition_values)
         return cls(entity=entity, key=key, partition_values=tuple(sorted(partition_values.items())))
 

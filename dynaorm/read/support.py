@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path, _Operand
+from pynamodb.expressions.operand import Path
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import check_value
 from dynaorm.expressions.compile import ExpressionBuilder, operand_values
+from dynaorm.expressions.operands import Operand
 from dynaorm.expressions.paths import path_head, path_of, top_name
 from dynaorm.model.decode import Decoder
 from dynaorm.model.indexes import Index
@@ -39,7 +40,7 @@ def condition_paths(node: Any) -> Iterator[Path]:
     """Every document path a condition (or operand) mentions."""
     if isinstance(node, Path):
         yield node
-    elif isinstance(node, Condition | _Operand):
+    elif isinstance(node, Condition | Operand):
         for child in node.values:
             yield from condition_paths(child)
 

@@ -16,7 +16,7 @@ import attrs
 from pynamodb.attributes import Attribute
 from pynamodb.constants import LIST, MAP
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path, Value, _ListAppend
+from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action, RemoveAction, SetAction
 
 from dynaorm.base.class_cache import per_class
@@ -24,8 +24,9 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import ITEM_SIZE_LIMIT, check_value, short_repr
 from dynaorm.base.sizes import value_size
 from dynaorm.expressions.compile import operand_values
+from dynaorm.expressions.operands import ListAppend
 from dynaorm.expressions.paths import path_depth, path_head, path_names
-from dynaorm.model.timestamps import timestamp_attributes
+from dynaorm.expressions.typed_values import decode_value
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -37,7 +38,6 @@ __all__ = [
     "analyse_actions",
     "check_condition_values",
     "plain_values",
-    "typed_value",
     "update_profile",
 ]
 
@@ -74,16 +74,12 @@ class UpdateProfile:
         template_fields: Python names of the attributes any key template uses.
         reserved: Attribute names dynaorm maintains (the table's keys and entity type).
         index_keys: The entity's index keys, in declaration order.
-        created: Created-timestamp attributes, by Python name.
-        updated: Updated-timestamp attributes, by Python name.
     """
 
     declared: Mapping[str, tuple[str, Attribute[Any]]]
     template_fields: frozenset[str]
     reserved: frozenset[str]
     index_keys: tuple[BoundKey, ...]
-    created: Mapping[str, Attribute[Any]]
-    updated: Mapping[str, Attribute[Any]]
 
 
 def update_profile(entity: type[Entity]) -> UpdateProfile:
@@ -98,16 +94,7 @@ def _build_profile(entity: type[Entity]) -> UpdateProfile:
         frozenset(f for key in keys for f in key.fields),
         entity.__table__.reserved_attributes,
         tuple(key for key in keys if key.index is not None),
-        *timestamp_attributes(entity),
     )
-
-
-def typed_value(attribute: Attribute[Any], value: Any) -> dict[str, Any]:
-    """``Value(value, attribute=attribute).value``: a plain value as ``attribute`` stores it."""
-    if value is not None and not isinstance(value, dict) and attribute.attr_type not in _NESTED:
-        return {attribute.attr_type: attribute.serialize(value)}  # what Value does for these
-    typed: dict[str, Any] = Value(value, attribute=attribute).value
-    return typed
 
 
 def _describe(action: Action) -> str:
@@ -155,7 +142,7 @@ def _decode(who: str, attribute: Attribute[Any] | None, value: Value, *, full: b
     if not full:
         return typed
     try:
-        return attribute.deserialize(attribute.get_value(typed))
+        return decode_value(attribute, typed)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{who}: {value!r} is not a valid value: {exc}") from None
 
@@ -169,7 +156,7 @@ def _landing_size(action: Action) -> int:
     name_bytes = sum(len(name.encode("utf-8")) for name in path_names(path))
     if isinstance(operand, Value):
         return name_bytes + value_size(operand.value)
-    if isinstance(operand, _ListAppend):
+    if isinstance(operand, ListAppend):
         return name_bytes + sum(value_size(v.value) for v in operand_values(operand))
     return 0
 

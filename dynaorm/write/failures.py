@@ -21,7 +21,7 @@ from dynaorm.wire.connection import TableBinding, bind
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["condition_error", "decode_attributes", "decode_item", "stored_after_failure"]
+__all__ = ["condition_error", "decode_item", "stored_after_failure"]
 
 
 def decode_item(entity: type[Entity], raw: Mapping[str, Any] | None) -> Any:
@@ -30,30 +30,6 @@ def decode_item(entity: type[Entity], raw: Mapping[str, Any] | None) -> Any:
         return None
     stored = decode_whole(entity, raw, strict=False)
     return dict(raw) if isinstance(stored, UnknownItem) else stored
-
-
-def decode_attributes(
-    entity: type[Entity], raw: Mapping[str, Any], names: frozenset[str]
-) -> dict[str, Any]:
-    """Decode the attributes ``names`` (physical names) of a raw item, by Python name.
-
-    Attributes the entity does not declare are returned under their physical name, as the raw
-    typed value; attributes missing from ``raw`` are left out.
-    """
-    declared = {a.attr_name: (n, a) for n, a in entity.get_attributes().items()}
-    out: dict[str, Any] = {}
-    for name in sorted(names):
-        value = raw.get(name)
-        if value is None:
-            continue
-        if name not in declared:
-            out[name] = value
-            continue
-        python_name, attribute = declared[name]
-        out[python_name] = (
-            None if "NULL" in value else attribute.deserialize(attribute.get_value(value))
-        )
-    return out
 
 
 def stored_after_failure(

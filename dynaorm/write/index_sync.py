@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import _Operand
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import NameAction, NameCondition
+from dynaorm.expressions.operands import Operand
+from dynaorm.expressions.typed_values import typed_value
 from dynaorm.model.bound_keys import BoundKey
-from dynaorm.write.changes import Change, typed_value, update_profile
+from dynaorm.write.changes import Change, update_profile
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -141,7 +142,7 @@ def sync_index_keys(
             declared = attributes[field]
             if value is None:
                 conditions.append(NameCondition(declared.attr_name, None))
-            elif isinstance(value, _Operand | Attribute):
+            elif isinstance(value, Operand | Attribute):
                 conditions.append(declared == value)  # not a plain value: PynamoDB's way
             else:
                 conditions.append(NameCondition(declared.attr_name, typed_value(declared, value)))

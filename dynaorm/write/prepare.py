@@ -27,6 +27,7 @@ import attrs
 from pynamodb.expressions.condition import Condition
 
 from dynaorm.expressions.compile import ExpressionBuilder, conjoin
+from dynaorm.model.pynamodb_compat import with_values
 from dynaorm.model.timestamps import now, save_stamps
 from dynaorm.model.versions import next_version, set_version, version_condition
 from dynaorm.write.changes import check_condition_values
@@ -132,14 +133,7 @@ def _item_with(instance: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
     """The item of ``instance`` with ``values`` (by Python name) set, the instance unchanged."""
     if not values:
         return instance.to_item()
-    # An entity keeps its values in ``attribute_values`` (as PynamoDB's AttributeContainer
-    # does): a shallow copy holding the new values is serialized instead of the instance.
-    cls = type(instance)
-    copy = cls.__new__(cls)
-    copy.attribute_values = dict(instance.attribute_values)
-    for name, value in values.items():
-        setattr(copy, name, value)
-    return copy.to_item()
+    return with_values(instance, values).to_item()
 
 
 def condition_members(condition: Condition | None) -> dict[str, Any]:

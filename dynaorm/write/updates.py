@@ -33,26 +33,25 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import attrs
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path, _Operand
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
 from dynaorm.base.errors import UnknownEntityType, ValidationError
 from dynaorm.base.limits import check_text
 from dynaorm.expressions.compile import ExpressionBuilder, NameAction
+from dynaorm.expressions.operands import Operand
+from dynaorm.expressions.typed_values import decode_attributes, typed_value
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import decode_whole, reload
 from dynaorm.model.entity import check_concrete
-from dynaorm.model.timestamps import now
+from dynaorm.model.timestamps import now, update_stamps
 from dynaorm.model.versions import next_version, version_condition
 from dynaorm.wire.connection import TableBinding, bind
 from dynaorm.write.changes import (
     Change,
     analyse_actions,
     check_condition_values,
-    typed_value,
-    update_profile,
 )
-from dynaorm.write.failures import decode_attributes
 from dynaorm.write.index_sync import sync_index_keys
 from dynaorm.write.plans import WritePlan
 from dynaorm.write.prepare import NO_CHANGES, InstanceChanges
@@ -195,7 +194,7 @@ def _fill_missing(
     out: list[Action | NameAction] = []
     for name, value in values.items():
         attribute = attributes[name]
-        if isinstance(value, _Operand | Attribute):
+        if isinstance(value, Operand | Attribute):
             out.append(attribute.set(attribute | value))  # not a plain value: PynamoDB's way
         else:
             out.append(
@@ -241,30 +240,15 @@ def _versioning(entity: type[Entity], key: ItemKey, instance: Entity | None) -> 
 def _timestamps(
     entity: type[Entity], changes: Mapping[str, Change], instance: Entity | None, when: datetime
 ) -> _Extra:
-    """Updated timestamps set to ``when`` (plain values, so index keys can use them); created
-    ones only where the item has none. Timestamps the caller sets are left to the caller."""
-    profile = update_profile(entity)
-    created, updated = profile.created, profile.updated
-    if not created and not updated:
+    """The actions setting the timestamps :func:`~dynaorm.model.timestamps.update_stamps`
+    chooses; updated ones also as plain values, so index keys can use them."""
+    stamps = update_stamps(entity, changes, instance)
+    if not stamps.always and not stamps.if_missing:
         return _NOTHING
-    actions: list[Action] = []
-    touched: set[str] = set()
-    plain: dict[str, Change] = {}
-    for name, attribute in updated.items():
-        if attribute.attr_name not in changes:
-            actions.append(attribute.set(when))
-            touched.add(attribute.attr_name)
-            plain[name] = Change(attribute.attr_name, name, "plain", when)
-    for name, attribute in created.items():
-        # Not loaded (a partial instance): unknown, so set only where the item has none.
-        unset = (
-            instance is None
-            or name in instance.unloaded_attributes
-            or getattr(instance, name) is None
-        )
-        if attribute.attr_name not in changes and unset:
-            actions.append(attribute.set(attribute | when))
-            touched.add(attribute.attr_name)
+    actions: list[Action] = [attribute.set(when) for _, attribute in stamps.always]
+    actions += [attribute.set(attribute | when) for _, attribute in stamps.if_missing]
+    touched = {a.attr_name for _, a in stamps.always + stamps.if_missing}
+    plain = {n: Change(a.attr_name, n, "plain", when) for n, a in stamps.always}
     return _Extra(tuple(actions), frozenset(touched), plain=plain)
 
 
