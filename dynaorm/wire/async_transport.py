@@ -26,7 +26,6 @@ import weakref
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
-import httpx
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -37,10 +36,18 @@ from botocore.exceptions import (
     SSLError,
 )
 
+from dynaorm.base.errors import ConfigurationError
 from dynaorm.wire.hooks import Attempt, registered_hooks
 from dynaorm.wire.lean import LeanSender, check_crc32, lean_sender
 from dynaorm.wire.retry import Retrier
 from dynaorm.wire.transport import Transport, log_request, may_retry
+
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - the extra is installed in development
+    raise ConfigurationError(
+        "the async API needs httpx: install dynaorm[async] (pip install 'dynaorm[async]')"
+    ) from exc
 
 __all__ = ["AsyncTransport", "async_transport"]
 
@@ -88,7 +95,8 @@ class AsyncTransport:
         inner: Any = client
         http = inner._endpoint.http_session
         self._verify = http._verify
-        self._connect = self._sender._connect_timeout
+        connect = self._sender._connect_timeout
+        self._connect = float(connect) if isinstance(connect, (int, float)) else None
         self._read = transport._read_timeout or _DEFAULT_READ_TIMEOUT
 
     async def call(

@@ -234,7 +234,11 @@ class WritePlan(Generic[R]):
             or self._request.get("ReturnValues") == "ALL_NEW"
         ):
             return None
-        return {"TableName": self._binding.name, "Key": self.key.to_request(), "ConsistentRead": True}
+        return {
+            "TableName": self._binding.name,
+            "Key": self.key.to_request(),
+            "ConsistentRead": True,
+        }
 
     def finish(self, response: dict[str, Any], stored: dict[str, Any] | None = None) -> R:
         """Apply a successful response to the instance and return what :meth:`execute`
