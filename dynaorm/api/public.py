@@ -49,6 +49,7 @@ from dynaorm.bulk.transaction_parts import (
     TransactionAction as TransactionAction,
 )
 from dynaorm.bulk.transactions import Transaction as Transaction
+from dynaorm.keys.parts import Template as Template
 from dynaorm.keys.ranges import SortKeyCondition as SortKeyCondition
 from dynaorm.keys.shards import Shard as Shard, shard_of as shard_of
 from dynaorm.keys.sort_text import sort_key as sort_key

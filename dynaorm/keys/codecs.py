@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ import attrs
 from dynaorm.base.limits import decimal_text, number_problem
 
 __all__ = [
+    "DATETIME_FORMATS",
     "CodecResolver",
     "DateTimeCodec",
     "FieldCodec",
@@ -41,6 +42,10 @@ class FieldCodec(Protocol):
     def from_text(self, text: str) -> Any:
         """Read back a value rendered by :meth:`to_text`."""
 
+    def alphabet(self) -> frozenset[str] | None:
+        """Every character :meth:`to_text` may write, ``None`` when it may write any; the
+        collision check relies on it (:mod:`dynaorm.keys.collisions`)."""
+
 
 @attrs.frozen
 class TextCodec:
@@ -53,6 +58,10 @@ class TextCodec:
 
     def from_text(self, text: str) -> Any:
         return text
+
+    def alphabet(self) -> frozenset[str] | None:
+        """Every character the codec's text can hold (``None``: any)."""
+        return None
 
 
 # The number specs a key field takes: an optional sign, an optional zero-pad flag with a
@@ -177,13 +186,54 @@ class NumberCodec:
             return int(number)
         return float(number)
 
+    def alphabet(self) -> frozenset[str]:
+        """Every character the codec's text can hold."""
+        return frozenset("0123456789+-. eE")
+
 
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DIGITS = 10  # epoch seconds up to 9999999999 (the year 2286), zero-padded
+
+# Format spec -> what the text keeps, for messages and docs.
+DATETIME_FORMATS: dict[str, str] = {
+    "": "2024-05-01T09:30:00.000000+0000 (the default: microseconds, UTC offset)",
+    "date": "2024-05-01 (midnight UTC only)",
+    "seconds": "2024-05-01T09:30:00 (whole seconds, UTC)",
+    "secondsZ": "2024-05-01T09:30:00Z (whole seconds, UTC, Z suffix)",
+    "epoch": "1714555800 (whole seconds since 1970, ten digits)",
+}
+_PARSE = {
+    "": _DATETIME_FORMAT,
+    "date": "%Y-%m-%d",
+    "seconds": "%Y-%m-%dT%H:%M:%S",
+    "secondsZ": "%Y-%m-%dT%H:%M:%SZ",
+}
 
 
 @attrs.frozen
 class DateTimeCodec:
-    """Datetimes as fixed-width UTC ISO-8601 text (naive datetimes are taken to be UTC)."""
+    """Datetimes as fixed-width UTC text (naive datetimes are taken to be UTC).
+
+    Attributes:
+        format: ``""`` (ISO-8601 with microseconds and ``+0000``), ``"date"``, ``"seconds"``,
+            ``"secondsZ"`` or ``"epoch"`` (see ``DATETIME_FORMATS``). Every format is fixed
+            width, so text order is time order; a value the format cannot hold exactly (a
+            time under ``"date"``, microseconds under the others) is refused.
+
+    Example:
+        >>> DateTimeCodec("secondsZ").to_text(datetime(2018, 1, 8, 10, tzinfo=UTC))
+        '2018-01-08T10:00:00Z'
+    """
+
+    format: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.format not in DATETIME_FORMATS:
+            raise ValueError(
+                f"datetime fields take the formats {', '.join(map(repr, DATETIME_FORMATS))}; "
+                f"got {self.format!r}"
+            )
 
     def to_text(self, value: Any) -> str:
         if not isinstance(value, datetime):
@@ -191,15 +241,39 @@ class DateTimeCodec:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         value = value.astimezone(UTC)
-        # What strftime(_DATETIME_FORMAT) gives, without its cost, and with the year always
-        # zero-padded (strftime does not pad years below 1000 on every platform).
-        return (
-            f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
-        )
+        # What strftime gives, without its cost, and with the year always zero-padded
+        # (strftime does not pad years below 1000 on every platform).
+        day = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        fmt = self.format
+        if not fmt:
+            return (
+                f"{day}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
+                f"{value.microsecond:06d}+0000"
+            )
+        if fmt == "date":
+            if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
+                raise ValueError(f"format 'date' holds no time of day (UTC); got {value}")
+            return day
+        if value.microsecond:
+            raise ValueError(f"format {fmt!r} holds whole seconds; got {value}")
+        if fmt == "epoch":
+            seconds = (value - _EPOCH) // timedelta(seconds=1)
+            if not 0 <= seconds < 10**_EPOCH_DIGITS:
+                raise ValueError(f"format 'epoch' holds 1970 to 2286; got {value}")
+            return f"{seconds:0{_EPOCH_DIGITS}d}"
+        text = f"{day}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+        return text + "Z" if fmt == "secondsZ" else text
 
     def from_text(self, text: str) -> Any:
-        return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
+        if self.format == "epoch":
+            if len(text) != _EPOCH_DIGITS or not text.isascii() or not text.isdigit():
+                raise ValueError(f"{text!r} is not {_EPOCH_DIGITS} digits")
+            return _EPOCH + timedelta(seconds=int(text))
+        return datetime.strptime(text, _PARSE[self.format]).replace(tzinfo=UTC)
+
+    def alphabet(self) -> frozenset[str]:
+        """Every character the codec's text can hold."""
+        return frozenset("0123456789-:.+TZ")
 
 
 CodecResolver = Callable[[str, str], FieldCodec] | None

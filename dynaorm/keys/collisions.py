@@ -1,70 +1,118 @@
 """Whether two key templates may build the same text: a table refuses to register an entity
 whose primary key could build the key of another entity of the table.
 
+Each template stands for a set of texts: its literal text, and for each field a non-empty run
+of the characters the field's values may hold (any character but the delimiter and the
+lone character between the field and the next, if it is one, or only digits and
+punctuation for numbers and datetimes). Two templates may collide when the two sets share a
+text; that is decided exactly for these sets by walking both templates side by side (the
+product of two small automata). Each set holds every key its template can build, so "no
+collision" is a proof: no values build one key for both templates.
+
 This module is pure: it compares the parsed parts of templates, nothing else.
 """
 
 from __future__ import annotations
 
-import re
+import attrs
 
-from dynaorm.keys.templates import KeyTemplate, _Field, _Literal, _Part
+from dynaorm.keys.parts import Field, stop_text
+from dynaorm.keys.templates import KeyTemplate
 
-__all__ = ["templates_may_collide"]
+__all__ = ["CharClass", "templates_may_collide", "text_pattern"]
 
 
-def _segments(template: KeyTemplate) -> list[tuple[_Part, ...]]:
-    """Split a template at the delimiter; a field never spans two segments."""
-    segments: list[list[_Part]] = [[]]
+@attrs.frozen
+class CharClass:
+    """A set of characters: only ``chars``, or (``negated``) any character but ``chars``."""
+
+    chars: frozenset[str]
+    negated: bool = False
+
+    def meets(self, other: CharClass) -> bool:
+        """True when some character is in both sets (the alphabet is never exhausted)."""
+        if self.negated and other.negated:
+            return True
+        if self.negated:
+            return bool(other.chars - self.chars)
+        if other.negated:
+            return bool(self.chars - other.chars)
+        return bool(self.chars & other.chars)
+
+
+# One step of a pattern: a character class, repeated (one or more times) or not.
+Step = tuple[CharClass, bool]
+
+
+def _field_class(template: KeyTemplate, name: str) -> CharClass:
+    alphabet = template.codecs[name].alphabet()
+    barred = {template.delimiter} if template.delimiter is not None else set()
+    following = stop_text(template.parts, name)
+    if len(following) == 1:
+        barred.add(following)
+    if alphabet is None:
+        return CharClass(frozenset(barred), negated=True)
+    return CharClass(frozenset(alphabet - barred))
+
+
+def text_pattern(template: KeyTemplate) -> tuple[Step, ...]:
+    """The template as a pattern over characters: each literal character once, each field as
+    one or more characters of the class its values may hold."""
+    steps: list[Step] = []
     for part in template.parts:
-        if isinstance(part, _Field):
-            segments[-1].append(part)
-            continue
-        pieces = part.text.split(template.delimiter)
-        for i, piece in enumerate(pieces):
-            if i:
-                segments.append([])
-            if piece:
-                segments[-1].append(_Literal(piece))
-    return [tuple(s) for s in segments]
+        if isinstance(part, Field):
+            steps.append((_field_class(template, part.name), True))
+        else:
+            steps.extend((CharClass(frozenset(char)), False) for char in part.text)
+    return tuple(steps)
 
 
-def _segment_regex(segment: tuple[_Part, ...]) -> str:
-    return "".join(".+" if isinstance(p, _Field) else re.escape(p.text) for p in segment)
+def _moves(pattern: tuple[Step, ...], state: tuple[int, bool]) -> list[tuple[CharClass, int]]:
+    """(class, next position) for each character the pattern reads at ``state``.
+
+    A state is (position, inside): ``inside`` means the step before ``position`` was a
+    repeated class that may read more.
+    """
+    position, inside = state
+    moves = []
+    if inside:
+        moves.append((pattern[position - 1][0], position))
+    if position < len(pattern):
+        moves.append((pattern[position][0], position + 1))
+    return moves
 
 
-def _ends(segment: tuple[_Part, ...]) -> tuple[str, str]:
-    head = segment[0].text if isinstance(segment[0], _Literal) else ""
-    tail = segment[-1].text if isinstance(segment[-1], _Literal) else ""
-    return head, tail
-
-
-def _segments_may_match(a: tuple[_Part, ...], b: tuple[_Part, ...]) -> bool:
-    a_const = all(isinstance(p, _Literal) for p in a)
-    b_const = all(isinstance(p, _Literal) for p in b)
-    if a_const and b_const:
-        return "".join(p.text for p in a if isinstance(p, _Literal)) == "".join(
-            p.text for p in b if isinstance(p, _Literal)
-        )
-    if a_const or b_const:
-        const, pattern = (a, b) if a_const else (b, a)
-        text = "".join(p.text for p in const if isinstance(p, _Literal))
-        return re.fullmatch(_segment_regex(pattern), text) is not None
-    (a_head, a_tail), (b_head, b_tail) = _ends(a), _ends(b)
-    heads_agree = a_head.startswith(b_head) or b_head.startswith(a_head)
-    tails_agree = a_tail.endswith(b_tail) or b_tail.endswith(a_tail)
-    return heads_agree and tails_agree
+def patterns_meet(a: tuple[Step, ...], b: tuple[Step, ...]) -> bool:
+    """True when some text matches both patterns."""
+    start = ((0, False), (0, False))
+    seen = {start}
+    todo = [start]
+    while todo:
+        here_a, here_b = todo.pop()
+        if here_a[0] == len(a) and here_b[0] == len(b):
+            return True
+        for class_a, next_a in _moves(a, here_a):
+            for class_b, next_b in _moves(b, here_b):
+                if not class_a.meets(class_b):
+                    continue
+                state = ((next_a, a[next_a - 1][1]), (next_b, b[next_b - 1][1]))
+                if state not in seen:
+                    seen.add(state)
+                    todo.append(state)
+    return False
 
 
 def templates_may_collide(a: KeyTemplate, b: KeyTemplate) -> bool:
     """True when some values could make ``a`` and ``b`` build the same text.
 
-    Conservative: it may report a collision for exotic templates that cannot really produce
-    the same text, never the reverse.
+    Sound: ``False`` only when no values can (the patterns over-approximate what each
+    template builds); it may report a collision that the finer rules on values (the text
+    after a field, casing) rule out.
+
+    Example:
+        >>> templates_may_collide(KeyTemplate("ORDER#{id}"), KeyTemplate("{carrier}"))
+        False
+        >>> templates_may_collide(KeyTemplate("PROFILE"), KeyTemplate("{carrier}"))
+        True
     """
-    if a.delimiter != b.delimiter:
-        return True
-    seg_a, seg_b = _segments(a), _segments(b)
-    if len(seg_a) != len(seg_b):
-        return False
-    return all(_segments_may_match(x, y) for x, y in zip(seg_a, seg_b, strict=True))
+    return patterns_meet(text_pattern(a), text_pattern(b))

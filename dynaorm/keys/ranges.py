@@ -13,8 +13,10 @@ first character of what follows the field in the template (the delimiter, or not
 field ends the key) is compared with the same for the operand. For datetimes, zero-padded
 numbers, and text without characters that sort below the delimiter (for ``#``: space, ``!``,
 ``"`` and control characters) this is simply the attribute's own order. Ranges need the field
-to be followed by the delimiter or to end the key, and ordering operators need a codec whose
-text sorts like its values (text, datetimes, zero-padded numbers such as ``{seq:08d}``).
+to be followed by a character its values cannot hold (the delimiter, or a one-character
+literal such as the ``-`` of ``"{year}-{month}"``) or to end the key, and ordering operators
+need a codec whose text sorts like its values (text, datetimes, zero-padded numbers such as
+``{seq:08d}``).
 
 **Bounds.** DynamoDB takes one sort-key condition, so a range inside the template's constant
 prefix becomes ``BETWEEN``. Each bound is chosen so that it never equals a key this template
@@ -41,8 +43,9 @@ from pynamodb.expressions.condition import And, BeginsWith, Between, Comparison,
 from pynamodb.expressions.operand import Path, Value
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.expressions.typed_values import decode_value
 from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
-from dynaorm.keys.templates import KeyTemplate, _Field, _Literal
+from dynaorm.keys.templates import KeyTemplate
 
 __all__ = ["FieldBound", "KeyRange", "SortKeyCondition", "compile_range", "split_range"]
 
@@ -130,16 +133,6 @@ def _sorts_like_values(codec: FieldCodec) -> bool:
     return False
 
 
-def _following_text(template: KeyTemplate, field: str) -> str:
-    """The literal text right after ``field`` in the template ('' when the key ends)."""
-    parts = template.parts
-    for position, part in enumerate(parts):
-        if isinstance(part, _Field) and part.name == field:
-            following = parts[position + 1] if position + 1 < len(parts) else None
-            return following.text if isinstance(following, _Literal) else ""
-    raise AssertionError(f"{field!r} is not a field of {template.source!r}")
-
-
 def compile_range(
     template: KeyTemplate,
     equal: Mapping[str, Any],
@@ -195,15 +188,17 @@ def compile_range(
 def _bounded(
     template: KeyTemplate, prefix: str, bound: FieldBound, *, closed: bool, where: str
 ) -> KeyRange:
-    delimiter = template.delimiter
-    following = _following_text(template, bound.field)
-    if following and not following.startswith(delimiter):
+    following = template.following_text(bound.field)
+    tail = following[:1]
+    operator = bound.operator
+    if operator != "begins_with" and following and not template.stops_at(bound.field, tail):
+        stop = f"the delimiter {template.delimiter!r}" if template.delimiter else "a delimiter"
         raise ValidationError(
             f"{where}sort key {template.source!r}: a range on {bound.field!r} needs the field "
-            f"to be followed by the delimiter {delimiter!r} or to end the key"
+            f"to be followed by {stop}, by a single character its values cannot hold, or to "
+            "end the key"
         )
     codec = template.codecs[bound.field]
-    operator = bound.operator
     if operator in _ORDERING and not _sorts_like_values(codec):
         raise ValidationError(
             f"{where}{bound.field!r} in sort key {template.source!r} does not sort like its "
@@ -212,15 +207,23 @@ def _bounded(
     if operator == "begins_with" and not isinstance(codec, TextCodec):
         raise ValidationError(f"{where}begins_with needs a text field; {bound.field!r} is not")
     texts = [template.render(bound.field, value) for value in bound.values]
-    after = _next_char(delimiter) or ""
+    after = (_next_char(tail) or "") if tail else ""
     # The bound just below / above every key of the group with field text ``r``.
-    tail = following[:1]
     high_tail = after if following else ""
 
     lower: tuple[str, bool] | None = None  # (text, inclusive)
     upper: tuple[str, bool] | None = None
     if operator == "begins_with":
-        return KeyRange(SortKeyCondition("begins_with", (prefix + texts[0],)))
+        start = texts[0]
+        # A key of a shorter value followed by the field's text could start with the operand
+        # ("20" + "-Q4" starts with "20-"): refuse operands ending with the start of that text.
+        if any(following.startswith(start[i:]) for i in range(len(start))):
+            raise ValidationError(
+                f"{where}startswith({bound.values[0]!r}) on {bound.field!r} in sort key "
+                f"{template.source!r} ends with the start of the text {following!r} after the "
+                "field, so it would also match keys of shorter values"
+            )
+        return KeyRange(SortKeyCondition("begins_with", (prefix + start,)))
     if operator == ">=":
         lower = (prefix + texts[0] + tail, True)
     elif operator == ">":
@@ -228,8 +231,8 @@ def _bounded(
     elif operator == "<=":
         upper = (prefix + texts[0] + high_tail, True)
     elif operator == "<":
-        if following and not (closed and following == delimiter):
-            upper = (prefix + texts[0] + delimiter, True)
+        if following and not (closed and following == tail):
+            upper = (prefix + texts[0] + tail, True)
         else:  # the probe is itself a key of this template: the group's only key
             upper = (prefix + texts[0] + following, False)
     elif operator == "BETWEEN":
@@ -288,7 +291,7 @@ def _python_value(attribute: Attribute[Any], operand: Any, where: str) -> Any:
     if not isinstance(operand, Value):
         raise ValidationError(f"{where}a range compares a sort-key field with a value")
     try:
-        return attribute.deserialize(attribute.get_value(operand.value))
+        return decode_value(attribute, operand.value)
     except (TypeError, ValueError, KeyError) as exc:
         raise ValidationError(f"{where}{operand.value!r} is not a valid value: {exc}") from None
 

@@ -1,9 +1,10 @@
 """Key templates: ``"ORDER#{placed_at}#{order_id}"`` built from values and parsed back.
 
-A template is a sequence of literal text and fields. Each field has a codec
-(:mod:`dynaorm.keys.codecs`) that renders a Python value as text that sorts like the value
-and reads it back. Values may never contain the template delimiter, so a value cannot forge
-another entity's key, and every stored key parses back unambiguously.
+A template is a sequence of literal text and fields (:mod:`dynaorm.keys.parts`). Each field
+has a codec (:mod:`dynaorm.keys.codecs`) that renders a Python value as text that sorts like
+the value and reads it back. Two fields are always separated by literal text, and a value may
+never contain the delimiter nor run into the text that follows its field, so a value cannot
+forge another entity's key, and every stored key parses back unambiguously.
 
 This module is pure: no I/O and no knowledge of entities beyond the names it is given.
 """
@@ -11,9 +12,7 @@ This module is pure: no I/O and no knowledge of entities beyond the names it is 
 from __future__ import annotations
 
 import functools
-import re
-import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -21,43 +20,23 @@ import attrs
 from dynaorm.base.errors import ConfigurationError, ValidationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, check_text
 from dynaorm.keys.codecs import CodecResolver, FieldCodec, NumberCodec, TextCodec, default_codec
+from dynaorm.keys.parts import (
+    CasingOption,
+    Field,
+    Literal,
+    Part,
+    apply_casing,
+    check_casing,
+    following_text,
+    parse_source,
+    runs_into,
+    split_text,
+    stop_text,
+)
 
 __all__ = ["DEFAULT_DELIMITER", "KeyTemplate"]
 
 DEFAULT_DELIMITER = "#"
-
-
-@attrs.frozen
-class _Literal:
-    text: str
-
-
-@attrs.frozen
-class _Field:
-    name: str
-    spec: str
-
-
-_Part = _Literal | _Field
-
-
-def _parse_source(source: str) -> tuple[_Part, ...]:
-    parts: list[_Part] = []
-    try:
-        parsed = list(string.Formatter().parse(source))
-    except ValueError as exc:
-        raise ConfigurationError(f"key template {source!r} is malformed: {exc}") from None
-    for literal, name, spec, conversion in parsed:
-        if literal:
-            parts.append(_Literal(literal))
-        if name is None:
-            continue
-        if not name.isidentifier() or conversion:
-            raise ConfigurationError(
-                f"key template {source!r}: field {{{name}}} must be a plain attribute name"
-            )
-        parts.append(_Field(name, spec or ""))
-    return tuple(parts)
 
 
 @attrs.frozen(eq=False)
@@ -69,10 +48,13 @@ class KeyTemplate:
         resolve: Gives the codec for a field from its name and format spec; raises
             ``KeyError`` for an unknown name and ``ValueError`` for an unusable spec. By
             default a field with a spec is a number and one without is text.
-        delimiter: The one-character separator that values may never contain.
+        delimiter: The one-character separator that values may never contain, or ``None``
+            for none (values are then kept only from the literal text after their field).
         owner: Who the template belongs to (``"Order.primary.sk"``), used in error messages.
         max_bytes: The most UTF-8 bytes a built key may take: DynamoDB allows 2,048 for a
             partition key and 1,024 for a sort key.
+        casing: ``"lower"``/``"upper"`` normalises literal text and text values, ``"none"``
+            keeps them; a mapping normalises only the text fields it names.
 
     Example:
         >>> t = KeyTemplate("ORDER#{order_id}")
@@ -80,37 +62,47 @@ class KeyTemplate:
         'ORDER#o1'
         >>> t.parse("ORDER#o1")
         {'order_id': 'o1'}
+        >>> q = KeyTemplate("{year}-Q{quarter}", delimiter=None, casing="lower")
+        >>> q.build({"year": "2018", "quarter": "4"})
+        '2018-q4'
     """
 
     source: str
     resolve: CodecResolver = attrs.field(default=None, repr=False)
-    delimiter: str = DEFAULT_DELIMITER
+    delimiter: str | None = DEFAULT_DELIMITER
     owner: str = ""
     max_bytes: int = attrs.field(default=PARTITION_KEY_LIMIT, kw_only=True)
-    parts: tuple[_Part, ...] = attrs.field(init=False, repr=False)
+    casing: CasingOption = attrs.field(default="none", kw_only=True)
+    parts: tuple[Part, ...] = attrs.field(init=False, repr=False)
     codecs: Mapping[str, FieldCodec] = attrs.field(init=False, repr=False)
-    _regex: re.Pattern[str] = attrs.field(init=False, repr=False)
-    # (literal, None, None) or (None, field name, codec), in template order: what build() walks.
-    _steps: tuple[tuple[str | None, str | None, FieldCodec | None], ...] = attrs.field(
-        init=False, repr=False
-    )
+    # (literal, None, None, None, "") or (None, name, codec, casing, following text), in
+    # template order: what build() walks.
+    _steps: tuple[
+        tuple[str | None, str | None, FieldCodec | None, Callable[[str], str] | None, str], ...
+    ] = attrs.field(init=False, repr=False)
     _format: str | None = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        parts = _parse_source(self.source)
-        object.__setattr__(self, "parts", parts)
         where = f"{self.owner}: " if self.owner else ""
-        if len(self.delimiter) != 1:
-            # Field values are matched as runs of non-delimiter characters, which is unambiguous
-            # only for a one-character delimiter ("a:" + "::" + "b" would read back as "a", ":b").
+        check_casing(self.casing, where)
+        literal_case = apply_casing(self.casing, None)
+        parts = tuple(
+            Literal(literal_case(p.text)) if isinstance(p, Literal) else p
+            for p in parse_source(self.source)
+        )
+        object.__setattr__(self, "parts", parts)
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            # Field values are cut at the delimiter, which is unambiguous only for a
+            # one-character delimiter ("a:" + "::" + "b" would read back as "a", ":b").
             raise ConfigurationError(
-                f"{where}the key delimiter must be a single character, got {self.delimiter!r}"
+                f"{where}the key delimiter must be a single character or None, got "
+                f"{self.delimiter!r}"
             )
         resolve = self.resolve or default_codec
         codecs: dict[str, FieldCodec] = {}
-        previous: _Part | None = None
+        previous: Part | None = None
         for part in parts:
-            if isinstance(part, _Field):
+            if isinstance(part, Field):
                 try:
                     codecs[part.name] = resolve(part.name, part.spec)
                 except KeyError:
@@ -122,55 +114,65 @@ class KeyTemplate:
                     raise ConfigurationError(
                         f"{where}key template {self.source!r}, field {{{part.name}}}: {exc}"
                     ) from None
-                if isinstance(previous, _Field):
+                if isinstance(previous, Field):
                     raise ConfigurationError(
                         f"{where}key template {self.source!r}: fields {{{previous.name}}} and "
-                        f"{{{part.name}}} must be separated by {self.delimiter!r}"
+                        f"{{{part.name}}} must be separated by literal text (such as "
+                        f"{self.delimiter or '-'!r}), or the key could not be split again"
                     )
-            elif (
-                isinstance(previous, _Field)
-                and self._followed_by_field(part)
-                and self.delimiter not in part.text
-            ):
-                raise ConfigurationError(
-                    f"{where}key template {self.source!r}: the text {part.text!r} between "
-                    f"fields must contain the delimiter {self.delimiter!r}"
-                )
             previous = part
-        names = [p.name for p in parts if isinstance(p, _Field)]
+        names = [p.name for p in parts if isinstance(p, Field)]
         if len(names) != len(set(names)):
             raise ConfigurationError(f"{where}key template {self.source!r} repeats a field")
+        if isinstance(self.casing, Mapping):
+            unknown = sorted(set(self.casing) - set(names))
+            if unknown:
+                raise ConfigurationError(
+                    f"{where}key template {self.source!r}: casing names {', '.join(unknown)}, "
+                    "which are not fields of the template"
+                )
         object.__setattr__(self, "codecs", codecs)
-        object.__setattr__(self, "_regex", re.compile(self._pattern()))
         steps = tuple(
-            (None, p.name, codecs[p.name]) if isinstance(p, _Field) else (p.text, None, None)
+            (None, p.name, codecs[p.name], self._casing_of(p.name), stop_text(parts, p.name))
+            if isinstance(p, Field)
+            else (p.text, None, None, None, "")
             for p in parts
         )
         object.__setattr__(self, "_steps", steps)
         # str.format gives what build() does for text fields and integer-spec number fields
         # holding ints; a float would raise with a "d" spec, so only such templates use it.
-        plain = all(
+        # Casing changes the text, so a cased template never uses it.
+        plain = self.casing == "none" and all(
             type(c) is TextCodec or (type(c) is NumberCodec and c.spec and not c.exact)
             for c in codecs.values()
         )
         object.__setattr__(self, "_format", self.source if plain else None)
 
-    def _followed_by_field(self, literal: _Literal) -> bool:
-        index = self.parts.index(literal)
-        return index + 1 < len(self.parts) and isinstance(self.parts[index + 1], _Field)
+    def _casing_of(self, name: str) -> Callable[[str], str] | None:
+        # Casing normalises text fields only: numbers and datetimes keep their canonical text.
+        if not isinstance(self.codecs[name], TextCodec):
+            return None
+        case = apply_casing(self.casing, name)
+        return None if case is str else case
 
-    def _pattern(self) -> str:
-        value = f"[^{re.escape(self.delimiter[0])}]+"
-        pieces = [
-            f"(?P<{p.name}>{value})" if isinstance(p, _Field) else re.escape(p.text)
-            for p in self.parts
-        ]
-        return "".join(pieces)
+    def following_text(self, name: str) -> str:
+        """The literal text right after field ``name`` (``""`` when the field ends the key).
+
+        Example:
+            >>> KeyTemplate("{year}-Q{quarter}").following_text("year")
+            '-Q'
+        """
+        return following_text(self.parts, name)
+
+    def stops_at(self, name: str, char: str) -> bool:
+        """True when no value of field ``name`` can contain ``char``: it is the delimiter,
+        or the whole text between the field and the next."""
+        return char == self.delimiter or char == stop_text(self.parts, name)
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
         """The field names, in template order."""
-        return tuple(p.name for p in self.parts if isinstance(p, _Field))
+        return tuple(p.name for p in self.parts if isinstance(p, Field))
 
     @property
     def is_constant(self) -> bool:
@@ -182,17 +184,18 @@ class KeyTemplate:
         """The constant text before the first field (the whole text for a constant template)."""
         out = []
         for part in self.parts:
-            if isinstance(part, _Field):
+            if isinstance(part, Field):
                 break
             out.append(part.text)
         return "".join(out)
 
     def render(self, name: str, value: Any) -> str:
-        """Render one field's value as key text, validating it.
+        """Render one field's value as key text (cased as the template says), validating it.
 
         Raises:
             ValidationError: The value is missing, empty, of the wrong type, not valid
-                Unicode, or contains the delimiter.
+                Unicode, contains the delimiter, or contains (or runs into) the literal text
+                between its field and the next.
         """
         where = f"{self.owner} " if self.owner else ""
         if value is None:
@@ -203,12 +206,22 @@ class KeyTemplate:
             raise ValidationError(
                 f"{where}key template {self.source!r}: {name}={value!r} cannot be used: {exc}"
             ) from None
+        case = self._casing_of(name)
+        if case is not None:
+            text = case(text)
         if not text:
             raise ValidationError(f"{where}key template {self.source!r}: {name} must not be empty")
-        if self.delimiter in text:
+        if self.delimiter is not None and self.delimiter in text:
             raise ValidationError(
                 f"{where}key template {self.source!r}: {name}={value!r} contains the key "
                 f"delimiter {self.delimiter!r}, which could forge another item's key"
+            )
+        following = stop_text(self.parts, name)
+        if runs_into(text, following):
+            raise ValidationError(
+                f"{where}key template {self.source!r}: {name}={value!r} contains (or runs "
+                f"into) the text {following!r} that follows the field, so the key could not "
+                "be split back into its values"
             )
         check_text(text, what=f"{where}key template {self.source!r}: {name}")
         return text
@@ -231,13 +244,13 @@ class KeyTemplate:
             ValidationError: A field is missing or its value cannot be used in a key, or the
                 key would be longer than ``max_bytes``.
         """
-        # The fast path: every value renders, none is empty or holds the delimiter, and the
-        # whole key encodes within max_bytes. Anything else takes the checked path below,
-        # which raises the precise error.
+        # The fast path: every value renders, none is empty, holds the delimiter or runs into
+        # the text after its field, and the whole key encodes within max_bytes. Anything else
+        # takes the checked path below, which raises the precise error.
         out: list[str] = []
         delimiter = self.delimiter
         try:
-            for literal, name, codec in self._steps:
+            for literal, name, codec, case, following in self._steps:
                 if literal is not None:
                     out.append(literal)
                     continue
@@ -245,7 +258,11 @@ class KeyTemplate:
                 if value is None:
                     break
                 text = codec.to_text(value)  # type: ignore[union-attr]
-                if not text or delimiter in text:
+                if case is not None:
+                    text = case(text)
+                if not text or (delimiter is not None and delimiter in text):
+                    break
+                if following and runs_into(text, following):
                     break
                 out.append(text)
             else:
@@ -260,8 +277,8 @@ class KeyTemplate:
     @property
     def format_string(self) -> str | None:
         """The template as a ``str.format`` string that gives what :meth:`build` does for
-        the values it accepts, when it has one (text fields and integer-spec number fields
-        only: no datetimes, exact numbers or spec-less numbers)."""
+        the values it accepts, when it has one (uncased text fields and integer-spec number
+        fields only: no datetimes, exact numbers, spec-less numbers or casing)."""
         return self._format
 
     def built(self, values: Mapping[str, Any], text: str) -> bool:
@@ -287,7 +304,7 @@ class KeyTemplate:
     def _build_checked(self, values: Mapping[str, Any]) -> str:
         out = []
         for part in self.parts:
-            if isinstance(part, _Field):
+            if isinstance(part, Field):
                 out.append(self.render(part.name, values.get(part.name)))
             else:
                 out.append(part.text)
@@ -302,7 +319,7 @@ class KeyTemplate:
         """
         out = []
         for part in self.parts:
-            if isinstance(part, _Field):
+            if isinstance(part, Field):
                 if values.get(part.name) is None:
                     break
                 out.append(self.render(part.name, values[part.name]))
@@ -310,9 +327,19 @@ class KeyTemplate:
                 out.append(part.text)
         return self._fits("".join(out))
 
+    def split(self, text: str) -> dict[str, str] | None:
+        """Cut key text into the raw text of each field, or ``None`` when it has another shape
+        (see :func:`~dynaorm.keys.parts.split_text`).
+
+        Example:
+            >>> KeyTemplate("{year}-Q{quarter}").split("2018-Q4")
+            {'year': '2018', 'quarter': '4'}
+        """
+        return split_text(self.parts, self.delimiter, text)
+
     def matches(self, text: str) -> bool:
         """True when ``text`` has this template's shape."""
-        return self._regex.fullmatch(text) is not None
+        return self.split(text) is not None
 
     def parse(self, text: str) -> dict[str, Any]:
         """Read field values back from key text.
@@ -321,7 +348,7 @@ class KeyTemplate:
         codec writes the value it reads back (``parse`` then ``build`` gives ``text`` again).
         ``"E#1"``, ``"E#1.0"`` or ``"E#00001"`` are refused for ``"E#{seq:04d}"``, which
         builds ``"E#0001"``: an item stored under such a key is not the item the values
-        locate.
+        locate. A cased field reads back in its case: ``"new"`` for a lower-cased field.
 
         Raises:
             ValidationError: ``text`` was not produced by this template.
@@ -336,11 +363,11 @@ class KeyTemplate:
             ...     print("refused:", str(exc).split(", ")[-1])
             refused: which the template never builds (it builds '0001' for that value)
         """
-        match = self._regex.fullmatch(text)
-        if match is None:
+        raw_values = self.split(text)
+        if raw_values is None:
             raise ValidationError(f"{text!r} does not match key template {self.source!r}")
         values: dict[str, Any] = {}
-        for name, raw in match.groupdict().items():
+        for name, raw in raw_values.items():
             codec = self.codecs[name]
             try:
                 value = codec.from_text(raw)
@@ -349,6 +376,9 @@ class KeyTemplate:
                 raise ValidationError(
                     f"{text!r}: field {name!r} of key template {self.source!r} is unreadable: {exc}"
                 ) from None
+            case = self._casing_of(name)
+            if case is not None:
+                canonical = case(canonical)
             if canonical != raw:
                 raise ValidationError(
                     f"{text!r}: field {name!r} of key template {self.source!r} reads {raw!r}, "

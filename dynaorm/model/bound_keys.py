@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 import attrs
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.keys.parts import CasingOption, FromTable, Template
 from dynaorm.keys.shards import BoundShard
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.indexes import Index
@@ -43,16 +44,34 @@ class Key:
     Fields may carry a format spec: ``"{seq:08d}"`` zero-pads numbers so text order matches
     numeric order. Only integer specs (``[sign][0][width]d``) are accepted, since a key must
     read back exactly: ``.2f``, ``g`` or ``e`` would build one key for different numbers.
-    Datetime attributes render as fixed-width UTC ISO-8601.
+    Datetime attributes render as fixed-width UTC ISO-8601, or in the format their spec
+    names (``"{day:date}"``, ``"{at:seconds}"``, ``"{at:secondsZ}"``, ``"{at:epoch}"``).
+
+    A template may be a :class:`~dynaorm.Template` to give it its own delimiter or casing.
+
+    Args (keyword only):
+        delimiter: The character values may never contain, for both templates (a
+            ``Template`` may set its own); ``None`` for none. By default the table's.
+        casing: ``"lower"``/``"upper"`` normalises the literal text and text values of both
+            templates, or a mapping (``{"status": "upper"}``) normalises the text fields it
+            names; ``"none"`` (the default) keeps them.
+        assume_disjoint: For a primary key: skip the check that its keys cannot equal
+            another entity's keys. Only for keys whose values you guarantee never build
+            another type's key (the check could not prove it).
 
     Example:
-        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")
-        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None)
+        >>> Key(pk="CUSTOMER#{customer_id}", sk="PROFILE")  # doctest: +ELLIPSIS
+        Key(pk='CUSTOMER#{customer_id}', sk='PROFILE', index=None, ...)
     """
 
-    pk: str | None = None
-    sk: str | None = None
+    pk: str | Template | None = None
+    sk: str | Template | None = None
     index: str | None = None
+    delimiter: str | FromTable | None = attrs.field(
+        default=FromTable.DELIMITER, kw_only=True, repr=False
+    )
+    casing: CasingOption = attrs.field(default="none", kw_only=True, repr=False)
+    assume_disjoint: bool = attrs.field(default=False, kw_only=True, repr=False)
 
     # Declaring an entity replaces each Key with its BoundKey, so on a concrete entity
     # ``Order.by_status`` is a BoundKey; this descriptor tells type checkers so. An abstract
@@ -77,6 +96,8 @@ class BoundKey(Generic[E]):
         sk: Sort-key template, if the table/index has a sort key.
         pk_attribute: Physical partition-key attribute.
         sk_attribute: Physical sort-key attribute.
+        assume_disjoint: The key was declared with ``assume_disjoint=True``: the table does
+            not check it against other entities' keys.
     """
 
     entity: type[E]
@@ -87,6 +108,7 @@ class BoundKey(Generic[E]):
     pk_attribute: str
     sk_attribute: str | None
     shards: tuple[BoundShard, ...] = ()
+    assume_disjoint: bool = attrs.field(default=False, kw_only=True)
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:

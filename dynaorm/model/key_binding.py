@@ -17,6 +17,7 @@ from pynamodb.attributes import (
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
 from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
+from dynaorm.keys.parts import FromTable, Template
 from dynaorm.keys.shards import BoundShard, Shard
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.bound_keys import BoundKey, Key
@@ -33,9 +34,7 @@ def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) 
     def resolve(name: str, spec: str) -> FieldCodec:
         attribute = attributes[name]
         if isinstance(attribute, UTCDateTimeAttribute):
-            if spec:
-                raise ValueError("datetime fields take no format spec")
-            return DateTimeCodec()
+            return DateTimeCodec(spec)
         if isinstance(attribute, NumberAttribute):
             return NumberCodec(spec)
         if isinstance(attribute, DecimalAttribute):
@@ -113,9 +112,22 @@ def _bind_templates(
 ) -> BoundKey:
     owner = f"{entity.__qualname__}.{name}"
 
-    def template(source: str, part: str) -> KeyTemplate:
+    def template(source: str | Template, part: str) -> KeyTemplate:
         limit = SORT_KEY_LIMIT if part == "sk" else PARTITION_KEY_LIMIT
-        return KeyTemplate(source, resolve, table.delimiter, f"{owner}.{part}", max_bytes=limit)
+        spec = source if isinstance(source, Template) else Template(source)
+        delimiter = spec.delimiter
+        if isinstance(delimiter, FromTable):
+            delimiter = key.delimiter
+        if isinstance(delimiter, FromTable):
+            delimiter = table.delimiter
+        return KeyTemplate(
+            spec.source,
+            resolve,
+            delimiter,
+            f"{owner}.{part}",
+            max_bytes=limit,
+            casing=key.casing if spec.casing is None else spec.casing,
+        )
 
     if key.index is None:
         if key.pk is None:
@@ -131,11 +143,14 @@ def _bind_templates(
             template(key.sk, "sk") if key.sk is not None else None,
             table.pk,
             table.sk,
+            assume_disjoint=key.assume_disjoint,
         )
     try:
         index = table.index(key.index)
     except ConfigurationError as exc:
-        templates = ", ".join(f"{p}={t!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t)
+        templates = ", ".join(
+            f"{p}={getattr(t, 'source', t)!r}" for p, t in (("pk", key.pk), ("sk", key.sk)) if t
+        )
         raise ConfigurationError(
             f"{owner} (Key(index={key.index!r}, {templates})): {exc}"
         ) from None

@@ -205,6 +205,8 @@ class TableDefinition:
             mine = entity.__primary__
             for other in self.entities.values():
                 theirs = other.__primary__
+                if mine.assume_disjoint or theirs.assume_disjoint:
+                    continue
                 pk_clash = templates_may_collide(mine.pk, theirs.pk)
                 sk_clash = (
                     mine.sk is None
@@ -215,7 +217,9 @@ class TableDefinition:
                     raise ConfigurationError(
                         f"table {self.name!r}: the primary keys of {entity.__qualname__} "
                         f"({mine.describe()}) and {other.__qualname__} ({theirs.describe()}) "
-                        "can produce the same key; give one of them a distinct constant prefix"
+                        "can produce the same key; give one of them a distinct constant prefix, or "
+                        "declare Key(..., assume_disjoint=True) if you guarantee their values "
+                        "never build the same key"
                     )
             self.entities[type_name] = entity
 

@@ -3,17 +3,15 @@ or read from the table."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from dynaorm.keys.parts import Field, parse_source
 
 if TYPE_CHECKING:
     from dynaorm.api.table import Table
 
 __all__ = ["generated_samples", "placeholder", "table_samples"]
-
-
-_FIELD = re.compile(r"\{(\w+)[^}]*\}")
 
 
 def placeholder(template: str) -> str:
@@ -23,7 +21,10 @@ def placeholder(template: str) -> str:
         >>> placeholder("ORDER#{placed_at}#{order_id:08d}")
         'ORDER#<placed_at>#<order_id>'
     """
-    return _FIELD.sub(lambda m: f"<{m.group(1)}>", template)
+    return "".join(
+        f"<{part.name}>" if isinstance(part, Field) else part.text
+        for part in parse_source(template)
+    )
 
 
 _SAMPLE_VALUES: dict[str, Callable[[str], Any]] = {
