@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from support import requests_sent
+from support import bodies_sent, requests_sent
 
 from dynaorm import (
     ConditionFailed,
@@ -322,3 +322,21 @@ def test_cancellation_stops_at_once(tables: Table, fault_injector: Callable[...,
         assert time.monotonic() - started < 2.0
     finally:
         shop.retry_policy = None
+
+
+def test_the_same_requests_go_on_the_wire(tables: Table) -> None:
+    def scenario(api: Sync, n: int) -> None:
+        placed = order(n)
+        api.save(placed)
+        api.get(Order, customer_id="c1", order_id=f"o{n:02d}")
+        api.update(placed, Order.status.set("PAID"))
+        api.page(Order.query(customer_id="c1").where(Order.total >= 0).limit(1))
+        api.count(Order.by_status.query(status="PAID"))
+        api.delete(placed)
+
+    with bodies_sent(shop) as sync_sent:
+        scenario(Sync(), 5)
+    with bodies_sent(shop) as async_sent:
+        scenario(Async(), 5)  # the same item again (the sync run deleted it)
+    assert len(sync_sent) >= 6
+    assert async_sent == sync_sent
