@@ -16,6 +16,7 @@ from support import bodies_sent, requests_sent
 
 from dynaorm import (
     ConditionFailed,
+    DynaormError,
     Entity,
     Index,
     Key,
@@ -340,3 +341,18 @@ def test_the_same_requests_go_on_the_wire(tables: Table) -> None:
         scenario(Async(), 5)  # the same item again (the sync run deleted it)
     assert len(sync_sent) >= 6
     assert async_sent == sync_sent
+
+
+def test_connection_failures_map_to_the_same_errors(tables: Table) -> None:
+    policy = RetryPolicy(max_attempts=2, base_delay=0.001, cap=0.01)
+    shop.retry_policy = policy
+    try:
+        with shop.override(endpoint_url="http://127.0.0.1:9"):  # nothing listens there
+            with pytest.raises(DynaormError) as sync_error:
+                Order.get(customer_id="c1", order_id="o01")
+            with pytest.raises(DynaormError) as async_error:
+                run(Order.aget(customer_id="c1", order_id="o01"))
+        assert type(async_error.value) is type(sync_error.value)
+        assert type(async_error.value.__cause__) is type(sync_error.value.__cause__)
+    finally:
+        shop.retry_policy = None
