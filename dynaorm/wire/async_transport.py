@@ -152,7 +152,7 @@ class AsyncTransport:
         hooks = registered_hooks(self._client)
         if hooks is None:
             return await self._post(operation, request, timeout)
-        attempt = Attempt(operation, dict(request), url=self._sender.url)
+        attempt = Attempt(operation, dict(request), url=self._client.meta.endpoint_url)
         answer = hooks.before_send(attempt)
         try:
             if answer is not None:

@@ -356,3 +356,31 @@ def test_connection_failures_map_to_the_same_errors(tables: Table) -> None:
         assert type(async_error.value.__cause__) is type(sync_error.value.__cause__)
     finally:
         shop.retry_policy = None
+
+
+def test_scans(api: Sync, tables: Table) -> None:
+    for n in range(1, 6):
+        order(n, total=n).save()
+    scan = Order.scan().where(Order.total > 2)
+    if isinstance(api, Async):
+
+        async def listed() -> list[Any]:
+            return [item async for item in scan]
+
+        found = run(listed())
+        count = run(scan.acount())
+        page = run(Order.scan().page_size(2).apage())
+    else:
+        found, count, page = scan.all(), scan.count(), Order.scan().page_size(2).page()
+    assert sorted(o.total for o in found) == [3, 4, 5]
+    assert count == 3
+    assert len(page) == 2
+
+
+def test_what_is_not_async_yet_says_so(tables: Table) -> None:
+    with requests_sent(shop) as sent:
+        with pytest.raises(ValidationError, match="not async yet"):
+            run(Order.scan().segments(2).aall())
+        with pytest.raises(ValidationError, match="not async yet"):
+            run(Order.scan().rate_limit(5).acount())
+    assert sent == []
