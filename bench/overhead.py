@@ -7,7 +7,12 @@ serializing, signing, parsing the response and (for the libraries) decoding it.
 The botocore baseline sends the very request dynaorm sends (taken from dynaorm's own compile
 step) with a client made with botocore's defaults, as a user calling botocore directly would.
 It also runs with ``parameter_validation=False`` (what dynaorm and PynamoDB configure), so the
-report can show how much of the difference that one setting is.
+report can show how much of the difference that one setting is. That client (the fair
+baseline) is configured as dynaorm configures its own: no validation, standard retry mode with
+one attempt (dynaorm retries under its own policy).
+
+When dynaorm's ``Settings`` has a ``transport`` option, every transport is measured in turn
+(:func:`transports`); the lean transport's pool is answered with the same canned responses.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import botocore.session
 from botocore.config import Config
 
@@ -28,8 +34,23 @@ from bench.models import (
     make_pynamo_order,
 )
 from bench.timing import Timing, interleaved
+from dynaorm import Settings
 
 PAGE = 25
+# What dynaorm's own botocore client is configured with (dynaorm.wire.clients), for the
+# fair baseline.
+FAIR = {"parameter_validation": False, "retries": {"mode": "standard", "total_max_attempts": 1}}
+
+
+def transports() -> tuple[str | None, ...]:
+    """dynaorm's transports to measure, the one the headline ratios use first; ``(None,)``
+    when ``Settings`` has no ``transport`` option (one transport, left as configured)."""
+    if "transport" not in attrs.fields_dict(Settings):
+        return (None,)
+    from dynaorm.base import settings
+
+    names: tuple[str, ...] = getattr(settings, "TRANSPORTS", ("lean", "botocore"))
+    return tuple(sorted(names, key=lambda name: name != "lean"))
 
 
 def _client(**config: Any) -> Any:
@@ -43,16 +64,18 @@ def _client(**config: Any) -> Any:
     )
 
 
-def _setup() -> tuple[Any, Any, Any]:
+def _setup(transport: str | None) -> tuple[Any, Any, Any]:
     # The table's own settings, so the global ones (a test session's) stay as they are.
+    chosen = {} if transport is None else {"transport": transport}
     bench_table.configure(
         endpoint_url=ENDPOINT,
         region="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
+        **chosen,
     )
     pynamo_client = PynamoOrder._get_connection().connection.client
-    return _client(), _client(parameter_validation=False), pynamo_client
+    return _client(), _client(**FAIR), pynamo_client
 
 
 def _update_request(order: Order) -> dict[str, Any]:
@@ -60,14 +83,15 @@ def _update_request(order: Order) -> dict[str, Any]:
     return order.update_plan(Order.status.set("PAID"), condition=Order.status == "PAID").compile()
 
 
-def measure(*, ops: int = 100, rounds: int = 11) -> dict[str, Timing]:
-    """Time put, get, update, a query page and a batch write for every client.
+def measure(*, ops: int = 100, rounds: int = 11, transport: str | None = None) -> dict[str, Timing]:
+    """Time put, get, update, a query page and a batch write for every client
+    (dynaorm on ``transport``; ``None``: as configured).
 
     Returns:
         Operation name -> timings of ``dynaorm``, ``botocore``, ``botocore_novalidate`` and
         ``pynamodb``.
     """
-    client, plain, pynamo_client = _setup()
+    client, plain, pynamo_client = _setup(transport)
     order = make_order()
     item = order.to_item()
     key = order.item_key.to_request()
@@ -85,6 +109,9 @@ def measure(*, ops: int = 100, rounds: int = 11) -> dict[str, Timing]:
     }
     clients = (client, plain, pynamo_client, bench_table.transport.client)
     undo = [canned.install(c, responses) for c in clients]
+    lean = getattr(bench_table.transport, "lean", None)
+    if lean is not None:
+        undo.append(canned.install_pool(lean, responses))
     pynamo_order = make_pynamo_order()
     update_request = _update_request(order)
     placed = update_request["ExpressionAttributeValues"]

@@ -17,7 +17,7 @@ from pynamodb.attributes import (
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.base.limits import PARTITION_KEY_LIMIT, SORT_KEY_LIMIT
 from dynaorm.keys.codecs import DateTimeCodec, FieldCodec, NumberCodec, TextCodec
-from dynaorm.keys.parts import FromTable, Template
+from dynaorm.keys.parts import CasingOption, Field, FromTable, Template, parse_source
 from dynaorm.keys.shards import BoundShard, Shard
 from dynaorm.keys.templates import KeyTemplate
 from dynaorm.model.bound_keys import BoundKey, Key
@@ -51,6 +51,15 @@ def _codec_resolver(entity_name: str, attributes: Mapping[str, Attribute[Any]]) 
     return resolve
 
 
+def _own_casing(casing: CasingOption, spec: Template) -> CasingOption:
+    """A Key's per-field casing, narrowed to the fields of one of its templates (``bind_key``
+    refuses names in neither)."""
+    if not isinstance(casing, Mapping):
+        return casing
+    names = {p.name for p in parse_source(spec.source) if isinstance(p, Field)}
+    return {name: case for name, case in casing.items() if name in names}
+
+
 def bind_key(
     key: Key,
     *,
@@ -67,6 +76,14 @@ def bind_key(
         ConfigurationError: The key does not fit the table or names unknown attributes.
     """
     owner = f"{entity.__qualname__}.{name}"
+    if isinstance(key.casing, Mapping):
+        sources = [t if isinstance(t, Template) else Template(t) for t in (key.pk, key.sk) if t]
+        cased = {n for t in sources for n in _own_casing(key.casing, t)}
+        if set(key.casing) - cased:
+            raise ConfigurationError(
+                f"{owner}: casing names {', '.join(sorted(set(key.casing) - cased))}, which "
+                "are not fields of its templates"
+            )
     shards = shards or {}
     attribute_codec = _codec_resolver(entity.__qualname__, attributes)
 
@@ -126,7 +143,7 @@ def _bind_templates(
             delimiter,
             f"{owner}.{part}",
             max_bytes=limit,
-            casing=key.casing if spec.casing is None else spec.casing,
+            casing=_own_casing(key.casing, spec) if spec.casing is None else spec.casing,
         )
 
     if key.index is None:

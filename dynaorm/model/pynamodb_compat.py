@@ -14,9 +14,17 @@ methods give. Classes with a discriminator attribute fall back to PynamoDB's own
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pynamodb.attributes import Attribute, AttributeContainer, ListAttribute, MapAttribute
+from pynamodb.attributes import (
+    Attribute,
+    AttributeContainer,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import AttributeNullError
 
 from dynaorm.base.class_cache import per_class
@@ -77,11 +85,98 @@ def _build_encode_plan(cls: type[EntityBase]) -> tuple[_EncodeStep, ...] | None:
                 else None,
                 isinstance(a, ListAttribute | MapAttribute),
                 bool(a.null),
-                unguarded(a),
+                _fast_serializer(a, unguarded(a)),
             )
             for name, a in cls.get_attributes().items()
         )
     return plan
+
+
+class _NotPlain(Exception):
+    """A value :func:`_plain_value` leaves to PynamoDB's own serialization."""
+
+
+def _plain_value(value: Any) -> dict[str, Any]:
+    """A value of a raw map or an untyped list in typed form, exactly as PynamoDB's
+    ``_get_class_for_serialize(value).serialize(value)`` gives it, for the plain types
+    (``str``, ``bool``, ``int``, finite ``float``, ``bytes``, ``dict``, ``list``, exactly
+    those types); raises ``_NotPlain`` for any other (sets, ``None``, map instances,
+    subclasses, NaN and infinities), which PynamoDB then serializes itself."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is dict:
+        return {"M": {name: _plain_value(member) for name, member in value.items()}}
+    if kind is list:
+        return {"L": [_plain_value(member) for member in value]}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int:
+        return {"N": int.__repr__(value)}  # what json.dumps (NumberAttribute) writes
+    if kind is float and value - value == 0:
+        return {"N": float.__repr__(value)}
+    if kind is bytes:
+        return {"B": value}
+    raise _NotPlain
+
+
+def _fast_serializer(
+    attribute: Attribute[Any], serialize: Callable[..., Any]
+) -> Callable[..., Any]:
+    """``serialize`` (the attribute's, type check included), with the plain values of a raw
+    map, an untyped list or a number encoded without PynamoDB's per-value class lookups and
+    ``json.dumps``; the output is the same (``tests/model/test_pynamodb_equivalence.py``).
+    The same for a ``datetime`` in UTC (``strftime`` and ``astimezone`` skipped). Any other
+    value, and every attribute class of its own, goes to ``serialize``. A value of the exact
+    plain type passes the type check, so it is not run for it."""
+    cls = type(attribute)
+    if cls is MapAttribute:
+
+        def encode_map(value: Any, null_check: bool = True) -> Any:
+            if type(value) is dict:
+                try:
+                    return {name: _plain_value(member) for name, member in value.items()}
+                except (_NotPlain, RecursionError):
+                    pass
+            return serialize(value, null_check=null_check)
+
+        return encode_map
+    if cls is ListAttribute and getattr(attribute, "element_type", None) is None:
+
+        def encode_list(value: Any, null_check: bool = True) -> Any:
+            if type(value) is list:
+                try:
+                    return [_plain_value(member) for member in value]
+                except (_NotPlain, RecursionError):
+                    pass
+            return serialize(value, null_check=null_check)
+
+        return encode_list
+    if cls.serialize is NumberAttribute.serialize:
+
+        def encode_number(value: Any) -> Any:
+            kind = type(value)
+            if kind is int:
+                return int.__repr__(value)
+            if kind is float and value - value == 0:
+                return float.__repr__(value)
+            return serialize(value)
+
+        return encode_number
+    if cls.serialize is UTCDateTimeAttribute.serialize:
+
+        def encode_datetime(value: Any) -> Any:
+            # PynamoDB's format ('%Y-%m-%dT%H:%M:%S.%f+0000', the year zero-padded) for a
+            # time in UTC or without a zone (which PynamoDB takes as UTC).
+            if type(value) is datetime and (value.tzinfo is None or value.tzinfo is UTC):
+                return (
+                    f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+                    f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
+                )
+            return serialize(value)
+
+        return encode_datetime
+    return serialize
 
 
 def _decode_plan(cls: type[EntityBase]) -> _DecodePlan | None:

@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 bench_main = pytest.importorskip("bench.__main__")
-from bench import overhead, plugin_startup, report, throughput  # noqa: E402
+from bench import latency, overhead, plugin_startup, report, stub, throughput  # noqa: E402
 from bench.events import Event, event_item  # noqa: E402
 from bench.timing import Timing, interleaved  # noqa: E402
 
@@ -81,6 +81,16 @@ def _fake_results() -> dict[str, object]:
             "server": "dynalite",
         },
         "plugin_startup": {"with_plugin_s": 0.9, "without_plugin_s": 0.85, "runs": 3},
+        "transport": "lean",
+        "client_transports": {
+            "botocore": dict.fromkeys(("put", "get", "update", "query_page", "batch_write"), timing)
+        },
+        "stub": {
+            "items": 200,
+            "delay_ms": 5.0,
+            "boto3": 100.0,
+            "dynaorm": {"lean": 350.0, "botocore": 200.0},
+        },
     }
 
 
@@ -95,6 +105,13 @@ def test_writers(tmp_path: Path) -> None:
     assert report.meets("put_vs_botocore", 1.04) is True
     assert report.meets("dynalite_batch_write_vs_pynamodb", 1.2) is False
     assert report.meets("scan_4_vs_1", 3.0) is None
+    assert flat["put_vs_botocore_novalidate"] == 1.312
+    assert report.meets("put_vs_botocore_novalidate", 0.5) is True
+    assert flat["botocore_transport_get_vs_botocore_novalidate"] == 1.312
+    assert report.meets("botocore_transport_get_vs_botocore_novalidate", 9.0) is None
+    assert flat["batch_write_latency_vs_boto3"] == 3.5
+    assert report.meets("batch_write_latency_vs_boto3", 3.5) is True
+    assert flat["botocore_transport_batch_write_latency_vs_boto3"] == 2.0
     json_path, md_path = tmp_path / "results.json", tmp_path / "benchmarks.md"
     report.write_json(json_path, flat)
     assert json.loads(json_path.read_text()) == flat
@@ -105,6 +122,10 @@ def test_writers(tmp_path: Path) -> None:
     assert "| `put_vs_botocore` | 1.05 |" in text
     assert "met" in text
     assert "## pytest plugin start-up" in text
+    assert "## Parallel batch writes, client-bound" in text
+    assert "`lean` transport" in text
+    assert "dynaorm on the `botocore` transport" in text
+    assert "| `put_vs_botocore_novalidate` | 1.312 | <= 0.5: **not met** |" in text
     assert str(Path.cwd()) not in text
 
 
@@ -116,7 +137,55 @@ def test_quick_main_without_servers(tmp_path: Path) -> None:
     flat = json.loads(json_path.read_text())
     for op in ("put", "get", "update", "query_page", "batch_write"):
         assert f"{op}_vs_botocore" in flat
+        assert f"{op}_vs_botocore_novalidate" in flat
+    assert "batch_write_latency_vs_boto3" in flat
     assert md_path.read_text().startswith("# Benchmarks")
+
+
+def test_every_transport_is_measured() -> None:
+    transports = overhead.transports()
+    assert transports[0] in (None, "lean")
+    for transport in transports:
+        results = overhead.measure(ops=1, rounds=1, transport=transport)
+        assert set(results) == {"put", "get", "update", "query_page", "batch_write"}
+        assert "botocore_novalidate" in results["put"].rounds
+
+
+def test_stub_answers_concurrently_with_a_checksum() -> None:
+    import json as json_module
+    import time
+    import urllib.request
+    import zlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(endpoint: str, target: str) -> tuple[dict[str, object], str]:
+        request = urllib.request.Request(
+            endpoint,
+            data=b'{"TableName": "t"}',
+            headers={"X-Amz-Target": f"DynamoDB_20120810.{target}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            assert response.headers["x-amz-crc32"] == str(zlib.crc32(body) & 0xFFFFFFFF)
+            return json_module.loads(body), target
+
+    with stub.running(delay_ms=200) as endpoint:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda t: post(endpoint, t), ["BatchWriteItem"] * 4))
+        # Four requests of 200 ms each, answered side by side (not one after another).
+        assert time.perf_counter() - started < 0.75
+        assert all(body == {"UnprocessedItems": {}} for body, _ in answers)
+        described, _ = post(endpoint, "DescribeTable")
+        assert described["Table"]["TableStatus"] == "ACTIVE"
+        assert post(endpoint, "PutItem")[0] == {}
+
+
+def test_stub_batch_write_measures_both_clients() -> None:
+    measured = latency.measure(60, transports=overhead.transports())
+    assert measured["items"] == 60
+    assert measured["boto3"] > 0
+    assert all(rate > 0 for rate in measured["dynaorm"].values())
 
 
 def test_plugin_startup_measures_and_updates_in_place(tmp_path: Path) -> None:

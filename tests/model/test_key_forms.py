@@ -174,3 +174,19 @@ def test_assume_disjoint_opts_out_of_the_check() -> None:
         primary = Key(pk="CUSTOMER#{customer_id}", sk="SETTINGS", assume_disjoint=True)
 
     assert Settings.__primary__.assume_disjoint
+
+
+def test_a_key_casing_mapping_applies_to_each_template_s_own_fields() -> None:
+    table = Table("test-key-forms-casing")
+
+    class Ticket(Entity, table=table):
+        queue = UnicodeAttribute()
+        status = UnicodeAttribute()
+        primary = Key(pk="Q#{queue}", sk="S#{status}", casing={"queue": "lower", "status": "upper"})
+
+    assert Ticket.key(queue="Ops", status="open").key == {"PK": "Q#ops", "SK": "S#OPEN"}
+    with pytest.raises(ConfigurationError, match="casing names state"):
+
+        class Bad(Entity, table=table):
+            queue = UnicodeAttribute()
+            primary = Key(pk="B#{queue}", sk="B", casing={"state": "upper"})

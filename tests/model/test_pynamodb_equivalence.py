@@ -311,3 +311,61 @@ def test_a_decimal_keeps_every_digit_both_ways() -> None:
     item = Everything(item_id="d", price=price).to_item()
     assert item["price"] == PlainModel(item_id="d", price=price).serialize()["price"]
     assert Everything.from_item(item).price == PlainModel.from_raw_data(item).price == price
+
+
+# The fast serializers of the encode plan (plain values of raw maps and untyped lists, numbers,
+# UTC datetimes) against the attribute's own serialize, on values beyond the item strategies:
+# every float (NaN, infinities, -0.0), huge ints, any year, naive and zoned datetimes, sets,
+# None and subclasses, which must take PynamoDB's own path and fail the same way.
+class _Text(str):
+    pass
+
+
+any_scalars = st.one_of(
+    st.text(max_size=4),
+    st.builds(_Text, st.text(max_size=3)),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.binary(max_size=4),
+    st.sets(st.text(max_size=2), max_size=2),
+    st.sets(st.integers(), max_size=2),
+)
+any_values = st.recursive(
+    any_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=12,
+)
+any_moments = st.datetimes(
+    timezones=st.none() | st.just(UTC) | st.just(timezone(timedelta(hours=-3)))
+)
+
+
+def _outcome(serialize: Any, value: Any) -> Any:
+    try:
+        return ("ok", serialize(value))
+    except Exception as exc:
+        return ("error", type(exc))
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [MapAttribute(), ListAttribute(), NumberAttribute(), UTCDateTimeAttribute()],
+    ids=type,
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_fast_serializers_are_pynamodbs(attribute: Attribute[Any], data: Any) -> None:
+    from dynaorm.model.pynamodb_compat import _fast_serializer
+
+    if isinstance(attribute, UTCDateTimeAttribute):
+        value = data.draw(any_moments)
+    elif isinstance(attribute, MapAttribute):
+        value = data.draw(st.dictionaries(st.text(max_size=3), any_values, max_size=4))
+    elif isinstance(attribute, ListAttribute):
+        value = data.draw(st.lists(any_values, max_size=4))
+    else:
+        value = data.draw(st.one_of(st.integers(), st.floats(), st.booleans()))
+    fast = _fast_serializer(attribute, attribute.serialize)
+    assert _outcome(fast, value) == _outcome(attribute.serialize, value)

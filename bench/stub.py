@@ -1,0 +1,123 @@
+"""A loopback stub of DynamoDB that answers every request after a fixed delay, concurrently.
+
+``python -m bench.stub [delay_ms]`` serves on a free 127.0.0.1 port and prints its endpoint
+on the first line of its output. Each request is answered on a thread of its own after
+``delay_ms`` (default 5) with a valid, empty success for its operation (``BatchWriteItem``:
+nothing unprocessed; ``DescribeTable``: an active table; anything else: ``{}``) and the
+``x-amz-crc32`` header DynamoDB sends. Since the server's time per request is a constant
+wait that overlaps across connections, a client's throughput against it is bounded by the
+client itself: its CPU per request and how many requests it keeps in flight.
+
+The stub runs in a process of its own (:func:`running`), so its work does not share the
+interpreter lock with the client being measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DELAY_MS = 5.0
+
+
+def answer(operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The empty success the stub sends for ``operation`` (``request``: the request body)."""
+    if operation == "BatchWriteItem":
+        return {"UnprocessedItems": {}}
+    if operation == "DescribeTable":
+        name = str(request.get("TableName", "table"))
+        return {
+            "Table": {
+                "TableName": name,
+                "TableStatus": "ACTIVE",
+                "KeySchema": [
+                    {"AttributeName": "PK", "KeyType": "HASH"},
+                    {"AttributeName": "SK", "KeyType": "RANGE"},
+                ],
+                "AttributeDefinitions": [
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": "S"},
+                ],
+                "ItemCount": 0,
+                "TableSizeBytes": 0,
+                "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+            }
+        }
+    return {}
+
+
+def _handler(delay: float) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as DynamoDB
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            operation = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+            # Only DescribeTable's answer depends on the request; other bodies stay unparsed.
+            request = json.loads(raw or b"{}") if operation == "DescribeTable" else {}
+            body = json.dumps(answer(operation, request)).encode()
+            head = (
+                "HTTP/1.1 200 OK\r\n"
+                "Content-Type: application/x-amz-json-1.0\r\n"
+                f"Content-Length: {len(body)}\r\n"
+                "x-amzn-RequestId: stub\r\n"
+                f"x-amz-crc32: {zlib.crc32(body) & 0xFFFFFFFF}\r\n\r\n"
+            )
+            time.sleep(delay)
+            # One write: headers and body in separate small writes would meet the client's
+            # delayed acknowledgement (tens of milliseconds) on some systems.
+            self.wfile.write(head.encode() + body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet
+
+    return Handler
+
+
+def serve(delay_ms: float = DELAY_MS) -> None:
+    """Serve until killed, printing the endpoint first."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(delay_ms / 1000))
+    server.daemon_threads = True
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+@contextlib.contextmanager
+def running(delay_ms: float = DELAY_MS) -> Iterator[str]:
+    """The stub in a process of its own; yields its endpoint."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.stub", str(delay_ms)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip()
+        if not endpoint.startswith("http"):
+            raise RuntimeError(f"the stub did not start (exit status {process.poll()})")
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    serve(float(sys.argv[1]) if len(sys.argv) > 1 else DELAY_MS)
