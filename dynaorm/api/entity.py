@@ -4,7 +4,9 @@ Each method here is the user's entry to one feature and delegates to the layer t
 single-item reads to :mod:`dynaorm.read.items`, whole-item writes to
 :mod:`dynaorm.write.items`, updates and read-modify-write to the
 :class:`~dynaorm.write.entity_writes.EntityWrites` mixin, queries and scans to
-:mod:`dynaorm.read.query` and :mod:`dynaorm.read.scan`.
+:mod:`dynaorm.read.query` and :mod:`dynaorm.read.scan`. The async methods (``aget``,
+``asave``, ...) run the same plans through :mod:`dynaorm.read.async_reads` and
+:mod:`dynaorm.write.async_writes`.
 """
 
 from __future__ import annotations
