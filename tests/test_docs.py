@@ -56,6 +56,7 @@ EXPECTED = {
     "modeling.md",
     "queries.md",
     "writes.md",
+    "async.md",
     "batches-and-transactions.md",
     "testing.md",
     "configuration.md",

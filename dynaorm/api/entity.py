@@ -4,7 +4,9 @@ Each method here is the user's entry to one feature and delegates to the layer t
 single-item reads to :mod:`dynaorm.read.items`, whole-item writes to
 :mod:`dynaorm.write.items`, updates and read-modify-write to the
 :class:`~dynaorm.write.entity_writes.EntityWrites` mixin, queries and scans to
-:mod:`dynaorm.read.query` and :mod:`dynaorm.read.scan`.
+:mod:`dynaorm.read.query` and :mod:`dynaorm.read.scan`. The async methods (``aget``,
+``asave``, ...) run the same plans through :mod:`dynaorm.read.async_reads` and
+:mod:`dynaorm.write.async_writes`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Self
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
+from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.entity import EntityBase, check_concrete
+from dynaorm.read.async_reads import aget_item, arefresh_entity
 from dynaorm.read.items import read_item, refresh_entity
 from dynaorm.read.query import Query
 from dynaorm.read.scan import Scan
 from dynaorm.read.sharded import ShardedQuery
+from dynaorm.write.async_writes import aexecute
 from dynaorm.write.entity_writes import EntityWrites
 from dynaorm.write.items import delete_entity, save_entity
+from dynaorm.write.plans import delete_plan, put_plan
+from dynaorm.write.updates import ReturnValues, update_plan
 
 if TYPE_CHECKING:
     from dynaorm.model.bound_keys import BoundKey
@@ -105,6 +113,74 @@ class Entity(EntityWrites, EntityBase):
             >>> order.delete()  # doctest: +SKIP
         """
         delete_entity(self, condition)
+
+    # -- the same reads and writes with await (needs the "async" extra) ---------------------
+
+    @classmethod
+    async def aget(cls, *, consistent: bool = False, **values: Any) -> Self | None:
+        """:meth:`get` with ``await``: the same request, result and errors.
+
+        Example:
+            >>> await Customer.aget(customer_id="c1")  # doctest: +SKIP
+        """
+        return await aget_item(cls, cls.key(**values), consistent=consistent)
+
+    async def arefresh(self, *, consistent: bool = True) -> None:
+        """:meth:`refresh` with ``await``."""
+        await arefresh_entity(self, consistent=consistent)
+
+    async def asave(self, *, condition: Condition | None = None) -> None:
+        """:meth:`save` with ``await``: checked in full before anything is sent, the same
+        version condition and :class:`~dynaorm.VersionConflict`.
+
+        Example:
+            >>> await order.asave()  # doctest: +SKIP
+        """
+        self._assert_complete()
+        await aexecute(put_plan(self, condition))
+
+    async def adelete(self, *, condition: Condition | None = None) -> None:
+        """:meth:`delete` with ``await``."""
+        await aexecute(delete_plan(type(self), self.item_key, condition, instance=self))
+
+    async def aupdate(
+        self,
+        *actions: Action,
+        condition: Condition | None = None,
+        return_values: ReturnValues = "ALL_NEW",
+    ) -> Any:
+        """:meth:`update` with ``await``: the same request (index keys rewritten in step),
+        the same reload of this instance and the same result.
+
+        Example:
+            >>> await order.aupdate(Order.status.set("PAID"))  # doctest: +SKIP
+        """
+        plan = update_plan(
+            type(self),
+            self.item_key,
+            actions,
+            condition=condition,
+            instance=self,
+            return_values=return_values,
+        )
+        return await aexecute(plan)
+
+    @classmethod
+    async def aupdate_by_key(
+        cls,
+        key: ItemKey,
+        *actions: Action,
+        condition: Condition | None = None,
+        return_values: ReturnValues = "ALL_NEW",
+    ) -> Any:
+        """:meth:`update_by_key` with ``await``.
+
+        Example:
+            >>> await Product.aupdate_by_key(Product.key(sku="s1"), Product.stock.add(-2))
+            ... # doctest: +SKIP
+        """
+        plan = update_plan(cls, key, actions, condition=condition, return_values=return_values)
+        return await aexecute(plan)
 
     # -- queries and scans -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from dynaorm.model.decode import decode_whole, reload
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["get_item_request", "read_item", "refresh_entity"]
+__all__ = ["get_item_request", "item_of", "read_item", "refresh_entity", "reload_from"]
 
 E = TypeVar("E", bound="Entity")
 
@@ -36,7 +36,11 @@ def read_item(cls: type[E], key: ItemKey, *, consistent: bool) -> E | None:
         UnknownEntityType: The stored item is of another type, or not stored under the key
             its attributes build.
     """
-    item = _fetch(key, consistent)
+    return item_of(cls, _fetch(key, consistent))
+
+
+def item_of(cls: type[E], item: dict[str, Any] | None) -> E | None:
+    """A GetItem's ``Item`` as a ``cls`` instance (``None``: no item); see :func:`read_item`."""
     return decode_whole(cls, item) if item else None  # type: ignore[return-value]
 
 
@@ -47,7 +51,11 @@ def refresh_entity(instance: Entity, *, consistent: bool) -> None:
         UnknownEntityType: The item no longer exists, or is not of the instance's type.
     """
     key = instance.item_key
-    item = _fetch(key, consistent)
+    reload_from(instance, key, _fetch(key, consistent))
+
+
+def reload_from(instance: Entity, key: ItemKey, item: dict[str, Any] | None) -> None:
+    """Reload ``instance`` from the GetItem ``Item`` of its key; see :func:`refresh_entity`."""
     if not item:
         raise UnknownEntityType(
             f"{type(instance).__qualname__} {dict(key.key)} no longer exists",

@@ -20,6 +20,7 @@ from dynaorm.model.unknown_items import UnknownItem, report_unknown
 from dynaorm.read.cursor import decode_cursor, encode_cursor
 from dynaorm.read.cursor_secrets import cursor_keys
 from dynaorm.read.page import Page, close
+from dynaorm.read.progress import ReadProgress
 from dynaorm.read.read_ahead import Requests
 from dynaorm.read.support import Counting
 from dynaorm.read.tokens import CursorKeys
@@ -231,32 +232,45 @@ class Plan(Generic[T]):
         ``read_ahead``, on a worker thread as soon as the current response says where it ends.
         Closing the iterator stops at once (no request is started or retried after it).
         """
-        remaining = cap
-        evaluated = matched = 0
-        asked = _next_ask(remaining, evaluated, matched, cap)
+        progress = ReadProgress(self, position, cap)
         requests = Requests(self.send, ahead=read_ahead)
         try:
-            requests.submit(self.request_for(position, asked))
+            requests.submit(progress.first)
             while True:
                 response = requests.answer()
-                raw: list[dict[str, Any]] = response.get("Items", [])
-                after: Mapping[str, Any] | None = response.get("LastEvaluatedKey")
-                evaluated += int(response.get("ScannedCount", len(raw)))
-                matched += len(raw)
-                items, unknown, used = self.decode_page(raw, remaining)
-                if 0 < used < len(raw):
-                    after = self.position_of(raw[used - 1])
-                if remaining is not None:
-                    remaining -= len(items)
-                more = after is not None and (remaining is None or remaining > 0)
-                if more:
-                    asked = _next_ask(remaining, evaluated, matched, asked)
-                    requests.submit(self.request_for(after, asked))
+                items, unknown, after, following = progress.take(response)
+                if following is not None:
+                    requests.submit(following)
                 yield items, unknown, after, response
-                if not more:
+                if following is None:
                     return
         finally:
             requests.close()
+
+    def page_for(
+        self,
+        items: list[T],
+        unknown: list[UnknownItem],
+        after: Mapping[str, Any] | None,
+        response: Mapping[str, Any],
+    ) -> Page[T]:
+        """The page of one response (its cursor resumes right after its last item)."""
+        return Page(
+            tuple(items),
+            int(response.get("ScannedCount", 0)),
+            capacity_units(response),
+            position=after,
+            signer=self.sign,
+            unknown=tuple(unknown),
+        )
+
+    def count_request(self, position: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The ``Select=COUNT`` request that counts on from ``position``."""
+        request = self.request_for(position, None)
+        request.pop("ProjectionExpression", None)
+        request["Select"] = "COUNT"
+        _drop_unused_names(request)
+        return request
 
     def stream(
         self, position: Mapping[str, Any] | None, cap: int | None, *, read_ahead: bool = False
@@ -267,14 +281,7 @@ class Plan(Generic[T]):
         responses = self.responses(position, cap, read_ahead=read_ahead)
         try:
             for items, unknown, after, response in responses:
-                yield Page(
-                    tuple(items),
-                    int(response.get("ScannedCount", 0)),
-                    capacity_units(response),
-                    position=after,
-                    signer=self.sign,
-                    unknown=tuple(unknown),
-                )
+                yield self.page_for(items, unknown, after, response)
         finally:
             close(responses)
 
@@ -304,11 +311,7 @@ class Plan(Generic[T]):
             return found + typed.count(position, None if cap is None else cap - found, stop)
         total = 0
         while cap is None or total < cap:
-            request = self.request_for(position, None)
-            request.pop("ProjectionExpression", None)
-            request["Select"] = "COUNT"
-            _drop_unused_names(request)
-            response = self.send(request, stop)
+            response = self.send(self.count_request(position), stop)
             total += int(response.get("Count", 0))
             position = response.get("LastEvaluatedKey")
             if position is None:
@@ -330,15 +333,6 @@ class Plan(Generic[T]):
             if position is None:
                 break
         return total
-
-
-def _next_ask(remaining: int | None, evaluated: int, matched: int, asked: int | None) -> int | None:
-    """How many items to let DynamoDB evaluate next to find ``remaining`` matches."""
-    if remaining is None or asked is None or evaluated == 0:
-        return remaining
-    if matched == 0:
-        return max(asked * 2, remaining)
-    return max(remaining, -(-remaining * evaluated // matched))
 
 
 def _drop_unused_names(request: dict[str, Any]) -> None:

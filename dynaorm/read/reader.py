@@ -9,7 +9,7 @@ last item handed out, so a cursor taken anywhere resumes with no item skipped or
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
@@ -17,7 +17,7 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.model.unknown_items import UnknownItem
-from dynaorm.read.page import Page, close
+from dynaorm.read.page import Page, Signer, close
 from dynaorm.read.plan import Plan
 from dynaorm.read.support import ReadPart
 from dynaorm.wire.connection import TableBinding
@@ -188,33 +188,18 @@ class Reader(Generic[T]):
         """
         plan = self._plan()
         position = plan.start(cursor if cursor is not None else self.cursor)
-        items: list[T] = []
-        unknown: list[UnknownItem] = []
-        scanned = 0
-        consumed: float | None = None
-        last: Page[T] | None = None
+        read: list[Page[T]] = []
         # Without a limit one response is the page: nothing to read ahead.
         ahead = self.reads_ahead and self.max_items is not None
         pages = plan.stream(position, self.max_items, read_ahead=ahead)
         try:
             for last in pages:
-                items.extend(last.items)
-                unknown.extend(last.unknown)
-                scanned += last.scanned_count
-                consumed = _add(consumed, last.consumed_capacity)
+                read.append(last)
                 if self.max_items is None:
                     break
         finally:
             close(pages)
-        after = last._position if last is not None else None
-        return Page(
-            tuple(items),
-            scanned,
-            consumed,
-            position=after,
-            signer=plan.sign,
-            unknown=tuple(unknown),
-        )
+        return combine(read, plan.sign)
 
     def pages(self) -> Iterator[Page[T]]:
         """Yield a page per response until the results (or the limit) are exhausted.
@@ -248,3 +233,70 @@ class Reader(Generic[T]):
         """How many items match (capped by the limit), using ``Select=COUNT`` across pages."""
         plan = self._plan()
         return plan.count(plan.start(self.cursor), self.max_items)
+
+    # -- the same reads with await (dynaorm.read.async_reads) --------------------------------
+
+    async def apage(self, cursor: str | None = None) -> Page[T]:
+        """:meth:`page` with ``await`` (needs the ``async`` extra).
+
+        Example:
+            >>> page = await Order.query(customer_id="c1").limit(10).apage()  # doctest: +SKIP
+        """
+        from dynaorm.read.async_reads import apages, async_plan
+
+        plan = async_plan(self)
+        position = plan.start(cursor if cursor is not None else self.cursor)
+        read: list[Page[T]] = []
+        async for last in apages(plan, position, self.max_items):
+            read.append(last)
+            if self.max_items is None:
+                break
+        return combine(read, plan.sign)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        """``async for item in query``: every item (up to the limit), a response at a time."""
+        from dynaorm.read.async_reads import apages, async_plan
+
+        plan = async_plan(self)
+        async for page in apages(plan, plan.start(self.cursor), self.max_items):
+            for item in page.items:
+                yield item
+
+    async def aall(self) -> list[T]:
+        """:meth:`all` with ``await``."""
+        return [item async for item in self]
+
+    async def afirst(self) -> T | None:
+        """:meth:`first` with ``await``."""
+        async for item in self.limit(1):
+            return item
+        return None
+
+    async def acount(self) -> int:
+        """:meth:`count` with ``await``."""
+        from dynaorm.read.async_reads import acount, async_plan
+
+        plan = async_plan(self)
+        return await acount(plan, plan.start(self.cursor), self.max_items)
+
+
+def combine(pages: Sequence[Page[T]], signer: Signer) -> Page[T]:
+    """The page of ``reader.page()`` made of the response pages read for it (its cursor
+    resumes after the last one's)."""
+    items: list[T] = []
+    unknown: list[UnknownItem] = []
+    scanned = 0
+    consumed: float | None = None
+    for one in pages:
+        items.extend(one.items)
+        unknown.extend(one.unknown)
+        scanned += one.scanned_count
+        consumed = _add(consumed, one.consumed_capacity)
+    return Page(
+        tuple(items),
+        scanned,
+        consumed,
+        position=pages[-1]._position if pages else None,
+        signer=signer,
+        unknown=tuple(unknown),
+    )

@@ -62,7 +62,7 @@ from dynaorm.wire.lean_codec import (
     metadata as response_metadata,
 )
 
-__all__ = ["DATA_PLANE", "LeanSender", "lean_sender"]
+__all__ = ["DATA_PLANE", "LeanSender", "check_crc32", "lean_sender"]
 
 DATA_PLANE = frozenset(
     {
@@ -160,12 +160,21 @@ class LeanSender:
             BotoCoreError: The connection failed, timed out, or the response was corrupted
                 (``ChecksumError``).
         """
-        body = encode_request(params)
-        request = self.sign(operation, body)
-        headers = dict(request.headers.items())
-        headers["User-Agent"] = self._user_agent
+        body, headers = self.prepare(operation, params)
         status, response_headers, data = self._post(headers, body)
         return self.read(operation, status, response_headers, data)
+
+    def prepare(self, operation: str, params: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The body and signed headers of one attempt (what :meth:`send` posts; the async
+        transport posts the same).
+
+        Raises:
+            NoCredentialsError: The client has no credentials.
+        """
+        body = encode_request(params)
+        headers = dict(self.sign(operation, body).headers.items())
+        headers["User-Agent"] = self._user_agent
+        return body, headers
 
     def read(
         self, operation: str, status: int, headers: Mapping[str, str], body: bytes
@@ -214,14 +223,20 @@ class LeanSender:
             raise HTTPClientError(error=exc) from exc
         data: bytes = response.data
         response_headers = {name.lower(): value for name, value in response.headers.items()}
-        expected = response_headers.get("x-amz-crc32")
-        if expected is not None:
-            actual = zlib.crc32(data) & 0xFFFFFFFF
-            if str(actual) != expected.strip():
-                raise ChecksumError(
-                    checksum_type="crc32", expected_checksum=expected, actual_checksum=str(actual)
-                )
+        check_crc32(response_headers, data)
         return response.status, response_headers, data
+
+
+def check_crc32(headers: Mapping[str, str], body: bytes) -> None:
+    """Raise botocore's ``ChecksumError`` when the ``x-amz-crc32`` header (``headers`` with
+    lower-case names) does not match ``body``."""
+    expected = headers.get("x-amz-crc32")
+    if expected is not None:
+        actual = zlib.crc32(body) & 0xFFFFFFFF
+        if str(actual) != expected.strip():
+            raise ChecksumError(
+                checksum_type="crc32", expected_checksum=expected, actual_checksum=str(actual)
+            )
 
 
 _senders: weakref.WeakKeyDictionary[BaseClient, LeanSender | None] = weakref.WeakKeyDictionary()

@@ -164,6 +164,31 @@ class Retrier:
         Args:
             reason: Why the last attempt did not complete, for the log.
         """
+        delay = self.next_delay(reason)
+        if delay is None:
+            return False
+        if self.stop is not None:
+            if self.stop.wait(delay):
+                logger.warning(
+                    "%s: giving up after %d attempt(s) (stopped): %s",
+                    self.what,
+                    self.retries + 1,
+                    reason,
+                )
+                return False
+        else:
+            time.sleep(delay)
+        self.retries += 1
+        return True
+
+    def next_delay(self, reason: str) -> float | None:
+        """The sleep before the next retry (logged), or ``None`` (the give-up logged): the
+        decision of :meth:`retry` without its sleep, for a caller that sleeps its own way
+        (``await asyncio.sleep(delay)``, then counts the retry with ``retries += 1``).
+
+        Args:
+            reason: Why the last attempt did not complete, for the log.
+        """
         attempts = self.retries + 1
         delay = None if self.stopped else next(self._delays, None)
         if delay is None:
@@ -171,18 +196,9 @@ class Retrier:
             logger.warning(
                 "%s: giving up after %d attempt(s) (%s): %s", self.what, attempts, why, reason
             )
-            return False
+            return None
         logger.info("%s: attempt %d: %s; retrying in %.3fs", self.what, attempts, reason, delay)
-        if self.stop is not None:
-            if self.stop.wait(delay):
-                logger.warning(
-                    "%s: giving up after %d attempt(s) (stopped): %s", self.what, attempts, reason
-                )
-                return False
-        else:
-            time.sleep(delay)
-        self.retries += 1
-        return True
+        return delay
 
 
 DEFAULT_POLICY = RetryPolicy()

@@ -29,7 +29,7 @@ from dynaorm.wire.lean import DATA_PLANE, LeanSender, lean_sender
 from dynaorm.wire.retry import LEAST_ATTEMPT_TIME, Retrier, RetryPolicy, policy_from_aws
 from dynaorm.wire.translate import THROTTLING_CODES, error_code, is_retryable, table_of, translate
 
-__all__ = ["Transport", "aws_retry_policy", "consumed_capacity"]
+__all__ = ["Transport", "aws_retry_policy", "consumed_capacity", "log_request", "may_retry"]
 
 logger = logging.getLogger("dynaorm")
 _DEBUG = logging.DEBUG
@@ -201,13 +201,7 @@ class Transport:
                     retrier = Retrier(self.policy, operation, started=started)
                     retrier.requests += 1
                 if not self._may_retry(exc, idempotent, retrier, retry_codes):
-                    error = translate(
-                        exc,
-                        operation,
-                        table=table_of(request),
-                        region=self._client.meta.region_name,
-                        endpoint=self._client.meta.endpoint_url,
-                    )
+                    error = self.failed(exc, operation, request)
                     if debug:
                         retries = retrier.retries - retries_before
                         _log_request(operation, request, started, retries, None, error)
@@ -225,15 +219,35 @@ class Transport:
     ) -> bool:
         """Count ``exc`` in ``retrier``; sleep and return True when the request may be sent
         again, return False when it is to be given up."""
-        code = error_code(exc)
-        if code in THROTTLING_CODES:
-            retrier.throttles += 1
-        retryable = (
-            is_retryable(exc, idempotent=idempotent)
-            or isinstance(exc, _NEVER_SENT)
-            or (bool(code) and code in retry_codes)
+        if not may_retry(exc, idempotent, retry_codes, retrier):
+            return False
+        return retrier.retry(error_code(exc) or type(exc).__name__)
+
+    def failed(self, exc: Exception, operation: str, request: Mapping[str, Any]) -> Exception:
+        """The dynaorm error to raise for ``exc``, the last failure of ``request``."""
+        return translate(
+            exc,
+            operation,
+            table=table_of(request),
+            region=self._client.meta.region_name,
+            endpoint=self._client.meta.endpoint_url,
         )
-        return retryable and retrier.retry(code or type(exc).__name__)
+
+
+def may_retry(
+    exc: Exception, idempotent: bool, retry_codes: Collection[str], retrier: Retrier
+) -> bool:
+    """Whether the policy lets a request that failed with ``exc`` be sent again (counting a
+    throttle in ``retrier``); the retry budget itself is the caller's to spend. Shared by the
+    sync and the async transport."""
+    code = error_code(exc)
+    if code in THROTTLING_CODES:
+        retrier.throttles += 1
+    return (
+        is_retryable(exc, idempotent=idempotent)
+        or isinstance(exc, _NEVER_SENT)
+        or (bool(code) and code in retry_codes)
+    )
 
 
 def consumed_capacity(response: Mapping[str, Any]) -> float | None:
@@ -285,3 +299,7 @@ def _log_request(
             "error": outcome,
         },
     )
+
+
+log_request = _log_request
+"""Log one request at DEBUG (the async transport logs through it too)."""

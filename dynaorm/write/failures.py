@@ -21,7 +21,13 @@ from dynaorm.wire.connection import TableBinding, bind
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["condition_error", "decode_item", "stored_after_failure"]
+__all__ = [
+    "condition_error",
+    "decode_item",
+    "failure_read",
+    "observed_by_read",
+    "stored_after_failure",
+]
 
 
 def decode_item(entity: type[Entity], raw: Mapping[str, Any] | None) -> Any:
@@ -57,11 +63,20 @@ def stored_after_failure(
     if exc.item:
         return decode_item(entity, exc.item), "returned"
     bound = bound or bind(entity.__table__)
-    request = {"TableName": bound.name, "Key": key.to_request(), "ConsistentRead": True}
     try:
-        response = bound.transport.call("GetItem", request, idempotent=True)
+        response = bound.transport.call("GetItem", failure_read(key, bound), idempotent=True)
     except DynaormError:
         return None, "unknown"
+    return observed_by_read(entity, response)
+
+
+def failure_read(key: ItemKey, bound: TableBinding) -> dict[str, Any]:
+    """The consistent GetItem that finds the stored item behind a failed condition."""
+    return {"TableName": bound.name, "Key": key.to_request(), "ConsistentRead": True}
+
+
+def observed_by_read(entity: type[Entity], response: Mapping[str, Any]) -> tuple[Any, str]:
+    """``(item, "read")`` for the response of :func:`failure_read`."""
     return decode_item(entity, response.get("Item")), "read"
 
 
@@ -93,6 +108,7 @@ def condition_error(
     versioned: bool,
     guards: Mapping[str, Any] | None = None,
     bound: TableBinding | None = None,
+    observed: tuple[Any, str] | None = None,
 ) -> ConditionFailed:
     """The error to raise for a failed condition, with the stored item decoded.
 
@@ -105,13 +121,15 @@ def condition_error(
         guards: Attribute values (by Python name) an update's index keys were computed from;
             a stored item that differs is reported as the reason.
         bound: The table the write went to (see :func:`stored_after_failure`).
+        observed: The stored item and how it was observed, when the caller read it itself
+            (the async path, with :func:`failure_read` and :func:`observed_by_read`).
 
     Returns:
         A :class:`~dynaorm.VersionConflict` when the stored version is not ``expected``,
         otherwise a :class:`~dynaorm.ConditionFailed`. Raise it ``from root_cause(exc)`` so
         its ``__cause__`` is the server's error.
     """
-    stored, how = stored_after_failure(entity, key, exc, bound)
+    stored, how = observed or stored_after_failure(entity, key, exc, bound)
     who = f"{entity.__qualname__} {dict(key.key)}"
     name = entity.__version_attribute__ if versioned else None
     seen = _describe_stored(stored, how, name)

@@ -36,7 +36,14 @@ from dynaorm.write.prepare import NO_CHANGES, InstanceChanges, condition_members
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
 
-__all__ = ["WriteOperation", "WritePlan", "conditioned_key", "delete_plan", "put_plan"]
+__all__ = [
+    "READ_BACK",
+    "WriteOperation",
+    "WritePlan",
+    "conditioned_key",
+    "delete_plan",
+    "put_plan",
+]
 
 R = TypeVar("R")
 
@@ -47,6 +54,10 @@ _TRANSACT_KIND = {"PutItem": "Put", "DeleteItem": "Delete", "UpdateItem": "Updat
 _NOT_TRANSACTED = frozenset(
     {"ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics"}
 )
+
+
+# The member a read-back item is handed to a plan's finisher under (never a response member).
+READ_BACK = "dynaorm:read-back"
 
 
 def _fresh(value: Any) -> Any:
@@ -177,15 +188,63 @@ class WritePlan(Generic[R]):
                 self.operation, self._request, idempotent=self._idempotent
             )
         except ConditionFailed as exc:
-            raise condition_error(
-                self.entity,
-                self.key,
-                exc,
-                expected=self.expected_version,
-                versioned=self._versioned,
-                guards=self._guards,
-                bound=self._binding,
-            ) from root_cause(exc)
+            raise self.failure(exc) from root_cause(exc)
+        stored = None
+        read_back = self.read_back_request()
+        if read_back is not None:
+            stored = self._binding.transport.call("GetItem", read_back, idempotent=True)
+        return self.finish(response, stored)
+
+    # -- the parts of execute() around its I/O, shared with the async path ------------------
+
+    @property
+    def binding(self) -> TableBinding:
+        """The table the plan writes to."""
+        return self._binding
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether sending the request twice has the effect of sending it once."""
+        return self._idempotent
+
+    def failure(
+        self, exc: ConditionFailed, observed: tuple[Any, str] | None = None
+    ) -> ConditionFailed:
+        """The error to raise when the server refused the write's condition (``observed``:
+        the stored item as the caller read it; see :func:`~dynaorm.write.failures.
+        condition_error`)."""
+        return condition_error(
+            self.entity,
+            self.key,
+            exc,
+            expected=self.expected_version,
+            versioned=self._versioned,
+            guards=self._guards,
+            bound=self._binding,
+            observed=observed,
+        )
+
+    def read_back_request(self) -> dict[str, Any] | None:
+        """The consistent GetItem to send after the write succeeded, when the instance is
+        reloaded from the stored item (an update through an instance whose response does not
+        hold the whole new item); ``None`` otherwise."""
+        if (
+            self.instance is None
+            or self.operation != "UpdateItem"
+            or self._request.get("ReturnValues") == "ALL_NEW"
+        ):
+            return None
+        return {
+            "TableName": self._binding.name,
+            "Key": self.key.to_request(),
+            "ConsistentRead": True,
+        }
+
+    def finish(self, response: dict[str, Any], stored: dict[str, Any] | None = None) -> R:
+        """Apply a successful response to the instance and return what :meth:`execute`
+        returns (``stored``: the response of :meth:`read_back_request`, if one is due)."""
+        if stored is not None:
+            return self._finish({**response, READ_BACK: stored.get("Item")})
         return self._finish(response)
 
 

@@ -53,7 +53,7 @@ from dynaorm.write.changes import (
     check_condition_values,
 )
 from dynaorm.write.index_sync import sync_index_keys
-from dynaorm.write.plans import WritePlan
+from dynaorm.write.plans import READ_BACK, WritePlan
 from dynaorm.write.prepare import NO_CHANGES, InstanceChanges
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ def _finish(
     ``return_values`` asks for."""
     raw: dict[str, Any] = response.get("Attributes") or {}
     if instance is not None:
-        _reflect(instance, raw if whole_new else None)
+        _reflect(instance, raw if whole_new else None, response.get(READ_BACK))
     if return_values == "NONE":
         return None
     if return_values.startswith("UPDATED_"):
@@ -366,11 +366,13 @@ def _finish(
     return decode_whole(entity, raw) if raw else None
 
 
-def _reflect(instance: Entity, new: dict[str, Any] | None) -> None:
-    """Make the instance hold the item as stored after the update."""
+def _reflect(instance: Entity, new: dict[str, Any] | None, read: dict[str, Any] | None) -> None:
+    """Make the instance hold the item as stored after the update (``read``: the item the
+    plan's consistent read-back found, when the response does not hold it)."""
     if new is not None:
         reload(instance, new)  # the whole item: a partial instance is whole afterwards
         return
     # Deleted meanwhile: a later versioned write through the instance will conflict.
-    with contextlib.suppress(UnknownEntityType):
-        instance.refresh(consistent=True)
+    if read:
+        with contextlib.suppress(UnknownEntityType):
+            reload(instance, read)

@@ -1,0 +1,212 @@
+"""The async transport: the lean wire over ``httpx.AsyncClient``, for ``await``-ing reads
+and writes (``Entity.aget``, ``instance.asave``, ``query.apage`` ...).
+
+It sends exactly what the lean transport sends (:mod:`dynaorm.wire.lean`): the same request
+body, signed by botocore's SigV4 with the same credentials, to the same endpoint, parsed the
+same way, with the same crc32 check and the same botocore ``ClientError`` for an error
+answer, translated to the same dynaorm errors (:mod:`dynaorm.wire.translate`). Retries follow
+the same policy decisions (:func:`~dynaorm.wire.transport.may_retry` and
+:class:`~dynaorm.wire.retry.Retrier`), sleeping with ``asyncio.sleep``; the policy's
+deadline bounds the call as it does a sync one. The hooks of :mod:`dynaorm.wire.hooks` (fault
+injection, request counting) see every attempt. No thread is started, and cancelling the
+task (``asyncio.timeout``, ``task.cancel()``) stops the call at once, mid-request or
+mid-sleep.
+
+One ``httpx.AsyncClient`` is kept per event loop and endpoint settings; it is dropped with
+its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+import weakref
+from collections.abc import Collection, Mapping
+from typing import Any, cast
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from dynaorm.base.errors import ConfigurationError
+from dynaorm.wire.hooks import Attempt, registered_hooks
+from dynaorm.wire.lean import LeanSender, check_crc32, lean_sender
+from dynaorm.wire.retry import Retrier
+from dynaorm.wire.transport import Transport, log_request, may_retry
+
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - the extra is installed in development
+    raise ConfigurationError(
+        "the async API needs httpx: install dynaorm[async] (pip install 'dynaorm[async]')"
+    ) from exc
+
+__all__ = ["AsyncTransport", "async_transport"]
+
+logger = logging.getLogger("dynaorm")
+
+# botocore's default read timeout, when the settings give none.
+_DEFAULT_READ_TIMEOUT = 60.0
+
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _verify(value: Any) -> ssl.SSLContext | bool:
+    """httpx's ``verify`` for botocore's (``True``, ``False`` or a CA bundle path)."""
+    if isinstance(value, str):
+        return ssl.create_default_context(cafile=value)
+    return bool(value)
+
+
+def _http_client(verify: Any) -> httpx.AsyncClient:
+    """The running loop's client for ``verify`` (made on first use)."""
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.setdefault(loop, {})
+    key = (verify if isinstance(verify, (str, bool)) else id(verify),)
+    found = per_loop.get(key)
+    if found is None or found.is_closed:
+        found = per_loop[key] = httpx.AsyncClient(verify=_verify(verify))
+    return found
+
+
+class AsyncTransport:
+    """Sends one table's data-plane requests with ``await`` (see the module docs).
+
+    Args:
+        transport: The table's sync transport, whose client, credentials, endpoint, retry
+            policy and timeouts are used.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        client = transport.client
+        self._client = client
+        self._sender = lean_sender(client) or LeanSender(client)
+        inner: Any = client
+        http = inner._endpoint.http_session
+        self._verify = http._verify
+        connect = self._sender._connect_timeout
+        self._connect = float(connect) if isinstance(connect, (int, float)) else None
+        self._read = transport._read_timeout or _DEFAULT_READ_TIMEOUT
+
+    async def call(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        *,
+        idempotent: bool,
+        retry_codes: Collection[str] = (),
+    ) -> dict[str, Any]:
+        """Send ``request`` as ``operation`` and return the parsed response, retrying as
+        :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does.
+
+        Raises:
+            DynaormError: The translated error once retries are exhausted or not allowed.
+            asyncio.CancelledError: The task was cancelled (nothing is retried after it).
+        """
+        transport = self.transport
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.monotonic()
+        retrier: Retrier | None = None
+        while True:
+            if retrier is None:
+                timeout = transport._first_timeout
+            else:
+                retrier.requests += 1
+                timeout = transport._attempt_timeout(retrier)
+            try:
+                response = await self._send(operation, request, timeout)
+                if debug:
+                    retries = 0 if retrier is None else retrier.retries
+                    log_request(operation, request, started, retries, response, None)
+                return response
+            except Exception as exc:
+                if retrier is None:
+                    retrier = Retrier(transport.policy, operation, started=started)
+                    retrier.requests += 1
+                delay = None
+                if may_retry(exc, idempotent, retry_codes, retrier):
+                    delay = retrier.next_delay(_reason(exc))
+                if delay is None:
+                    error = transport.failed(exc, operation, request)
+                    if debug:
+                        log_request(operation, request, started, retrier.retries, None, error)
+                    raise error from exc
+            await asyncio.sleep(delay)
+            retrier.retries += 1
+
+    async def _send(
+        self, operation: str, request: dict[str, Any], timeout: float | None
+    ) -> dict[str, Any]:
+        """One attempt, through the client's hooks when any are registered."""
+        hooks = registered_hooks(self._client)
+        if hooks is None:
+            return await self._post(operation, request, timeout)
+        attempt = Attempt(operation, dict(request), url=self._client.meta.endpoint_url)
+        answer = hooks.before_send(attempt)
+        try:
+            if answer is not None:
+                response = self.transport._answered(self._client, operation, answer)
+            else:
+                response = await self._post(operation, attempt.params, timeout)
+        except ClientError as exc:
+            hooks.after_call(attempt, cast(dict[str, Any], exc.response))
+            raise
+        hooks.after_call(attempt, response)
+        return response
+
+    async def _post(
+        self, operation: str, params: Mapping[str, Any], timeout: float | None
+    ) -> dict[str, Any]:
+        sender = self._sender
+        body, headers = sender.prepare(operation, params)
+        headers["Accept-Encoding"] = "identity"  # the crc32 is of the body as sent
+        read = timeout if timeout is not None else self._read
+        limits = httpx.Timeout(connect=self._connect, read=read, write=read, pool=self._connect)
+        url = sender.url
+        try:
+            answer = await _http_client(self._verify).post(
+                url, content=body, headers=headers, timeout=limits
+            )
+        except httpx.ConnectTimeout as exc:
+            raise ConnectTimeoutError(endpoint_url=url, error=exc) from exc
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__context__, ssl.SSLError):
+                raise SSLError(endpoint_url=url, error=exc) from exc
+            raise EndpointConnectionError(endpoint_url=url, error=exc) from exc
+        except httpx.ReadTimeout as exc:
+            raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise ConnectionClosedError(error=exc, request=None, endpoint_url=url) from exc
+        except httpx.HTTPError as exc:
+            raise HTTPClientError(error=exc) from exc
+        data = answer.content
+        response_headers = {name.lower(): value for name, value in answer.headers.items()}
+        check_crc32(response_headers, data)
+        return sender.read(operation, answer.status_code, response_headers, data)
+
+
+def _reason(exc: Exception) -> str:
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    return str(code or type(exc).__name__)
+
+
+_async: weakref.WeakKeyDictionary[Transport, AsyncTransport] = weakref.WeakKeyDictionary()
+
+
+def async_transport(transport: Transport) -> AsyncTransport:
+    """The async transport over ``transport`` (one per sync transport and client)."""
+    found = _async.get(transport)
+    if found is None or found._client is not transport.client:
+        found = _async[transport] = AsyncTransport(transport)
+    return found
