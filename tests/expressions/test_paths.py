@@ -37,7 +37,10 @@ def reference_split(segment: str) -> tuple[str, str]:
 
 
 # Names of any text, with the characters that matter to paths made likely.
-names = st.text(st.sampled_from(list("ab.[]:#0 9\n")) | st.characters(), max_size=8)
+# (Lone surrogates are refused before any request: tests/model/test_hostile_names.py.)
+names = st.text(
+    st.sampled_from(list("ab.[]:#0 9\n")) | st.characters(exclude_categories=("Cs",)), max_size=8
+)
 index_lists = st.lists(st.integers(0, 10**6), max_size=3)
 
 
