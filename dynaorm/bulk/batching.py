@@ -304,8 +304,9 @@ def send_until_done(
             except DynaormError as exc:
                 cause = exc.__cause__ or exc
                 maybe = maybe_applied(exc)
-                gate.unanswered(entries, maybe_applied=maybe)
-                meter.absorb(retrier)
+                with meter.lock:  # the report and the result agree: one step for both
+                    gate.unanswered(entries, maybe_applied=maybe)
+                    meter.absorb(retrier)
                 reason = error_code(cause) or type(cause).__name__
                 if maybe and is_retryable(cause, idempotent=True) and retrier.retry(reason):
                     continue
@@ -313,8 +314,9 @@ def send_until_done(
             left = set(receive(response))
             done = [entry for key, entry in pending.items() if key not in left]
             pending = {key: entry for key, entry in pending.items() if key in left}
-            gate.answered(done, list(pending.values()))
-            meter.absorb(retrier, done=len(done), returned=len(left), response=response)
+            with meter.lock:  # another worker's answer may not come between the two
+                gate.answered(done, list(pending.values()))
+                meter.absorb(retrier, done=len(done), returned=len(left), response=response)
             if pending and not retrier.retry(f"{len(pending)} unprocessed {noun}(s)"):
                 return Outcome(list(pending.values()))
         return Outcome()
