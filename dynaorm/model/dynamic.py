@@ -135,7 +135,7 @@ class DynamicAttributes(Generic[T]):
             )
         self.prefix = prefix
         self.of = of
-        self._codec: Attribute[T] = of()
+        self.codec: Attribute[T] = of()
         self.name = ""
         self.owner = ""
 
@@ -170,18 +170,18 @@ class DynamicAttributes(Generic[T]):
         if value is None:
             raise ValidationError(f"{who}: None is not a value; delete the entry instead")
         try:
-            typed = {self._codec.attr_type: self._codec.serialize(value)}
+            typed = {self.codec.attr_type: self.codec.serialize(value)}
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(
-                f"{who}: {short_repr(value)} is not a {type(self._codec).__name__} value: {exc}"
+                f"{who}: {short_repr(value)} is not a {type(self.codec).__name__} value: {exc}"
             ) from None
         check_value(typed, what=who)
         return typed
 
     def decode(self, typed: Mapping[str, Any]) -> T:
         """The Python value of a stored typed value."""
-        raw = self._codec.get_value(dict(typed))
-        value: T = self._codec.deserialize(raw)
+        raw = self.codec.get_value(dict(typed))
+        value: T = self.codec.deserialize(raw)
         return value
 
     @overload

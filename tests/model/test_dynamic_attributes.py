@@ -161,3 +161,14 @@ def test_copies_do_not_share_the_mapping() -> None:
     other = Product.from_item(product.to_item())
     other.quantities["Warehouse1"] = 2
     assert product.quantities["Warehouse1"] == 1
+
+
+def test_json_forms_hold_the_mapping() -> None:
+    product = Product(product_id="p1", name="bolt", quantities={"Warehouse1": 5, "Warehouse2": 1})
+    data = product.to_dict()
+    assert data["quantities"] == {"Warehouse1": 5, "Warehouse2": 1}
+    assert Product.from_dict(data) == product
+    with pytest.raises(ValidationError, match="starting with 'Warehouse'"):
+        Product.from_dict({"product_id": "p1", "quantities": {"Depot": 1}})
+    with pytest.raises(ValidationError, match="expected an object"):
+        Product.from_dict({"product_id": "p1", "quantities": [1]})
