@@ -18,9 +18,18 @@ the hire date), orders (``PK`` = ``OE-`` + the order id, ``SK`` = the customer i
 status and date, ``GSI-Bucket`` = one of N buckets), quarterly sales totals in the employee's
 partition (``SK`` = ``2018-Q4``, ``Data`` = the total) and products (``PK`` = ``OE-`` + the
 product id, ``SK`` = the product name) holding one top-level quantity attribute per warehouse
-(``Warehouse1..N``, dynamic attributes). Each access pattern is one request (one get, one
-query, or one scatter over the buckets), checked against a plain Python evaluation over
-seeded data.
+(``Warehouse1..N``, dynamic attributes); edge items in the employee's partition for the
+employee's warehouse (``SK`` = ``WAREHOUSE1``, ``Data`` = the name) and confidential HR data
+(``SK`` = ``HR-CONFIDENTIAL``, ``Data`` = the hire date). Each access pattern is one request
+(one get, one query, or one scatter over the buckets), checked against a plain Python
+evaluation over seeded data.
+
+Patterns covered: employee by id; employees by name; employees of a warehouse; employees
+hired recently; an employee's whole partition; a customer's open orders in a date range; all
+open orders in a date range (scatter over the buckets); account reps ranked by total in a
+quarter; a product's inventory per warehouse and in total; products low in one warehouse
+(a scan filter); receiving stock (one update). Not covered: the job-title, account-rep,
+region/country/location and order-item patterns.
 
 Differences from the published design: the published bucket is a value the writer picks
 (a random number in 0..N); here it is computed from the order id (``Shard``), so that every
@@ -39,7 +48,7 @@ from dynaorm import DynamicAttributes, Entity, Index, Key, Shard, Table, Templat
 BUCKETS = 4
 
 
-def _design() -> tuple[Table, Any, Any, Any, Any]:
+def _design() -> tuple[Table, Any, Any, Any, Any, Any, Any]:
     table = Table(
         "aws-relational",
         indexes=[
@@ -54,6 +63,22 @@ def _design() -> tuple[Table, Any, Any, Any, Any]:
         hire_date = UnicodeAttribute()
         primary = Key(pk="HR-EMPLOYEE{employee_id}", sk="{name}")
         by_name = Key(index="GSI1", sk="{hire_date}")
+
+    # Edge items in the employee's partition (their SKs are never employee names).
+    class WorksIn(Entity, table=table, type_name="HR-EmployeeWarehouse"):
+        employee_id = UnicodeAttribute()
+        warehouse_id = UnicodeAttribute()
+        name = UnicodeAttribute()
+        primary = Key(
+            pk="HR-EMPLOYEE{employee_id}", sk="WAREHOUSE{warehouse_id}", assume_disjoint=True
+        )
+        by_warehouse = Key(index="GSI1", sk="{name}#{employee_id}")
+
+    class Confidential(Entity, table=table, type_name="HR-Confidential"):
+        employee_id = UnicodeAttribute()
+        hire_date = UnicodeAttribute()
+        primary = Key(pk="HR-EMPLOYEE{employee_id}", sk="HR-CONFIDENTIAL", assume_disjoint=True)
+        hired = Key(index="GSI1", sk="{hire_date}#{employee_id}")
 
     class Order(Entity, table=table, type_name="OE-Order"):
         order_id = UnicodeAttribute()
@@ -85,11 +110,11 @@ def _design() -> tuple[Table, Any, Any, Any, Any]:
         quantities = DynamicAttributes(prefix="Warehouse", of=NumberAttribute)
         primary = Key(pk="OE-PRODUCT{product_id}", sk="{name}")
 
-    return table, Employee, Order, SalesPeriod, Product
+    return table, Employee, Order, SalesPeriod, Product, WorksIn, Confidential
 
 
 def test_aws_relational_access_patterns(table_factory: Any) -> None:
-    table, employee, order, sales, product = _design()
+    table, employee, order, sales, product, works_in, confidential = _design()
     table_factory(table)
     rng = random.Random(14)
     names = ["John Smith", "Ana Lopez", "Wei Chen", "Sam Jones"]
@@ -121,8 +146,13 @@ def test_aws_relational_access_patterns(table_factory: Any) -> None:
         )
         for i in range(6)
     ]
+    edges = [
+        works_in(employee_id=e.employee_id, warehouse_id=f"{int(e.employee_id) % 3}", name=e.name)
+        for e in employees
+    ]
+    private = [confidential(employee_id=e.employee_id, hire_date=e.hire_date) for e in employees]
     with table.batch_write() as batch:
-        for entity in (*employees, *orders, *totals, *products):
+        for entity in (*employees, *orders, *totals, *products, *edges, *private):
             batch.put(entity)
 
     # Employee details by employee id: the table's primary key.
@@ -133,6 +163,20 @@ def test_aws_relational_access_patterns(table_factory: Any) -> None:
     found = [e.employee_id for e in employee.by_name.query(name="Ana Lopez")]
     want = sorted((e for e in employees if e.name == "Ana Lopez"), key=lambda e: e.hire_date)
     assert found == [e.employee_id for e in want]
+
+    # Employees of one warehouse (GSI1 keyed on "WAREHOUSE1"), by name.
+    staff = [(w.name, w.employee_id) for w in works_in.by_warehouse.query(warehouse_id="1")]
+    assert staff == sorted((w.name, w.employee_id) for w in edges if w.warehouse_id == "1")
+
+    # Employees hired recently (GSI1 keyed on "HR-CONFIDENTIAL", Data after a date).
+    recent = confidential.hired.query().range(confidential.hire_date >= "2018-06-01")
+    want_recent = sorted(
+        (c for c in private if c.hire_date >= "2018-06-01"),
+        key=lambda c: (c.hire_date, c.employee_id),
+    )
+    assert [c.employee_id for c in recent] == [c.employee_id for c in want_recent]
+    assert private[0].to_item()["SK"] == {"S": "HR-CONFIDENTIAL"}
+    assert edges[1].to_item()["SK"] == {"S": "WAREHOUSE1"}
 
     # A customer's open orders in a date range (GSI1 keyed on the customer id).
     q = order.by_customer.query(customer_id="CUSTOMER1").range(
@@ -181,8 +225,8 @@ def test_aws_relational_access_patterns(table_factory: Any) -> None:
     assert order_item["GSI-Bucket"] == {"S": f"Bucket-{orders[0].bucket}"}
 
     # The employee's partition: the employee and every sales period, in one query.
-    partition = table.partition(employee.primary, employee_id="5")
-    in_partition = [e for e in (*employees, *totals) if e.employee_id == "5"]
+    partition = table.partition(employee.primary, employee_id="5")  # one query
+    in_partition = [e for e in (*employees, *totals, *edges, *private) if e.employee_id == "5"]
     want_items = sorted(in_partition, key=lambda e: e.to_item()["SK"]["S"])
     assert list(partition.items) == want_items  # "2018-Q3" < "2018-Q4" < the name
     assert [s.quarter for s in partition[sales]] == [3, 4]
