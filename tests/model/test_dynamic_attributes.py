@@ -172,3 +172,17 @@ def test_json_forms_hold_the_mapping() -> None:
         Product.from_dict({"product_id": "p1", "quantities": {"Depot": 1}})
     with pytest.raises(ValidationError, match="expected an object"):
         Product.from_dict({"product_id": "p1", "quantities": [1]})
+
+
+def test_a_projection_never_reads_them_whole(table_factory: Factory) -> None:
+    table_factory(stock)
+    Product(product_id="p1", name="bolt", quantities={"Warehouse1": 5, "Warehouse2": 1}).save()
+    [got] = Product.query(product_id="p1").select(Product.quantities["Warehouse2"]).all()
+    assert got.quantities == {"Warehouse2": 1}
+    assert got.is_partial
+    with pytest.raises(ValidationError, match="select"):
+        got.save()
+    [named] = Product.query(product_id="p1").select(Product.product_id, Product.name).all()
+    assert named.is_partial  # every declared attribute, but not the Warehouse<N> ones
+    named.refresh()
+    assert named.quantities == {"Warehouse1": 5, "Warehouse2": 1}
