@@ -11,6 +11,7 @@ import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from dynaorm import (
+    ConditionFailed,
     ConfigurationError,
     DynamicAttributes,
     DynamicValues,
@@ -186,3 +187,14 @@ def test_a_projection_never_reads_them_whole(table_factory: Factory) -> None:
     assert named.is_partial  # every declared attribute, but not the Warehouse<N> ones
     named.refresh()
     assert named.quantities == {"Warehouse1": 5, "Warehouse2": 1}
+
+
+def test_conditional_writes_on_one_warehouse(table_factory: Factory) -> None:
+    table_factory(stock)
+    product = Product(product_id="p1", quantities={"Warehouse1": 2})
+    product.save()
+    enough = Product.quantities["Warehouse1"] >= 2
+    product.update(Product.quantities["Warehouse1"].add(-2), condition=enough)
+    assert product.quantities["Warehouse1"] == 0
+    with pytest.raises(ConditionFailed):
+        product.update(Product.quantities["Warehouse1"].add(-2), condition=enough)
