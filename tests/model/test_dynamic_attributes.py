@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from dynaorm import (
@@ -198,3 +199,20 @@ def test_conditional_writes_on_one_warehouse(table_factory: Factory) -> None:
     assert product.quantities["Warehouse1"] == 0
     with pytest.raises(ConditionFailed):
         product.update(Product.quantities["Warehouse1"].add(-2), condition=enough)
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=20).map(lambda s: "Warehouse" + s),
+        st.integers(min_value=-(10**20), max_value=10**20),
+        max_size=8,
+    )
+)
+def test_items_round_trip(quantities: dict[str, int]) -> None:
+    product = Product(product_id="p1", quantities=quantities)
+    item = product.to_item()
+    assert {k: v for k, v in item.items() if k.startswith("Warehouse")} == {
+        k: {"N": str(v)} for k, v in quantities.items()
+    }
+    assert Product.from_item(item) == product
+    assert dict(Product.from_item(item).quantities) == quantities
