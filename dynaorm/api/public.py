@@ -64,6 +64,10 @@ from dynaorm.model.classify import (
     by_prefix as by_prefix,
     first_match as first_match,
 )
+from dynaorm.model.dynamic import (
+    DynamicAttributes as DynamicAttributes,
+    DynamicValues as DynamicValues,
+)
 from dynaorm.model.entity import EntityMeta as EntityMeta
 from dynaorm.model.indexes import Index as Index
 from dynaorm.model.schema import SchemaDifference as SchemaDifference

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import UnknownEntityType, ValidationError as _ValidationError
+from dynaorm.model.dynamic import dynamic_fields
 from dynaorm.model.partial import PartialValues
 from dynaorm.model.stored_form import carry, fill_from_keys, remember
 from dynaorm.model.unknown_items import (
@@ -235,7 +236,9 @@ class Decoder:
                     name
                     for name, a in attributes
                     if a.attr_name in self._partly and a.attr_name in returned
-                ),
+                )
+                # A projection cannot name every attribute of a prefix: never whole.
+                | {f.name for f in dynamic_fields(cls)},
             )
             self._unloaded[cls] = known
         unloaded, partly = known

@@ -19,6 +19,7 @@ from dynaorm.model import pynamodb_compat
 from dynaorm.model.binding import bind_entity, declared_keys, public
 from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
+from dynaorm.model.dynamic import check_dynamic, decode_dynamic, dynamic_fields, encode_dynamic
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
 from dynaorm.model.partial import PartialValues
 from dynaorm.model.stored_form import stored_item
@@ -64,6 +65,7 @@ class EntityMeta(AttributeContainerMeta):
             return
         entity: type[EntityBase] = cls  # type: ignore[assignment]
         bind_entity(entity, table, type_name or name, keys)
+        check_dynamic(entity)
 
 
 def check_concrete(cls: type[EntityBase]) -> None:
@@ -95,6 +97,9 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
     __key_declarations__: ClassVar[dict[str, Key]]
 
     def __init__(self, _user_instantiated: bool = True, **values: Any) -> None:
+        dynamic = {
+            f.name: values.pop(f.name) for f in dynamic_fields(type(self)) if f.name in values
+        }
         try:
             super().__init__(_user_instantiated, **values)
         except ValidationError:
@@ -106,6 +111,8 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
             raise ValidationError(
                 f"{type(self).__qualname__}: {exc} (attributes: {known})"
             ) from None
+        for name, mapping in dynamic.items():
+            setattr(self, name, mapping)
 
     # -- definition ------------------------------------------------------------------------
 
@@ -265,12 +272,15 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
         self, null_check: bool, skip: frozenset[str] = frozenset()
     ) -> dict[str, dict[str, Any]]:
         """:meth:`_container_serialize`, leaving out the attributes ``skip`` names."""
-        return pynamodb_compat.encode(self, null_check, skip)
+        out = pynamodb_compat.encode(self, null_check, skip)
+        encode_dynamic(self, out)
+        return out
 
     def _container_deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
         """Set the attributes from a raw item, as PynamoDB's own method does, minus its
         per-attribute lookups (every read decodes through here)."""
         pynamodb_compat.decode_into(self, attribute_values)
+        decode_dynamic(self, attribute_values)
 
     def __eq__(self, other: object) -> bool:
         # A partial instance equals only an instance missing the same attributes and holding

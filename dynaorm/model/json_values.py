@@ -37,6 +37,7 @@ from pynamodb.attributes import Attribute, DynamicMapAttribute, ListAttribute, M
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.typed_json import binary_text
+from dynaorm.model.dynamic import dynamic_fields
 from dynaorm.model.json_scalars import (
     SCALAR_CONVERSIONS,
     Conversion,
@@ -215,9 +216,33 @@ def entity_to_dict(entity: Entity) -> dict[str, Any]:
         # The part read would pass for the whole value (and from_dict() then write it).
         raise values.read_in_part(sorted(values.partly)[0])
     try:
-        return _dump_container(entity)
+        out = _dump_container(entity)
+        for field in dynamic_fields(type(entity)):
+            codec = field.codec
+            dump = conversion_for(codec).dump
+            out[field.name] = {k: dump(codec, v) for k, v in getattr(entity, field.name).items()}
+        return out
     except InvalidJSONValue as exc:
         raise ValidationError(f"{type(entity).__qualname__}: {exc}") from None
+
+
+def _load_dynamic(cls: Any, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``data`` without the dynamic attributes' entries, and those entries loaded."""
+    rest = dict(data)
+    loaded: dict[str, Any] = {}
+    for field in dynamic_fields(cls):
+        raw = rest.pop(field.name, None)
+        if raw is None:
+            continue
+        if not isinstance(raw, Mapping):
+            raise InvalidJSONValue(f"{field.name}: expected an object of name -> value")
+        codec = field.codec
+        conversion = conversion_for(codec)
+        try:
+            loaded[field.name] = {k: conversion.load(codec, v) for k, v in raw.items()}
+        except (ValueError, TypeError) as exc:
+            raise InvalidJSONValue(f"{field.name}: {exc}") from None
+    return rest, loaded
 
 
 def _load_fields(
@@ -250,6 +275,7 @@ def entity_from_dict(cls: type[E], data: Mapping[str, Any], *, partial: bool = F
     if not isinstance(data, Mapping):
         raise ValidationError(f"{name}.from_dict() takes a mapping, got {type(data).__name__}")
     try:
+        data, dynamic = _load_dynamic(cls, data)
         values = _load_fields(cls, data, where="", allow_unknown=False)
     except InvalidJSONValue as exc:
         raise ValidationError(f"{name}: {exc}") from None
@@ -264,4 +290,4 @@ def entity_from_dict(cls: type[E], data: Mapping[str, Any], *, partial: bool = F
         ]
         if missing:
             raise ValidationError(f"{name}: missing required attribute(s) {', '.join(missing)}")
-    return cls(**values)
+    return cls(**values, **dynamic)

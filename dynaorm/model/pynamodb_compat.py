@@ -29,6 +29,7 @@ from pynamodb.exceptions import AttributeNullError
 
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.errors import ValidationError
+from dynaorm.model.dynamic import copy_dynamic
 from dynaorm.model.stored_form import SLOT as _STORED_FORM
 from dynaorm.model.values import ENCODING_ERRORS, invalid_value, unguarded
 
@@ -299,6 +300,7 @@ def with_values(instance: E, values: Mapping[str, Any]) -> E:
     copy.attribute_values = dict(instance.attribute_values)
     if _STORED_FORM in instance.__dict__:  # how it was stored (a preserve_items table)
         copy.__dict__[_STORED_FORM] = instance.__dict__[_STORED_FORM]
+    copy_dynamic(copy)
     for name, value in values.items():
         setattr(copy, name, value)
     return copy

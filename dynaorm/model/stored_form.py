@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from dynaorm.base.errors import ValidationError
+from dynaorm.model.dynamic import is_dynamic
 
 if TYPE_CHECKING:
     from dynaorm.model.entity import EntityBase
@@ -90,7 +91,11 @@ def remember(instance: EntityBase, item: Mapping[str, Any], restored: Mapping[st
     skip = _declared(cls) | set(table.key_attributes)
     if table.store_type:
         skip |= {table.type_attribute}
-    undeclared = {name: value for name, value in item.items() if name not in skip}
+    undeclared = {
+        name: value
+        for name, value in item.items()
+        if name not in skip and not is_dynamic(cls, name)
+    }
     if undeclared or restored:
         instance.__dict__[SLOT] = StoredForm(undeclared, dict(restored))
     else:

@@ -15,6 +15,7 @@ from dynaorm.expressions.compile import ExpressionBuilder, operand_values
 from dynaorm.expressions.operands import Operand
 from dynaorm.expressions.paths import path_head, path_of, top_name
 from dynaorm.model.decode import Decoder
+from dynaorm.model.dynamic import is_dynamic
 from dynaorm.model.indexes import Index
 
 if TYPE_CHECKING:
@@ -273,7 +274,7 @@ def check_filter_paths(
                 f"{what}: the filter names key attribute {name!r}; DynamoDB refuses key "
                 "attributes in a query's filter. Restrict the key with range(...) instead."
             )
-        if entity is None or path.attribute is None:
+        if entity is None or path.attribute is None or is_dynamic(entity, name):
             continue
         nested = len(path.attribute.attr_path) > 1
         if (nested and name not in names) or (not nested and id(path.attribute) not in owned):
