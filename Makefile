@@ -32,8 +32,13 @@ format: $(STAMP)
 	$(BIN)/ruff format dynaorm tests examples
 	$(BIN)/ruff check --fix dynaorm tests examples
 
+# The suite runs on the default, lean transport; the wire, write, bulk and API tests run again
+# on the botocore transport (transport="botocore").
+BOTOCORE_PART := tests/wire tests/write tests/bulk tests/api tests/asyncio
+
 test: lint
 	$(BIN)/python -m pytest -m "not stress"
+	DYNAORM_TRANSPORT=botocore $(BIN)/python -m pytest -m "not stress" -q $(BOTOCORE_PART)
 
 # The suite again on dynalite, a second, independent implementation (needs Node.js and npm).
 DYNALITE := .dynalite/node_modules/.bin/dynalite

@@ -72,7 +72,7 @@ ENVIRONMENT_INPUTS = (
 
 TRANSPORTS = ("lean", "botocore")
 """The values of :attr:`Settings.transport`."""
-DEFAULT_TRANSPORT = "botocore"
+DEFAULT_TRANSPORT = "lean"
 _encode = getattr(os.environ, "encodekey", None)
 _ENCODED_INPUTS = tuple(map(_encode, ENVIRONMENT_INPUTS)) if _encode else ENVIRONMENT_INPUTS
 
@@ -141,7 +141,7 @@ class Settings:
             sending. Off by default: dynaorm builds every request itself (as PynamoDB does), and
             the check costs about a third of the client-side time of a PutItem.
         transport: How data-plane requests (item reads and writes, queries, scans, batches,
-            transactions) are sent: ``"lean"`` (dynaorm's own JSON encoding and parsing,
+            transactions) are sent: ``"lean"`` (the default: dynaorm's own JSON encoding and parsing,
             signed and sent with botocore's signer, credentials, endpoint and connection
             pool) or ``"botocore"`` (the botocore client). Also ``DYNAORM_TRANSPORT``.
             Control-plane requests always go through botocore.

@@ -87,10 +87,10 @@ def test_the_data_plane_goes_lean_and_the_control_plane_through_botocore(
 
 def test_the_setting_and_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DYNAORM_TRANSPORT", raising=False)
+    assert Settings(region="eu-west-1").resolved().transport == "lean"  # the default
+    monkeypatch.setenv("DYNAORM_TRANSPORT", "botocore")
     assert Settings(region="eu-west-1").resolved().transport == "botocore"
-    monkeypatch.setenv("DYNAORM_TRANSPORT", "lean")
-    assert Settings(region="eu-west-1").resolved().transport == "lean"
-    assert Settings(region="eu-west-1", transport="botocore").resolved().transport == "botocore"
+    assert Settings(region="eu-west-1", transport="lean").resolved().transport == "lean"
     with pytest.raises(ConfigurationError, match="transport must be one of lean, botocore"):
         Settings(region="eu-west-1", transport="fast").resolved()
 
