@@ -141,9 +141,10 @@ class Settings:
             sending. Off by default: dynaorm builds every request itself (as PynamoDB does), and
             the check costs about a third of the client-side time of a PutItem.
         transport: How data-plane requests (item reads and writes, queries, scans, batches,
-            transactions) are sent: ``"lean"`` (the default: dynaorm's own JSON encoding and parsing,
-            signed and sent with botocore's signer, credentials, endpoint and connection
-            pool) or ``"botocore"`` (the botocore client). Also ``DYNAORM_TRANSPORT``.
+            transactions) are sent: ``"lean"`` (the default: dynaorm's own JSON encoding and
+            parsing, signed and sent with botocore's signer, credentials, endpoint and
+            connection pool) or ``"botocore"`` (the botocore client). Also
+            ``DYNAORM_TRANSPORT``.
             Control-plane requests always go through botocore.
     """
 
