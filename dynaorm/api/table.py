@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dynaorm.api.async_table import AsyncTableMethods
 from dynaorm.bulk.batch_get import batch_get
 from dynaorm.bulk.batch_write import BatchWriter
 from dynaorm.bulk.transact_get import transact_get
@@ -15,7 +16,6 @@ from dynaorm.read.collection import CollectionQuery
 from dynaorm.read.scan import Scan
 from dynaorm.read.sharded import ShardedQuery
 from dynaorm.read.streams import decode_stream_records
-from dynaorm.wire.lifecycle import ManagedTable
 from dynaorm.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-class Table(ManagedTable):
+class Table(AsyncTableMethods):
     """One physical DynamoDB table shared by many entity types.
 
     Args:

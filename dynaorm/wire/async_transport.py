@@ -37,8 +37,9 @@ from botocore.exceptions import (
 )
 
 from dynaorm.base.errors import ConfigurationError
+from dynaorm.wire.control_plane import control_response
 from dynaorm.wire.hooks import Attempt, registered_hooks
-from dynaorm.wire.lean import LeanSender, check_crc32, lean_sender
+from dynaorm.wire.lean import DATA_PLANE, LeanSender, check_crc32, lean_sender
 from dynaorm.wire.retry import Retrier
 from dynaorm.wire.transport import Transport, log_request, may_retry
 
@@ -106,9 +107,11 @@ class AsyncTransport:
         *,
         idempotent: bool,
         retry_codes: Collection[str] = (),
+        retrier: Retrier | None = None,
     ) -> dict[str, Any]:
         """Send ``request`` as ``operation`` and return the parsed response, retrying as
-        :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does.
+        :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does (``retrier``:
+        the retry budget to spend, as there).
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
@@ -117,7 +120,6 @@ class AsyncTransport:
         transport = self.transport
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.monotonic()
-        retrier: Retrier | None = None
         while True:
             if retrier is None:
                 timeout = transport._first_timeout
@@ -193,6 +195,10 @@ class AsyncTransport:
         data = answer.content
         response_headers = {name.lower(): value for name, value in answer.headers.items()}
         check_crc32(response_headers, data)
+        if operation not in DATA_PLANE and answer.status_code < 300:
+            return control_response(
+                self._client, operation, answer.status_code, response_headers, data
+            )
         return sender.read(operation, answer.status_code, response_headers, data)
 
 
