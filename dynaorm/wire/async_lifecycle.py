@@ -1,4 +1,4 @@
-"""The lifecycle steps of :mod:`dynaorm.wire.lifecycle` run with ``await``: requests through
+"""The steps of :mod:`dynaorm.wire.steps` (the table lifecycle) run with ``await``: requests through
 the async transport (control-plane answers parsed by botocore's parser, as the sync client
 parses them), waits with ``asyncio.sleep``; no thread is started."""
 
@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from dynaorm.base.errors import DynaormError
 from dynaorm.wire.async_transport import async_transport
-from dynaorm.wire.lifecycle import Pause, Stepper, Steps
+from dynaorm.wire.steps import Pause, Stepper, Steps
 from dynaorm.wire.transport import Transport
 
 __all__ = ["arun_steps"]
@@ -18,7 +18,7 @@ R = TypeVar("R")
 
 
 async def arun_steps(transport: Transport, steps: Steps[R]) -> R:
-    """:func:`~dynaorm.wire.lifecycle.run_steps` with ``await``."""
+    """:func:`~dynaorm.wire.steps.run_steps` with ``await``."""
     sender = async_transport(transport)
     run = Stepper(steps)
     while (step := run.next()) is not None:

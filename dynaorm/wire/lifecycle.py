@@ -1,8 +1,8 @@
 """A table's lifecycle on the server: create, ensure (create or check and add indexes),
 describe, wait until active, delete.
 
-Each operation is written once, as steps (:class:`Call` a request, :class:`Pause`) that
-decide everything from the answers they are sent back; :func:`run_steps` runs them with the
+Each operation is written once, as steps (:mod:`dynaorm.wire.steps`: call, pause) that
+decide everything from the answers they are sent back; ``run_steps`` runs them with the
 sync transport and ``time.sleep``, :func:`dynaorm.wire.async_lifecycle.arun_steps` with the
 async transport and ``asyncio.sleep`` (``table.acreate()``, ``aensure()``, ...).
 """
@@ -10,79 +10,14 @@ async transport and ``asyncio.sleep`` (``table.acreate()``, ``aensure()``, ...).
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
-import attrs
-
-from dynaorm.base.errors import DynaormError, TableNotFound
+from dynaorm.base.errors import TableNotFound
 from dynaorm.model.schema import check_fixable, gsi_create_update, schema_mismatches
 from dynaorm.wire.connection import ConnectedTable
+from dynaorm.wire.steps import Call, Pause, Steps, run_steps
 
-if TYPE_CHECKING:
-    from dynaorm.wire.transport import Transport
-
-__all__ = ["Call", "ManagedTable", "Pause", "Stepper", "Steps", "run_steps"]
-
-R = TypeVar("R")
-
-
-@attrs.frozen
-class Call:
-    """A step: send ``request`` as ``operation``; the step gets the response (or the error
-    is raised into it)."""
-
-    operation: str
-    request: dict[str, Any]
-    idempotent: bool
-
-
-@attrs.frozen
-class Pause:
-    """A step: wait ``seconds``."""
-
-    seconds: float
-
-
-Steps = Generator[Call | Pause, Any, R]
-"""Steps that end with a result of type ``R``."""
-
-
-class Stepper(Generic[R]):
-    """Drives ``steps``: :meth:`next` gives the step to perform (``None``: done, see
-    ``result``); the driver sets ``reply`` (a response) or ``error`` before the next one."""
-
-    def __init__(self, steps: Steps[R]) -> None:
-        self._steps = steps
-        self.reply: Any = None
-        self.error: DynaormError | None = None
-        self.result: R
-
-    def next(self) -> Call | Pause | None:
-        try:
-            if self.error is None:
-                step = self._steps.send(self.reply)
-            else:
-                step = self._steps.throw(self.error)
-        except StopIteration as done:
-            self.result = done.value
-            return None
-        self.reply, self.error = None, None
-        return step
-
-
-def run_steps(transport: Transport, steps: Steps[R]) -> R:
-    """Run ``steps`` with ``transport`` and ``time.sleep``; return their result."""
-    run = Stepper(steps)
-    while (step := run.next()) is not None:
-        if isinstance(step, Pause):
-            time.sleep(step.seconds)
-            continue
-        try:
-            run.reply = transport.call(step.operation, step.request, idempotent=step.idempotent)
-        except DynaormError as exc:
-            run.error = exc
-    return run.result
+__all__ = ["ManagedTable"]
 
 
 class ManagedTable(ConnectedTable):
