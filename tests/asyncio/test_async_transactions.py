@@ -271,9 +271,8 @@ def test_a_block_that_raises_sends_nothing(api: Sync, tables: Table) -> None:
         tx.put(Product(sku="p1"))
         raise KeyError("the caller's own error")
 
-    with requests_sent(shop) as sent:
-        with pytest.raises(KeyError):
-            api.transact(fails)
+    with requests_sent(shop) as sent, pytest.raises(KeyError):
+        api.transact(fails)
     assert sent == []
 
 
@@ -298,9 +297,8 @@ def test_a_throttled_commit_is_retried_with_its_token(
 
 
 def test_an_async_transaction_is_not_a_sync_one(tables: Table) -> None:
-    with pytest.raises(TypeError, match="async with"):
-        with shop.atransaction():
-            pass
+    with pytest.raises(TypeError, match="async with"), shop.atransaction():
+        pass
 
 
 def test_cancelling_a_commit_stops_at_once(
@@ -335,16 +333,18 @@ def test_transact_get(api: Sync, tables: Table) -> None:
         Customer.key(customer_id="c1"),
     ]
     customer, order, missing, again = api.transact_get(keys)
-    assert isinstance(customer, Customer) and customer.name == "Ann"
-    assert isinstance(order, Order) and order.total == 3
+    assert isinstance(customer, Customer)
+    assert customer.name == "Ann"
+    assert isinstance(order, Order)
+    assert order.total == 3
     assert missing is None
-    assert again == customer and again is not customer
+    assert again == customer
+    assert again is not customer
     (partial,) = api.transact_get([Order.key(customer_id="c1", order_id="o1")], select=["total"])
     assert partial.total == 3
     assert api.transact_get([]) == []
-    with requests_sent(shop) as sent:
-        with pytest.raises(ValidationError, match="at most 100"):
-            api.transact_get([Product.key(sku=f"p{n}") for n in range(101)])
+    with requests_sent(shop) as sent, pytest.raises(ValidationError, match="at most 100"):
+        api.transact_get([Product.key(sku=f"p{n}") for n in range(101)])
     assert sent == []
 
 
@@ -368,9 +368,7 @@ def test_mutate(api: Sync, tables: Table) -> None:
             rival.save()
         buy(product)
 
-    result = api.mutate(
-        Product, with_a_rival, sku="p1", on_conflict=lambda exc, n: lost.append(n)
-    )
+    result = api.mutate(Product, with_a_rival, sku="p1", on_conflict=lambda exc, n: lost.append(n))
     assert lost == [1]
     assert (result.stock, result.sold) == (11, 2)
 
@@ -382,13 +380,13 @@ def test_mutate(api: Sync, tables: Table) -> None:
     assert sent == []
     with pytest.raises(UnknownEntityType, match="does not exist"):
         api.mutate(Product, buy, sku="nope")
+
+    def always_loses(product: Product) -> None:
+        rival = Product.get(sku="p1")
+        assert rival is not None
+        rival.save()
+
     with pytest.raises(VersionConflict):
-
-        def always_loses(product: Product) -> None:
-            rival = Product.get(sku="p1")
-            assert rival is not None
-            rival.save()
-
         api.mutate(Product, always_loses, sku="p1", attempts=2)
 
 
@@ -438,9 +436,11 @@ def test_partition(api: Sync, tables: Table) -> None:
     assert result == shop.partition(Customer.primary, customer_id="c1", consistent=True)
     assert result.first(Customer) is not None
     assert [o.order_id for o in result[Order]] == ["o1", "o2", "o3"]
-    assert len(result.unknown) == 1 and isinstance(result.unknown[0], UnknownItem)
+    assert len(result.unknown) == 1
+    assert isinstance(result.unknown[0], UnknownItem)
     only = api.partition(Customer.primary, customer_id="c1", types=[Order])
-    assert len(only[Order]) == 3 and only.first(Customer) is None
+    assert len(only[Order]) == 3
+    assert only.first(Customer) is None
     with requests_sent(shop) as sent:
         with pytest.raises(ValidationError):
             api.partition(Customer.primary, customer="c1")
