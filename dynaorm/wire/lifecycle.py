@@ -188,3 +188,15 @@ class ManagedTable(ConnectedTable):
         from dynaorm.wire.async_lifecycle import arun_steps
 
         return await arun_steps(self.transport, self._exists_steps())
+
+    async def adelete(
+        self, *, wait: bool = True, missing_ok: bool = False, timeout: float = 300.0
+    ) -> None:
+        """:meth:`delete` with ``await``.
+
+        Example:
+            >>> await shop.adelete(missing_ok=True)  # doctest: +SKIP
+        """
+        from dynaorm.wire.async_lifecycle import arun_steps
+
+        await arun_steps(self.transport, self._delete_steps(wait, missing_ok, timeout))
