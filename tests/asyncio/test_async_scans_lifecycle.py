@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import requests_sent, write_all
+from support import bodies_sent, requests_sent, write_all
 
 from dynaorm import (
     Entity,
@@ -314,3 +314,16 @@ def test_lifecycle_starts_no_thread(
 
     run(scenario())
     assert no_thread_from_here == []
+
+
+def test_the_same_lifecycle_requests_go_on_the_wire(fresh: Table) -> None:
+    sent = []
+    for api in (Sync(), Async()):
+        with bodies_sent(fresh) as bodies:
+            api.ensure(fresh)  # DescribeTable (not found), CreateTable, DescribeTable ...
+            api.exists(fresh)
+        fresh.delete()
+        # The polls until ACTIVE depend on the server's timing: compare the distinct requests.
+        sent.append(sorted({(op, repr(body)) for op, body in bodies}))
+    assert sent[0] == sent[1]
+    assert {op for op, _ in sent[0]} == {"DescribeTable", "CreateTable", "UpdateTimeToLive"}

@@ -472,3 +472,29 @@ def test_the_async_calls_start_no_thread(
     run(scenario())
     assert no_thread_from_here == []
     assert not {t for t in threading.enumerate() if t.name.startswith("dynaorm")} - before
+
+
+@pytest.mark.requires("transactions")
+def test_the_same_requests_go_on_the_wire(tables: Table) -> None:
+    Product(sku="p1", stock=1).save()
+
+    def scenario(api: Sync) -> None:
+        def actions(tx: Transaction) -> None:
+            tx.put(Note(note_id="n1"))
+            tx.update(Product.key(sku="p1"), Product.stock.add(1), condition=Product.stock >= 1)
+            tx.check(Customer.key(customer_id="c1"), Customer.name.does_not_exist())
+
+        api.transact(actions, token="same-token")
+        api.transact_get([Note.key(note_id="n1"), Product.key(sku="p1")], select=["stock"])
+        api.partition(Customer.primary, customer_id="c1", types=[Order], consistent=True)
+
+    with bodies_sent(shop) as sync_sent:
+        scenario(Sync())
+    with bodies_sent(shop) as async_sent:
+        scenario(Async())
+    assert [operation for operation, _ in sync_sent] == [
+        "TransactWriteItems",
+        "TransactGetItems",
+        "Query",
+    ]
+    assert async_sent == sync_sent
