@@ -16,6 +16,7 @@ from dynaorm.read.collection import CollectionQuery
 from dynaorm.read.scan import Scan
 from dynaorm.read.sharded import ShardedQuery
 from dynaorm.read.streams import decode_stream_records
+from dynaorm.wire.lifecycle import ManagedTable
 from dynaorm.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-class Table(AsyncTableMethods):
+class Table(AsyncTableMethods, ManagedTable):
     """One physical DynamoDB table shared by many entity types.
 
     Args:

@@ -106,12 +106,15 @@ class AsyncTransport:
         request: dict[str, Any],
         *,
         idempotent: bool,
-        retry_codes: Collection[str] = (),
         retrier: Retrier | None = None,
+        retry_codes: Collection[str] = (),
     ) -> dict[str, Any]:
         """Send ``request`` as ``operation`` and return the parsed response, retrying as
-        :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does (``retrier``:
-        the retry budget to spend, as there).
+        :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does.
+
+        Args:
+            retrier: The retry budget to spend and count in (a transaction's commit and its
+                re-sends share one).
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
@@ -120,6 +123,7 @@ class AsyncTransport:
         transport = self.transport
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.monotonic()
+        retries_before = 0 if retrier is None else retrier.retries
         while True:
             if retrier is None:
                 timeout = transport._first_timeout
@@ -129,7 +133,7 @@ class AsyncTransport:
             try:
                 response = await self._send(operation, request, timeout)
                 if debug:
-                    retries = 0 if retrier is None else retrier.retries
+                    retries = 0 if retrier is None else retrier.retries - retries_before
                     log_request(operation, request, started, retries, response, None)
                 return response
             except Exception as exc:
@@ -142,7 +146,8 @@ class AsyncTransport:
                 if delay is None:
                     error = transport.failed(exc, operation, request)
                     if debug:
-                        log_request(operation, request, started, retrier.retries, None, error)
+                        retries = retrier.retries - retries_before
+                        log_request(operation, request, started, retries, None, error)
                     raise error from exc
             await asyncio.sleep(delay)
             retrier.retries += 1
