@@ -19,6 +19,7 @@ from support import bodies_sent, requests_sent
 from dynaorm import (
     ConditionFailed,
     ConfigurationError,
+    CreatedAtAttribute,
     Entity,
     ItemCollection,
     Key,
@@ -27,6 +28,7 @@ from dynaorm import (
     TransactionCanceled,
     UnknownEntityType,
     UnknownItem,
+    UpdatedAtAttribute,
     ValidationError,
     VersionAttribute,
     VersionConflict,
@@ -52,6 +54,8 @@ class Order(Entity, table=shop):
     customer_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     total = NumberAttribute(default=0)
+    created = CreatedAtAttribute()
+    updated = UpdatedAtAttribute()
     version = VersionAttribute()
     primary = Key(pk="CUSTOMER#{customer_id}", sk="ORDER#{order_id}")
 
@@ -216,8 +220,12 @@ def test_transaction_commits_or_cancels_with_reasons(api: Sync, tables: Table) -
         tx.put(customer)
         tx.put(placed)
 
+    assert placed.created is None
     api.transact(place, token="place-o1")
     assert (customer.version, placed.version) == (1, 1)  # applied once committed
+    assert placed.created is not None
+    assert placed.updated == placed.created
+    assert Order.get(customer_id="c1", order_id="o1") == placed
     stored = Product.get(sku="p1")
     assert stored is not None
     assert (stored.stock, stored.version) == (0, 2)
@@ -242,6 +250,8 @@ def test_transaction_commits_or_cancels_with_reasons(api: Sync, tables: Table) -
     assert reasons[2].version_conflict
     assert reasons[2].item.version == 2
     assert second.version is None  # nothing applied to the instances
+    assert second.created is None
+    assert second.updated is None
     assert Order.get(customer_id="c1", order_id="o2") is None
 
 
