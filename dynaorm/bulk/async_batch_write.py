@@ -196,15 +196,40 @@ class AsyncBatchWriter(BatchWrites, BatchCore):
             while self._tasks and not self._ledger.halted:
                 await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                 self._start()
-            if self._ledger.halted:
-                await self._wait(cancel=False)
-            self._raise_if_failed()
+            await self._raise_when_settled()
             if self._ledger.open:  # cannot happen; the ledger says so if it ever does
                 self._fail(None)
                 self._raise_if_failed()
         except BaseException as exc:
             await self._end(exc)
             raise
+
+    async def drain(self) -> None:
+        """Wait until no full chunk waits for a free slot (at most ``concurrency`` requests
+        in flight): what the sync ``put`` waits for. ``batch.put(x); await batch.drain()``
+        in a long loop bounds what the batch holds, as ``writer.write(data); await
+        writer.drain()`` does for an asyncio stream.
+
+        Raises:
+            BatchIncomplete: An earlier request ran out of retries (the accounting final).
+        """
+        self._check_open()
+        try:
+            self._start()
+            while self._queue and self._tasks and not self._ledger.halted:
+                await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                self._start()
+            await self._raise_when_settled()
+        except BaseException as exc:
+            await self._end(exc)
+            raise
+
+    async def _raise_when_settled(self) -> None:
+        """Once the batch failed: wait for the requests in flight (they no longer retry),
+        then raise what ended it, with the final accounting."""
+        if self._ledger.halted:
+            await self._wait(cancel=False)
+            self._raise_if_failed()
 
     async def __aenter__(self) -> AsyncBatchWriter:
         if self._meter.total == 0 and not self._closed:  # opened here, before any write

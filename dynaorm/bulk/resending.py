@@ -179,6 +179,19 @@ class Resend(Generic[T]):
         self.outcome = Outcome(self._entries, exc)
         return None
 
+    def sending(self) -> None:
+        """A request is about to go out (the budget's interrupted-sleep mark cleared)."""
+        self.retrier.interrupted_sleeping = False
+
+    def interrupted(self) -> None:
+        """Something (Ctrl-C, a cancellation) interrupted the send: if it came while the
+        transport slept before re-sending a refused attempt (a batch request is re-sent by
+        the transport only when it certainly was not applied), no attempt was out and the
+        entries were not applied; otherwise they stay SENT (unknown)."""
+        if self.retrier.interrupted_sleeping:
+            with self._meter.lock:
+                self._gate.unanswered(self._entries, maybe_applied=False)
+
     def _backoff(self, reason: str) -> float | None:
         self.reason = reason
         delay = self.retrier.next_delay(reason)
@@ -202,12 +215,16 @@ def send_until_done(transport: Transport, operation: str, resend: Resend[T]) -> 
     try:
         request = resend.next_request()
         while request is not None:
+            resend.sending()
             try:
                 response = transport.call(
                     operation, request, idempotent=False, retrier=resend.retrier
                 )
             except DynaormError as exc:
                 delay = resend.failed(exc)
+            except BaseException:
+                resend.interrupted()
+                raise
             else:
                 delay = resend.answered(response)
             if delay is None:
@@ -230,12 +247,16 @@ async def asend_until_done(
     try:
         request = resend.next_request()
         while request is not None:
+            resend.sending()
             try:
                 response = await transport.call(
                     operation, request, idempotent=False, retrier=resend.retrier
                 )
             except DynaormError as exc:
                 delay = resend.failed(exc)
+            except BaseException:
+                resend.interrupted()
+                raise
             else:
                 delay = resend.answered(response)
             if delay is None:

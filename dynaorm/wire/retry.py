@@ -128,6 +128,8 @@ class Retrier:
         requests: Requests sent under this budget (every attempt).
         retries: Retries started.
         throttles: Attempts refused with a throttling error.
+        interrupted_sleeping: An exception (Ctrl-C, a cancellation) ended a sleep before a
+            retry, so no attempt was out when it came; the caller resets it.
 
     Example:
         >>> retrier = Retrier(RetryPolicy(max_attempts=2, base_delay=0.001), "GetItem")
@@ -149,6 +151,7 @@ class Retrier:
         self.requests = 0
         self.retries = 0
         self.throttles = 0
+        self.interrupted_sleeping = False
         self.started = time.monotonic() if started is None else started
         self._delays = policy._delays(self.started)
 
@@ -174,12 +177,16 @@ class Retrier:
     def pause(self, delay: float, reason: str) -> bool:
         """Sleep ``delay`` (from :meth:`next_delay`) and count the retry; return False (the
         give-up logged) when the stop event is set meanwhile, which ends the sleep early."""
-        if self.stop is not None:
-            if self.stop.wait(delay):
-                self._stopped_during(reason)
-                return False
-        else:
-            time.sleep(delay)
+        try:
+            if self.stop is not None:
+                if self.stop.wait(delay):
+                    self._stopped_during(reason)
+                    return False
+            else:
+                time.sleep(delay)
+        except BaseException:
+            self.interrupted_sleeping = True
+            raise
         self.retries += 1
         return True
 
@@ -187,18 +194,22 @@ class Retrier:
         """:meth:`pause` with ``await asyncio.sleep``: no thread; the stop event is looked
         at every few milliseconds, so a stop ends the sleep early here too."""
         stop = self.stop
-        if stop is None:
-            await asyncio.sleep(delay)
-        else:
-            end = time.monotonic() + delay
-            while not stop.is_set():
-                left = end - time.monotonic()
-                if left <= 0:
-                    break
-                await asyncio.sleep(min(left, STOP_POLL))
-            if stop.is_set():
-                self._stopped_during(reason)
-                return False
+        try:
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                end = time.monotonic() + delay
+                while not stop.is_set():
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, STOP_POLL))
+                if stop.is_set():
+                    self._stopped_during(reason)
+                    return False
+        except BaseException:  # cancelled (or Ctrl-C) while asleep: no request was out
+            self.interrupted_sleeping = True
+            raise
         self.retries += 1
         return True
 
