@@ -47,7 +47,8 @@ class AsyncBatchWriter(BatchWrites, BatchCore):
       of 25 is queued; queued chunks go out as tasks, at most ``concurrency`` in flight, in
       the order they were filled (a chunk holding a key still in flight waits for it), while
       the block awaits anything, and at its end. A long loop of puts that never awaits only
-      buffers: ``await batch.flush()`` now and then bounds what it holds.
+      buffers: ``await batch.drain()`` after a put waits for a free slot, as the sync
+      ``put`` does, and bounds what the batch holds.
     * **Cancelling** the task running the block (``task.cancel()``, ``asyncio.timeout``)
       stops it at once: the requests in flight are cancelled (their writes are then of
       unknown outcome, ``result.unknown``), nothing more is sent, and the buffered and queued

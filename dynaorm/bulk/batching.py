@@ -34,7 +34,8 @@ class BatchProgress:
     """A progress report, passed to the ``progress`` callback of a batch write or get.
 
     The callback runs on the thread that completed a request (a worker thread when
-    ``workers > 1``), one call at a time, after every request.
+    ``workers > 1``; the event loop's for ``abatch_write``/``abatch_get``), one call at a
+    time, after every request.
 
     Attributes:
         operation: ``"batch_write"`` or ``"batch_get"``.

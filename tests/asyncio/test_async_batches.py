@@ -8,6 +8,7 @@ accounting, and no thread started."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -635,3 +636,49 @@ def test_concurrency_and_workers_are_one_option(table: Table) -> None:
     with pytest.raises(ValidationError, match="not both"):
         asyncio.run(table.abatch_get([], concurrency=2, workers=2))
     assert asyncio.run(table.abatch_get([])) == []
+
+
+def test_interrupted_while_asleep_before_a_retry_nothing_is_applied(
+    api: SyncBatches, table: Table, fault_injector: FaultInjectorFactory
+) -> None:
+    """Ctrl-C (sync) or a cancellation (async) while the transport sleeps before re-sending a
+    throttled request: no attempt was out, so its writes are not applied (not unknown)."""
+    faults = fault_injector(table, throttle=1.0)
+    slow = RetryPolicy(max_attempts=50, base_delay=5.0, cap=5.0, jitter=False, deadline=None)
+    handed = handed_writes(30)
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+    batch: Any = None
+    started = time.monotonic()
+    if isinstance(api, AsyncBatches):
+
+        async def scenario() -> None:
+            nonlocal batch
+            batch = table.abatch_write(policy=slow)
+            async with asyncio.timeout(0.3), batch:
+                for write in handed:
+                    batch.put(write)
+
+        with pytest.raises(TimeoutError):
+            asyncio.run(scenario())
+    else:
+        batch = table.batch_write(policy=slow)
+
+        def block() -> None:
+            with batch:
+                for write in handed:
+                    batch.put(write)
+
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                block()
+        finally:
+            timer.cancel()
+    assert time.monotonic() - started < 2.0
+    faults.uninstall()
+    figures = check_accounting(table, handed[: batch.result.handed_in], batch.result)
+    assert figures["unknown"] == []
+    assert figures["unprocessed"] == list(range(batch.result.handed_in))
+    assert batch.result.requests == batch.result.throttles == 1
