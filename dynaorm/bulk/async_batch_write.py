@@ -114,8 +114,15 @@ class AsyncBatchWriter(BatchWrites, BatchCore):
             chunk = self._queue[0]
             if any(entry.write.key in self._owners for entry in chunk):
                 return  # a key's earlier write lands first; the later one still wins
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise ValidationError(
+                    "abatch_write sends from the running event loop: use it in "
+                    "`async with table.abatch_write() as batch:` inside a coroutine"
+                ) from None
             self._queue.popleft()
-            task = asyncio.get_running_loop().create_task(self._run(chunk))
+            task = loop.create_task(self._run(chunk))
             self._tasks[task] = chunk
             for entry in chunk:
                 self._owners[entry.write.key] = task

@@ -682,3 +682,14 @@ def test_interrupted_while_asleep_before_a_retry_nothing_is_applied(
     assert figures["unknown"] == []
     assert figures["unprocessed"] == list(range(batch.result.handed_in))
     assert batch.result.requests == batch.result.throttles == 1
+
+
+def test_outside_an_event_loop_it_says_how_to_use_it(table: Table) -> None:
+    batch = table.abatch_write()
+    with requests_sent(table) as sent:
+        for n in range(24):
+            batch.put(Row(n=n, payload="x"))
+        with pytest.raises(ValidationError, match="async with"):
+            batch.put(Row(n=24, payload="x"))
+    assert sent == []
+    assert len(batch.result.unprocessed) == 25
