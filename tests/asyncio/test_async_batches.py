@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from support import requests_sent
+from support import hooked, requests_sent
 
 from dynaorm import (
     BatchIncomplete,
@@ -693,3 +693,30 @@ def test_outside_an_event_loop_it_says_how_to_use_it(table: Table) -> None:
             batch.put(Row(n=24, payload="x"))
     assert sent == []
     assert len(batch.result.unprocessed) == 25
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_at_most_concurrency_requests_in_flight(table: Table, concurrency: int) -> None:
+    out: list[int] = [0, 0]  # in flight now, most at once
+
+    def sent(attempt: Any) -> None:
+        out[0] += 1
+        out[1] = max(out)
+
+    def answered(attempt: Any, response: Any) -> None:
+        out[0] -= 1
+
+    async def scenario() -> Any:
+        async with table.abatch_write(concurrency=concurrency) as batch:
+            for n in range(300):
+                batch.put(Row(n=n, payload="x"))
+                await batch.drain()
+        return batch
+
+    with (
+        hooked(table, "before-send", sent, operation="BatchWriteItem"),
+        hooked(table, "after-call", answered, operation="BatchWriteItem"),
+    ):
+        batch = asyncio.run(scenario())
+    assert out == [0, concurrency]
+    assert batch.result.applied == 300
