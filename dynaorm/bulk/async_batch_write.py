@@ -52,7 +52,8 @@ class AsyncBatchWriter(BatchWrites, BatchCore):
     * **Cancelling** the task running the block (``task.cancel()``, ``asyncio.timeout``)
       stops it at once: the requests in flight are cancelled (their writes are then of
       unknown outcome, ``result.unknown``), nothing more is sent, and the buffered and queued
-      writes are not applied (``result.unprocessed``). Any other exception from the block
+      writes are not applied (``result.unprocessed``), nor are those of a request asleep
+      before re-sending what was refused. Any other exception from the block
       lets the requests in flight finish their current attempt, without retrying, as the
       sync batch does.
     * The ``progress`` callback runs in the event loop, between requests.
