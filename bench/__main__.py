@@ -49,15 +49,15 @@ with `--no-servers` too (`--no-stub` skips it).
 
 **Async gets against a thread pool** (`bench/async_gets.py`): 1,000 gets of `Order` items
 two ways, `await Order.aget(...)` from 100 asyncio tasks in one event loop (each task reads
-its tenth of the keys one after another) and the sync `Order.get(...)` from a 16-thread
-pool, each way twice (async, threads, threads, async) after a warm-up in the same loop or
-pool. Figures: wall-clock gets per second and CPU per get (the process's CPU time, all its
-threads, over the gets; the server runs in another process). Against the loopback stub
-(5 ms per request, concurrently, every `GetItem` answered with a stored `Order`: the client
-is the bound; `async_gets_vs_threads`, async gets/s ÷ threads gets/s, and
-`async_gets_cpu_vs_threads`, CPU per get ÷ CPU per get) and against the embedded server
-(one request at a time: the server is the bound; the same keys prefixed `embedded_`).
-`python -m bench.async_gets` reruns only this part and prints the figures.
+its ten keys one after another) and the sync `Order.get(...)` from a 16-thread pool, each way
+twice (async, threads, threads, async) after a warm-up in the same loop or pool. Figures:
+wall-clock gets per second and CPU per get (the process's CPU time, all its threads, over
+the gets; the server runs in another process). Against the loopback stub (5 ms per request,
+concurrently, every `GetItem` answered with a stored `Order`: the client is the bound;
+`async_gets_vs_threads`, async gets/s ÷ threads gets/s, and `async_gets_cpu_vs_threads`,
+CPU per get ÷ CPU per get) and against the embedded server (one request at a time: the
+server is the bound; the same keys prefixed `embedded_`). `python -m bench.async_gets`
+reruns only this part and prints the figures.
 
 **Serialization** times `Order.to_item()` against PynamoDB's `serialize()` and
 `Order.from_item()` against `from_raw_data()` for the same data, in the same way.
