@@ -93,9 +93,15 @@ def _handler(delay: float, get_item: dict[str, Any] | None) -> type[BaseHTTPRequ
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # A client opening a hundred connections at once (asyncio tasks) must not find the listen
+    # queue full: the default of 5 resets connections, which the client then retries.
+    request_queue_size = 512
+
+
 def serve(delay_ms: float = DELAY_MS, get_item: dict[str, Any] | None = None) -> None:
     """Serve until killed, printing the endpoint first."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(delay_ms / 1000, get_item))
+    server = _Server(("127.0.0.1", 0), _handler(delay_ms / 1000, get_item))
     server.daemon_threads = True
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()
