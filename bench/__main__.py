@@ -56,7 +56,10 @@ the gets; the server runs in another process). Against the loopback stub (5 ms p
 concurrently, every `GetItem` answered with a stored `Order`: the client is the bound;
 `async_gets_vs_threads`, async gets/s ÷ threads gets/s, and `async_gets_cpu_vs_threads`,
 CPU per get ÷ CPU per get) and against the embedded server (one request at a time: the
-server is the bound; the same keys prefixed `embedded_`). `python -m bench.async_gets`
+server is the bound; the same keys prefixed `embedded_`). Against the stub, the HTTP
+client's own cost is measured too (`bench/http_floor.py`): the same number of POSTs from 100
+tasks through `httpx.AsyncClient` and over bare asyncio streams, without dynaorm
+(`async_http_httpx_cpu_us`, `async_http_streams_cpu_us`). `python -m bench.async_gets`
 reruns only this part and prints the figures.
 
 **Serialization** times `Order.to_item()` against PynamoDB's `serialize()` and

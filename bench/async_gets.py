@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench import servers
+from bench import http_floor, servers
 from bench.models import Order, bench_table, make_order
 from bench.stub import running
 from bench.throughput import load as batch_load, raw_client
@@ -144,7 +144,14 @@ def on_stub(gets: int = GETS, delay_ms: float = DELAY_MS) -> dict[str, Any]:
     item = make_order(FIRST).to_item()
     with running(delay_ms, get_item=item) as endpoint:
         measured = measure(endpoint, gets=gets)
-    return {"server": "stub", "delay_ms": delay_ms, **measured}
+        floor = http_floor.measure(endpoint, requests=gets, tasks=TASKS)
+    print(
+        f"  one async request, no dynaorm: httpx {floor['httpx_cpu_us']:,.0f} µs CPU, "
+        f"asyncio streams {floor['streams_cpu_us']:,.0f} µs",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {"server": "stub", "delay_ms": delay_ms, **measured, "http_floor": floor}
 
 
 KEYS = (
@@ -174,6 +181,10 @@ def flat(measured: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
             m["threads_cpu_us"],
         )
         out.update({f"{prefix}{key}": value for key, value in zip(KEYS, values, strict=True)})
+        floor = m.get("http_floor")
+        if floor:
+            out[f"{prefix}async_http_httpx_cpu_us"] = floor["httpx_cpu_us"]
+            out[f"{prefix}async_http_streams_cpu_us"] = floor["streams_cpu_us"]
     return out
 
 
@@ -215,6 +226,17 @@ def section(measured: Mapping[str, Mapping[str, Any]]) -> list[str]:
                 f"{1e6 / m['async_cpu_us']:,.0f} async gets/s (the event loop is one "
                 f"thread) and {1e6 / m['threads_cpu_us']:,.0f} sync ones (the threads "
                 "share the interpreter lock, so about one core in all).",
+                "",
+            ]
+        floor = m.get("http_floor")
+        if floor:
+            lines += [
+                f"The HTTP client's own share (`bench/http_floor.py`, the same number of "
+                f"POSTs from {m['tasks']} tasks, no dynaorm): through `httpx.AsyncClient` "
+                f"{floor['httpx_cpu_us']:,.0f} µs of CPU per request "
+                f"({floor['httpx_per_s']:,.0f}/s), over bare asyncio streams "
+                f"{floor['streams_cpu_us']:,.0f} µs ({floor['streams_per_s']:,.0f}/s) "
+                "(keys `async_http_httpx_cpu_us`, `async_http_streams_cpu_us`).",
                 "",
             ]
     return lines

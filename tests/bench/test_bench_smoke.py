@@ -15,6 +15,7 @@ import pytest
 bench_main = pytest.importorskip("bench.__main__")
 from bench import (  # noqa: E402
     async_gets,
+    http_floor,
     latency,
     overhead,
     plugin_startup,
@@ -111,6 +112,12 @@ def _fake_results() -> dict[str, object]:
                 "threads_items_per_s": 1500.0,
                 "async_cpu_us": 200.0,
                 "threads_cpu_us": 400.0,
+                "http_floor": {
+                    "httpx_cpu_us": 150.0,
+                    "httpx_per_s": 5000.0,
+                    "streams_cpu_us": 50.0,
+                    "streams_per_s": 9000.0,
+                },
             }
             for server in ("stub", "embedded")
         },
@@ -139,6 +146,7 @@ def test_writers(tmp_path: Path) -> None:
     assert flat["async_gets_cpu_vs_threads"] == 0.5
     assert flat["embedded_async_gets_vs_threads"] == 2.0
     assert flat["threads_gets_cpu_us"] == 400.0
+    assert flat["async_http_httpx_cpu_us"] == 150.0
     assert report.meets("async_gets_vs_threads", 2.0) is None
     json_path, md_path = tmp_path / "results.json", tmp_path / "benchmarks.md"
     report.write_json(json_path, flat)
@@ -246,3 +254,10 @@ def test_async_gets_against_the_stub_read_the_stored_item() -> None:
         assert measured[f"{way}_items_per_s"] > 0
         assert measured[f"{way}_cpu_us"] > 0
     assert set(async_gets.flat({"stub": measured})) == set(async_gets.KEYS)
+
+
+def test_the_http_floor_measures_both_clients() -> None:
+    with stub.running(delay_ms=1) as endpoint:
+        floor = http_floor.measure(endpoint, requests=40, tasks=10)
+    assert set(floor) == {"httpx_cpu_us", "httpx_per_s", "streams_cpu_us", "streams_per_s"}
+    assert all(value > 0 for value in floor.values())
