@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dynaorm.api.async_batches import AsyncBatchMethods
 from dynaorm.api.async_table import AsyncTableMethods
 from dynaorm.bulk.batch_get import batch_get
 from dynaorm.bulk.batch_write import BatchWriter
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-class Table(AsyncTableMethods, ManagedTable):
+class Table(AsyncTableMethods, AsyncBatchMethods, ManagedTable):
     """One physical DynamoDB table shared by many entity types.
 
     Args:

@@ -113,8 +113,9 @@ class AsyncTransport:
         :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does.
 
         Args:
-            retrier: The retry budget to spend and count in (a transaction's commit and its
-                re-sends share one).
+            retrier: The retry budget to spend and count in (a batch's request and its
+                re-sends share one, as do a transaction's commit and its re-sends); its stop
+                event ends a retry sleep early.
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
@@ -140,17 +141,16 @@ class AsyncTransport:
                 if retrier is None:
                     retrier = Retrier(transport.policy, operation, started=started)
                     retrier.requests += 1
+                reason = _reason(exc)
                 delay = None
                 if may_retry(exc, idempotent, retry_codes, retrier):
-                    delay = retrier.next_delay(_reason(exc))
-                if delay is None:
+                    delay = retrier.next_delay(reason)
+                if delay is None or not await retrier.apause(delay, reason):
                     error = transport.failed(exc, operation, request)
                     if debug:
                         retries = retrier.retries - retries_before
                         log_request(operation, request, started, retries, None, error)
                     raise error from exc
-            await asyncio.sleep(delay)
-            retrier.retries += 1
 
     async def _send(
         self, operation: str, request: dict[str, Any], timeout: float | None
