@@ -44,6 +44,7 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
+        store_key_fields: bool | None = None,
     ) -> EntityMeta:
         cls: EntityMeta = super().__new__(mcs, name, bases, namespace)  # type: ignore[no-untyped-call]
         return cls
@@ -55,16 +56,17 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
+        store_key_fields: bool | None = None,
     ) -> None:
         super().__init__(name, bases, namespace)  # type: ignore[no-untyped-call]
         keys = declared_keys(namespace, bases)
         cls.__key_declarations__ = keys
         if table is None:
-            if type_name is not None:
-                raise ConfigurationError(f"{name}: type_name= needs table=")
+            if type_name is not None or store_key_fields is not None:
+                raise ConfigurationError(f"{name}: type_name= and store_key_fields= need table=")
             return
         entity: type[EntityBase] = cls  # type: ignore[assignment]
-        bind_entity(entity, table, type_name or name, keys)
+        bind_entity(entity, table, type_name or name, keys, store_key_fields)
         check_dynamic(entity)
 
 
