@@ -46,10 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KeyOnlyField",
+    "from_keys",
     "key_only_fields",
     "projected_key_attributes",
     "refuse_key_only_paths",
     "stores_key_fields",
+    "unreadable_key_fields",
     "without_key_fields",
 ]
 
@@ -183,6 +185,38 @@ def projected_key_attributes(table: TableDefinition, names: Iterable[str]) -> se
         for field in key_only_fields(entity).values():
             if field.attribute in wanted:
                 out.update(a for source in field.sources for a in source)
+    return out
+
+
+def unreadable_key_fields(cls: type[EntityBase], returned: frozenset[str]) -> frozenset[str]:
+    """The key-only fields of ``cls`` a read returning the attributes ``returned`` cannot
+    know: none of their keys is returned whole (their attribute, when stored, could be told
+    from an absent one only by the keys)."""
+    return frozenset(
+        field.name
+        for field in key_only_fields(cls).values()
+        if not any(all(a in returned for a in source) for source in field.sources)
+    )
+
+
+def from_keys(
+    cls: type[EntityBase], item: Mapping[str, Any], names: Iterable[str]
+) -> dict[str, Any]:
+    """Python name -> value of the key-only fields among the attributes ``names`` whose
+    attribute ``item`` lacks, parsed from a key of ``item`` that holds them."""
+    wanted = set(names)
+    out: dict[str, Any] = {}
+    for field in key_only_fields(cls).values():
+        if field.attribute not in wanted or field.attribute in item:
+            continue
+        for key, source in zip(field.keys, field.sources, strict=True):
+            if not all(type(item.get(a)) is dict and "S" in item[a] for a in source):
+                continue
+            try:
+                out[field.name] = key.parse(item)[field.name]
+            except (ValidationError, KeyError):
+                continue
+            break
     return out
 
 

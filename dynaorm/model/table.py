@@ -145,8 +145,7 @@ class TableDefinition:
         self.preserve_items = bool(preserve_items)
         if not isinstance(store_key_fields, bool):
             raise ConfigurationError(
-                f"table {name!r}: store_key_fields must be True or False, not "
-                f"{store_key_fields!r}"
+                f"table {name!r}: store_key_fields must be True or False, not {store_key_fields!r}"
             )
         self.store_key_fields = store_key_fields
         self.entities: dict[str, type[Entity]] = {}
