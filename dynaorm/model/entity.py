@@ -62,8 +62,9 @@ class EntityMeta(AttributeContainerMeta):
         keys = declared_keys(namespace, bases)
         cls.__key_declarations__ = keys
         if table is None:
-            if type_name is not None or store_key_fields is not None:
-                raise ConfigurationError(f"{name}: type_name= and store_key_fields= need table=")
+            for given, what in ((type_name, "type_name"), (store_key_fields, "store_key_fields")):
+                if given is not None:
+                    raise ConfigurationError(f"{name}: {what}= needs table=")
             return
         entity: type[EntityBase] = cls  # type: ignore[assignment]
         bind_entity(entity, table, type_name or name, keys, store_key_fields)
