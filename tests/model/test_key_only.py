@@ -88,7 +88,7 @@ STORED = {
 
 
 def test_the_stored_form_leaves_out_what_the_keys_hold() -> None:
-    assert Order(**{"customer_id": "c1", "order_id": "o1"}).to_item() == {
+    assert Order(customer_id="c1", order_id="o1").to_item() == {
         "_type": {"S": "Order"},
         "PK": {"S": "C#c1"},
         "SK": {"S": "O#o1"},
@@ -97,7 +97,8 @@ def test_the_stored_form_leaves_out_what_the_keys_hold() -> None:
     # A sparse index key left out keeps its fields stored: nothing else holds them.
     sparse = _order(status=None).to_item()
     assert sparse["placed"] == {"S": "2024-05-01"}
-    assert "GSI1PK" not in sparse and "status" not in sparse
+    assert "GSI1PK" not in sparse
+    assert "status" not in sparse
     # A number whose key text reads back as another type stays stored.
     assert _order(total=5.0).to_item()["total"] == {"N": "5.0"}
     assert set(key_only_fields(Order)) == {"customer_id", "order_id", "status", "placed", "total"}
@@ -143,9 +144,11 @@ def test_every_read_path_decodes_whole(table_factory: Factory) -> None:
     (change,) = table.changes({"Records": [record]})
     assert change.new == order
     updated = order.update(Order.note.set("x"), return_values="ALL_NEW")
-    assert updated.customer_id == "c1" and updated.status == "NEW"
+    assert updated.customer_id == "c1"
+    assert updated.status == "NEW"
     new = Order.update_by_key(key, Order.note.set("y"), return_values="ALL_NEW")
-    assert isinstance(new, Order) and new.placed == "2024-05-01"
+    assert isinstance(new, Order)
+    assert new.placed == "2024-05-01"
     paid = Order.update_by_key(
         key, Order.status.set("PAID"), Order.placed.set("2024-05-02"), return_values="UPDATED_NEW"
     )
@@ -158,18 +161,25 @@ def test_projections_read_key_only_fields_from_their_keys(table_factory: Factory
     query = Order.query(customer_id="c1").select(Order.status)
     assert "GSI1PK" in str(query.compile()["ExpressionAttributeNames"].values())
     got = query.first()
-    assert got is not None and got.status == "NEW"
-    assert "status" not in got.unloaded_attributes and "note" in got.unloaded_attributes
+    assert got is not None
+    assert got.status == "NEW"
+    assert "status" not in got.unloaded_attributes
+    assert "note" in got.unloaded_attributes
     assert got.customer_id == "c1"  # the primary key's fields, as always
     whole = Order.query(customer_id="c1").select(*Order.get_attributes().values()).first()
-    assert whole is not None and not whole.is_partial and whole.total == 5
+    assert whole is not None
+    assert not whole.is_partial
+    assert whole.total == 5
     scanned = Order.scan().select(Order.total).first()
-    assert scanned is not None and scanned.total == 5
+    assert scanned is not None
+    assert scanned.total == 5
     (fetched,) = table.batch_get([Order.key(customer_id="c1", order_id="o1")], select=["placed"])
-    assert isinstance(fetched, Order) and fetched.placed == "2024-05-01"
+    assert isinstance(fetched, Order)
+    assert fetched.placed == "2024-05-01"
     # A field whose keys are not read is not loaded (an absent attribute tells nothing).
     note_only = Order.query(customer_id="c1").select(Order.note).first()
-    assert note_only is not None and "status" in note_only.unloaded_attributes
+    assert note_only is not None
+    assert "status" in note_only.unloaded_attributes
 
 
 def test_updates_keep_key_only_fields_in_step(table_factory: Factory) -> None:
@@ -183,7 +193,8 @@ def test_updates_keep_key_only_fields_in_step(table_factory: Factory) -> None:
     # Removing a field of a sparse key removes the key: its other fields are stored again.
     order.update(Order.status.remove())
     raw = _raw(table, key)
-    assert "GSI1PK" not in raw and "status" not in raw
+    assert "GSI1PK" not in raw
+    assert "status" not in raw
     assert raw["placed"] == {"S": "2024-05-01"}
     assert Order.get(customer_id="c1", order_id="o1") == order
     # Set again: the key is written and the copy goes.
