@@ -13,7 +13,7 @@ from dynaorm.base.errors import ConfigurationError
 from dynaorm.keys.shards import Shard
 from dynaorm.model.bound_keys import BoundKey, Key
 from dynaorm.model.key_binding import bind_key
-from dynaorm.model.key_only import STORE_KEY_FIELDS
+from dynaorm.model.key_only import STORE_KEY_FIELDS, StoreKeyFields, store_option
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.values import guard_attribute
 from dynaorm.model.versions import is_version
@@ -54,23 +54,20 @@ def bind_entity(
     table: TableDefinition,
     type_name: str,
     keys: Mapping[str, Key],
-    store_key_fields: bool | None = None,
+    store_key_fields: StoreKeyFields = None,
 ) -> None:
     """Bind entity class ``cls`` to ``table``: check its attributes, bind its keys, find its
     version attribute, and register it (``class X(Entity, table=...)`` does this).
 
     ``store_key_fields`` (the class keyword; ``None``: the table's) says whether items store
-    key-template fields as attributes beside the keys (see :mod:`dynaorm.model.key_only`).
+    key-template fields as attributes beside the keys, or names the fields they still store
+    (see :mod:`dynaorm.model.key_only`).
 
     Raises:
         ConfigurationError: An attribute uses a reserved name, there is not exactly one
             primary key, two keys populate one index, or several version attributes.
     """
-    if store_key_fields is not None and not isinstance(store_key_fields, bool):
-        raise ConfigurationError(
-            f"{cls.__qualname__}: store_key_fields= must be True, False or None, not "
-            f"{store_key_fields!r}"
-        )
+
     attributes: dict[str, Attribute[Any]] = cls.get_attributes()
     for python_name, attribute in attributes.items():
         guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
@@ -129,7 +126,7 @@ def bind_entity(
     cls.__primary__ = primary
     cls.__keys__ = bound
     cls.__version_attribute__ = versions[0] if versions else None
-    type.__setattr__(cls, STORE_KEY_FIELDS, store_key_fields)
+    type.__setattr__(cls, STORE_KEY_FIELDS, store_option(cls, store_key_fields))
     cls.__shard_fields__ = {  # type: ignore[attr-defined]  # read by Shard.__get__
         s.name: s for key_obj in bound.values() for s in key_obj.shards
     }

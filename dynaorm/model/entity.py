@@ -21,6 +21,7 @@ from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
 from dynaorm.model.dynamic import check_dynamic, decode_dynamic, dynamic_fields, encode_dynamic
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
+from dynaorm.model.key_only import StoreKeyFields
 from dynaorm.model.partial import PartialValues
 from dynaorm.model.stored_form import stored_item
 from dynaorm.model.table import TableDefinition
@@ -44,7 +45,7 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
-        store_key_fields: bool | None = None,
+        store_key_fields: StoreKeyFields = None,
     ) -> EntityMeta:
         cls: EntityMeta = super().__new__(mcs, name, bases, namespace)  # type: ignore[no-untyped-call]
         return cls
@@ -56,7 +57,7 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
-        store_key_fields: bool | None = None,
+        store_key_fields: StoreKeyFields = None,
     ) -> None:
         super().__init__(name, bases, namespace)  # type: ignore[no-untyped-call]
         keys = declared_keys(namespace, bases)

@@ -3,9 +3,10 @@
 By default an item holds every key-template field as an attribute of its own beside the keys
 (``customer_id`` next to ``PK = "CUSTOMER#c1"``). Published single-table designs, and items
 other tools wrote, hold such a field only inside the keys. With ``store_key_fields=False``
-(on the :class:`~dynaorm.Table`, or per entity as a class keyword) an item is written that
-way: :func:`without_key_fields` leaves out of the stored item each field attribute whose value
-a key attribute that this item stores gives back when parsed. Primary-key fields are always
+(on the :class:`~dynaorm.Table`, or per entity as a class keyword, which may also name the
+fields the entity still stores: ``store_key_fields=["date"]``) an item is written that way:
+:func:`without_key_fields` leaves out of the stored item each field attribute whose value a
+key attribute that this item stores gives back when parsed. Primary-key fields are always
 left out; a field of an index key only when that index key is written in the item (a sparse
 index key left out keeps its fields stored). The decoder restores such fields from the keys
 on every read path (:func:`dynaorm.model.stored_form.fill_from_keys`).
@@ -23,7 +24,7 @@ Conditions and filters cannot see a key-only field (the attribute is absent):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from dynaorm.base.class_cache import per_class
-from dynaorm.base.errors import ValidationError
+from dynaorm.base.errors import ConfigurationError, ValidationError
 from dynaorm.expressions.operands import Operand
 from dynaorm.expressions.paths import top_name
 from dynaorm.keys.codecs import FieldCodec, NumberCodec, TextCodec
@@ -45,11 +46,14 @@ if TYPE_CHECKING:
     from dynaorm.model.table import TableDefinition
 
 __all__ = [
+    "STORE_KEY_FIELDS",
     "KeyOnlyField",
+    "StoreKeyFields",
     "from_keys",
     "key_only_fields",
     "projected_key_attributes",
     "refuse_key_only_paths",
+    "store_option",
     "stores_key_fields",
     "unreadable_key_fields",
     "without_key_fields",
@@ -93,11 +97,47 @@ class KeyOnlyField:
         return f"key {key.name} ({where})"
 
 
+#: An entity's ``store_key_fields=`` class keyword: ``None`` (the table's choice), ``True``,
+#: ``False``, or the names of the key fields it still stores (the others are key-only).
+StoreKeyFields = bool | Collection[str] | None
+
+
+def store_option(cls: type[EntityBase], value: StoreKeyFields) -> bool | frozenset[str] | None:
+    """Check an entity's ``store_key_fields=`` class keyword (its keys bound).
+
+    Raises:
+        ConfigurationError: It is not a bool, ``None`` or a collection of the names of fields
+            the entity's key templates use.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise ConfigurationError(
+            f"{cls.__qualname__}: store_key_fields= takes True, False or the names of the key "
+            f"fields still stored (a list or set), not {value!r}"
+        )
+    fields = {name for key in cls.__keys__.values() for name in key.fields}
+    unknown = sorted(str(name) for name in value if name not in fields)
+    if unknown:
+        raise ConfigurationError(
+            f"{cls.__qualname__}: store_key_fields= names {', '.join(unknown)}, which no key "
+            f"template uses (key fields: {', '.join(sorted(fields)) or 'none'})"
+        )
+    return frozenset(value)
+
+
 def stores_key_fields(cls: type[EntityBase]) -> bool:
-    """Whether ``cls`` stores its key fields as attributes: its own ``store_key_fields=``
+    """Whether ``cls`` stores all its key fields as attributes: its own ``store_key_fields=``
     class keyword, or its table's."""
-    own: bool | None = cls.__dict__.get(STORE_KEY_FIELDS)
-    return bool(cls.__table__.store_key_fields) if own is None else own
+    own: bool | frozenset[str] | None = cls.__dict__.get(STORE_KEY_FIELDS)
+    if own is None:
+        return bool(cls.__table__.store_key_fields)
+    return own if isinstance(own, bool) else False
+
+
+def _stored_anyway(cls: type[EntityBase]) -> frozenset[str]:
+    own = cls.__dict__.get(STORE_KEY_FIELDS)
+    return own if isinstance(own, frozenset) else frozenset()
 
 
 def key_only_fields(cls: type[EntityBase]) -> Mapping[str, KeyOnlyField]:
@@ -111,6 +151,7 @@ def _build(cls: type[EntityBase]) -> Mapping[str, KeyOnlyField]:
     attributes = cls.get_attributes()
     created, updated = timestamp_attributes(cls)  # type: ignore[arg-type]
     kept = {*created, *updated, *(n for n, a in attributes.items() if is_version(a))}
+    kept |= _stored_anyway(cls)
     found: dict[str, list[BoundKey]] = {}
     lossy: set[str] = set()
     for key in cls.__keys__.values():

@@ -267,6 +267,28 @@ def test_per_entity_and_definition_checks(table_factory: Factory) -> None:
 
     # A shard source is not in the key text: it stays stored.
     assert set(key_only_fields(Sharded)) == {"day"}
+
+    class Dated(Entity, table=plain, store_key_fields=["day"]):
+        dated_id = UnicodeAttribute()
+        day = UnicodeAttribute()
+        primary = Key(pk="DT#{dated_id}", sk="DT")
+        by_day = Key(index="GSI1", pk="DAY#{day}", sk="DT")
+
+    dated = Dated(dated_id="x", day="d").to_item()
+    assert dated["day"] == {"S": "d"}  # named: still stored
+    assert "dated_id" not in dated
+    with pytest.raises(ConfigurationError, match="names nope, which no key template uses"):
+
+        class Bad(Entity, table=plain, store_key_fields=["nope"]):
+            bad_id = UnicodeAttribute()
+            primary = Key(pk="B#{bad_id}", sk="B")
+
+    with pytest.raises(ConfigurationError, match="takes True, False or the names"):
+
+        class Worse(Entity, table=plain, store_key_fields="bad_id"):
+            bad_id = UnicodeAttribute()
+            primary = Key(pk="W#{bad_id}", sk="W")
+
     table = table_factory(plain)
     Lean(lean_id="a").save()
     assert Lean.get(lean_id="a") == Lean(lean_id="a")
