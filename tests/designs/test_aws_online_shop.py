@@ -18,7 +18,8 @@ order item's ``date``) live only inside ``PK``/``SK``/``GSI*``, as in the publis
 the table is declared with ``store_key_fields=False``, and the invoice, whose published item
 holds its ``Date`` beside ``GSI2-SK``, keeps that one with ``store_key_fields=["date"]``. The
 published attributes themselves (``Email``, ``Name``, ``Quantity``, ``Price``, ``Detail``, ...)
-and every key text are as published; every read restores the key fields from the keys. The design's final table and its step tables are images on the published page
+and every key text are as published; every read restores the key fields from the keys. The
+design's final table and its step tables are images on the published page
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/data-modeling-online-shop.html);
 its text gives the 16 access patterns, all checked here.
 """
