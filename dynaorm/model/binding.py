@@ -29,7 +29,7 @@ def public(cls: type[EntityBase]) -> type[Entity]:
     return cast("type[Entity]", cls)
 
 
-__all__ = ["bind_entity", "declared_keys", "public"]
+__all__ = ["StoreKeyFields", "bind_entity", "declared_keys", "public", "refuse_unbound"]
 
 
 def declared_keys(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> dict[str, Key]:
@@ -47,6 +47,17 @@ def declared_shards(cls: type) -> dict[str, Shard]:
     for klass in reversed(cls.__mro__):
         shards.update({n: v for n, v in vars(klass).items() if isinstance(v, Shard)})
     return shards
+
+
+def refuse_unbound(name: str, **options: Any) -> None:
+    """Refuse class keywords given to an abstract entity (one without ``table=``).
+
+    Raises:
+        ConfigurationError: One of ``options`` is set.
+    """
+    for option, value in options.items():
+        if value is not None:
+            raise ConfigurationError(f"{name}: {option}= needs table=")
 
 
 def bind_entity(

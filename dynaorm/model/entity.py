@@ -16,12 +16,11 @@ from pynamodb.attributes import AttributeContainer, AttributeContainerMeta
 from dynaorm.base.errors import ConfigurationError, UnknownEntityType, ValidationError
 from dynaorm.base.limits import short_repr
 from dynaorm.model import pynamodb_compat
-from dynaorm.model.binding import bind_entity, declared_keys, public
+from dynaorm.model.binding import StoreKeyFields, bind_entity, declared_keys, public, refuse_unbound
 from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
 from dynaorm.model.dynamic import check_dynamic, decode_dynamic, dynamic_fields, encode_dynamic
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
-from dynaorm.model.key_only import StoreKeyFields
 from dynaorm.model.partial import PartialValues
 from dynaorm.model.stored_form import stored_item
 from dynaorm.model.table import TableDefinition
@@ -63,9 +62,7 @@ class EntityMeta(AttributeContainerMeta):
         keys = declared_keys(namespace, bases)
         cls.__key_declarations__ = keys
         if table is None:
-            for given, what in ((type_name, "type_name"), (store_key_fields, "store_key_fields")):
-                if given is not None:
-                    raise ConfigurationError(f"{name}: {what}= needs table=")
+            refuse_unbound(name, type_name=type_name, store_key_fields=store_key_fields)
             return
         entity: type[EntityBase] = cls  # type: ignore[assignment]
         bind_entity(entity, table, type_name or name, keys, store_key_fields)
