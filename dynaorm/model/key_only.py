@@ -49,6 +49,7 @@ __all__ = [
     "STORE_KEY_FIELDS",
     "KeyOnlyField",
     "StoreKeyFields",
+    "exact_number",
     "from_keys",
     "key_only_fields",
     "projected_key_attributes",

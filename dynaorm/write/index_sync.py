@@ -28,7 +28,7 @@ from dynaorm.expressions.compile import NameAction, NameCondition
 from dynaorm.expressions.operands import Operand
 from dynaorm.expressions.typed_values import typed_value
 from dynaorm.model.bound_keys import BoundKey
-from dynaorm.model.key_only import key_only_fields
+from dynaorm.model.key_only import exact_number, key_only_fields
 from dynaorm.write.changes import Change, update_profile
 
 if TYPE_CHECKING:
@@ -214,12 +214,21 @@ def key_field_actions(
                 states.append(key.is_complete(instance.attribute_values))
             else:
                 states.append(None)
-        if True in states:
-            out[field.attribute] = NameAction(field.attribute)
-            continue
         if change is not None and change.kind == "expression":
             continue  # the caller's own action writes it (no key holds it afterwards)
-        if change is not None:
+        if True in states:
+            # A key holds it: no attribute, unless its key text would not read back as it
+            # (a float 2.0 builds "2"), as a put leaves such a number stored.
+            if change is not None:
+                value = change.value
+            elif instance is not None:
+                value = getattr(instance, field.name)
+            else:
+                continue  # unchanged, and what is stored is not known: leave it
+            if value is None or exact_number(field.codecs, value):
+                out[field.attribute] = NameAction(field.attribute)
+                continue
+        elif change is not None:
             value = change.value
         elif None not in states and instance is not None:
             value = guards[field.name] = getattr(instance, field.name)
