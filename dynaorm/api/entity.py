@@ -44,6 +44,8 @@ class Entity(EntityWrites, EntityBase):
     Declare PynamoDB attributes and :class:`~dynaorm.Key` templates; pass ``table=`` (and
     optionally ``type_name=``, the value stored in the table's entity-type attribute, default
     the class name). A class without ``table=`` is abstract and can hold shared attributes.
+    ``store_key_fields=`` (``True``, ``False``, or the key fields still stored) overrides the
+    table's choice of storing key-template fields beside the keys (``Table(store_key_fields=)``).
 
     Example:
         >>> from pynamodb.attributes import UnicodeAttribute
