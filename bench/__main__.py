@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import latency, overhead, plugin_startup, report, servers, throughput
+from bench import async_gets, latency, overhead, plugin_startup, report, servers, throughput
 
 METHOD = """
 **Client-side cost** (`bench/overhead.py`). Each client gets a botocore `before-send` handler
@@ -46,6 +46,21 @@ boto3's `Table.batch_writer()` (configured as dynaorm's client: same endpoint, n
 one attempt), wall-clock items per second over new `Order` items, half in a first pass and
 half in a second in the opposite order (`batch_write_latency_vs_boto3`, target ≥ 3). It runs
 with `--no-servers` too (`--no-stub` skips it).
+
+**Async gets against a thread pool** (`bench/async_gets.py`): 1,000 gets of `Order` items
+two ways, `await Order.aget(...)` from 100 asyncio tasks in one event loop (each task reads
+its ten keys one after another) and the sync `Order.get(...)` from a 16-thread pool, each way
+twice (async, threads, threads, async) after a warm-up in the same loop or pool. Figures:
+wall-clock gets per second and CPU per get (the process's CPU time, all its threads, over
+the gets; the server runs in another process). Against the loopback stub (5 ms per request,
+concurrently, every `GetItem` answered with a stored `Order`: the client is the bound;
+`async_gets_vs_threads`, async gets/s ÷ threads gets/s, and `async_gets_cpu_vs_threads`,
+CPU per get ÷ CPU per get) and against the embedded server (one request at a time: the
+server is the bound; the same keys prefixed `embedded_`). Against the stub, the HTTP
+client's own cost is measured too (`bench/http_floor.py`): the same number of POSTs from 100
+tasks through `httpx.AsyncClient` and over bare asyncio streams, without dynaorm
+(`async_http_httpx_cpu_us`, `async_http_streams_cpu_us`). `python -m bench.async_gets`
+reruns only this part and prints the figures.
 
 **Serialization** times `Order.to_item()` against PynamoDB's `serialize()` and
 `Order.from_item()` against `from_raw_data()` for the same data, in the same way.
@@ -137,12 +152,20 @@ def main(argv: list[str] | None = None) -> int:
         log("client-bound batch writes (loopback stub)")
         items = latency.QUICK_ITEMS if args.quick else latency.ITEMS
         results["stub"] = latency.measure(items, transports=transports)
+        log("async gets against a thread pool (loopback stub)")
+        gets = async_gets.QUICK_GETS if args.quick else async_gets.GETS
+        results["async_gets"] = {"stub": async_gets.on_stub(gets)}
     if not args.no_servers:
         use_dynalite = not args.no_dynalite and servers.dynalite_available()
         log("embedded server")
         with servers.embedded() as endpoint:
             sizes = quick if args.quick else throughput.EMBEDDED
             embedded = throughput.run(endpoint, sizes, with_memory=not use_dynalite)
+            log("async gets against a thread pool (embedded server)")
+            gets = async_gets.QUICK_GETS if args.quick else async_gets.GETS
+            results.setdefault("async_gets", {})["embedded"] = async_gets.on_embedded(
+                endpoint, gets
+            )
         results["servers"]["embedded"] = embedded
         if "memory" in embedded:
             results["memory"] = {**embedded["memory"], "server": "embedded server"}

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import plugin_startup
+from bench import async_gets, plugin_startup
 from bench.explain import explain
 from bench.timing import Timing
 
@@ -39,6 +39,11 @@ TARGETS: dict[str, tuple[str, float] | None] = {
     "iter_100k_rss_mb": ("<", 50.0),
     "pytest_plugin_startup_s": None,
     "pytest_plugin_startup_without_s": None,
+    # Async gets from 100 tasks against a 16-thread pool (bench/async_gets.py), reported
+    # without targets; the same keys prefixed embedded_ for the embedded server.
+    **dict.fromkeys(async_gets.KEYS),
+    "async_http_httpx_cpu_us": None,
+    "async_http_streams_cpu_us": None,
 }
 
 
@@ -105,6 +110,7 @@ def ratios(results: Mapping[str, Any]) -> dict[str, float]:
     startup = results.get("plugin_startup")
     if startup:
         out.update(plugin_startup.flat(startup))
+    out.update(async_gets.flat(results.get("async_gets") or {}))
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -323,6 +329,9 @@ def write_markdown(
     stub = results.get("stub")
     if stub:
         lines += ["## Parallel batch writes, client-bound", "", *_stub_table(stub), ""]
+    gets = results.get("async_gets")
+    if gets:
+        lines += async_gets.section(gets)
     if results["servers"]:
         lines += [
             "## Against servers",

@@ -19,6 +19,10 @@ available:
 * the ``requires`` marker: ``@pytest.mark.requires("transactions")`` skips a test, with the
   reason, on a server that lacks the feature (see :class:`~dynaorm.tools.probe.Capabilities`).
 
+The fixtures are synchronous, so they serve ``async def`` tests under anyio's pytest plugin
+(``@pytest.mark.anyio``) or pytest-asyncio (``@pytest.mark.asyncio``) alike; the fault
+injector hooks the point the async transport calls too, so its faults reach awaited calls.
+
 Example::
 
     def test_customer_round_trip(table_factory):
@@ -34,6 +38,12 @@ Example::
                 batch.put(Customer(customer_id=f"c{i}", email=f"{i}@x.io"))
         assert faults.stats.faults > 0
         assert Customer.scan().consistent().count() == 500
+
+    @pytest.mark.anyio
+    async def test_async_round_trip(table_factory):
+        table_factory(shop)
+        await Customer(customer_id="c1", email="a@x.io").asave()
+        assert (await Customer.aget(customer_id="c1")).email == "a@x.io"
 """
 
 from __future__ import annotations

@@ -46,3 +46,17 @@ def test_section_samples_run_and_print_what_they_say(
     # the output on the next comment line).
     shown = re.findall(r"print\(.*?\)(?:  # (.*)|.*\n\s*# (.*))", block)
     assert printed == [same or below for same, below in shown]
+
+
+def test_the_async_quickstart_runs_and_prints_what_it_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (block,) = section_blocks(README.read_text(), "Async quickstart")
+    previous = dynaorm.configure()
+    try:
+        exec(compile(block, "README.md:Async quickstart", "exec"), {"__name__": "readme"})
+    finally:
+        dynaorm.configure(endpoint_url=previous.endpoint_url, region=previous.region)
+    printed = capsys.readouterr().out.splitlines()
+    shown = re.findall(r"print\(.*\)\s+# (.*)", block)
+    assert printed == shown

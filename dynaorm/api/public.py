@@ -32,6 +32,7 @@ from dynaorm.base.settings import (
     Settings as Settings,
     configure as configure,
 )
+from dynaorm.bulk.async_batch_write import AsyncBatchWriter as AsyncBatchWriter
 from dynaorm.bulk.batch_write import (
     BatchWriter as BatchWriter,
     BatchWriteResult as BatchWriteResult,

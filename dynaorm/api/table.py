@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dynaorm.api.async_batches import AsyncBatchMethods
 from dynaorm.bulk.batch_get import batch_get
 from dynaorm.bulk.batch_write import BatchWriter
 from dynaorm.bulk.transact_get import transact_get
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-class Table(ManagedTable):
+class Table(AsyncBatchMethods, ManagedTable):
     """One physical DynamoDB table shared by many entity types.
 
     Args:

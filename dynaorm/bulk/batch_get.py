@@ -14,15 +14,13 @@ from dynaorm.base.limits import BATCH_GET_LIMIT
 from dynaorm.base.threads import WorkerPool
 from dynaorm.bulk.batching import (
     Meter,
-    Outcome,
     PhysicalKey,
     ProgressCallback,
-    StopGate,
     check_entity_class,
     key_tuple,
     physical_key,
-    send_until_done,
 )
+from dynaorm.bulk.resending import Outcome, Resend, StopGate, send_until_done
 from dynaorm.expressions.compile import ExpressionBuilder
 from dynaorm.expressions.paths import path_of, top_name
 from dynaorm.model.bound_keys import ItemKey
@@ -38,7 +36,7 @@ if TYPE_CHECKING:
     from dynaorm.api.table import Table
 
 
-__all__ = ["batch_get", "item_keys", "key_read_decoder", "projection"]
+__all__ = ["BatchGet", "batch_get", "item_keys", "key_read_decoder", "projection"]
 
 Selectable = Attribute[Any] | Path | str
 
@@ -98,6 +96,116 @@ def key_read_decoder(
     return Decoder(table, returned=returned, partly=partly, strict=is_strict(table, None))
 
 
+class BatchGet:
+    """One ``batch_get``: its keys checked and split into requests of 100, what every
+    request's response means, and the results, without I/O; the sync :func:`batch_get` and
+    the async ``abatch_get`` send the requests (:meth:`resend`) their own ways.
+
+    Args:
+        table: The table read.
+        keys: Keys or entities of the table.
+        consistent: Strongly consistent reads.
+        select: Attributes to read (partial entities); ``None`` reads whole items.
+        workers: Requests in flight at once (checked here; the sender uses it).
+        policy: Retry policy; the table's ``retry_policy`` when ``None``.
+        progress: Called with a :class:`~dynaorm.BatchProgress` after every request.
+
+    Attributes:
+        chunks: The requests' keys, in request order.
+        stop: Set once a request gave up; no request of the batch is sent after it.
+
+    Raises:
+        ValidationError: ``workers`` < 1, or something is not a key or entity of the table.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        keys: Iterable[ItemKey | Entity],
+        *,
+        consistent: bool,
+        select: Sequence[Selectable] | None,
+        workers: int,
+        policy: RetryPolicy | None,
+        progress: ProgressCallback | None,
+    ) -> None:
+        if workers < 1:
+            raise ValidationError(f"batch_get: workers must be at least 1, got {workers!r}")
+        self.table = table
+        self._requested = item_keys(table, keys, "batch_get")
+        distinct: dict[PhysicalKey, ItemKey] = {}
+        for key in self._requested:
+            distinct.setdefault(key_tuple(key), key)
+        self._distinct = distinct
+        self.policy = policy or table.retry_policy
+        self.bound = bind(table)  # every request of this call goes to one table
+        self._consistent = consistent
+        self._select = select
+        self._members = projection(table, select, distinct.values())
+        self._meter = Meter("batch_get", progress)
+        self._meter.total = len(distinct)
+        self._found: dict[PhysicalKey, dict[str, Any]] = {}
+        self._found_lock = threading.Lock()
+        self.stop = threading.Event()
+        self._gate = StopGate(self.stop)  # once stopped, no request of this batch is sent
+        everything = list(distinct.values())
+        self.chunks = [
+            everything[i : i + BATCH_GET_LIMIT] for i in range(0, len(everything), BATCH_GET_LIMIT)
+        ]
+
+    def _build(self, chunk: list[ItemKey]) -> dict[str, Any]:
+        spec = {
+            "Keys": [k.to_request() for k in chunk],
+            "ConsistentRead": self._consistent,
+            **self._members,
+        }
+        return {"RequestItems": {self.bound.name: spec}, "ReturnConsumedCapacity": "TOTAL"}
+
+    def _receive(self, response: dict[str, Any]) -> list[PhysicalKey]:
+        name, table = self.bound.name, self.table
+        items = response.get("Responses", {}).get(name, [])
+        with self._found_lock:
+            for item in items:
+                self._found[physical_key(table, item)] = item
+        left = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+        return [physical_key(table, k) for k in left]
+
+    def resend(self, chunk: list[ItemKey]) -> Resend[ItemKey]:
+        """The request of ``chunk`` and its re-sends, under one budget of the policy."""
+        retrier = Retrier(self.policy, f"BatchGetItem on {self.bound.name!r}", stop=self.stop)
+        return Resend(
+            {key_tuple(k): k for k in chunk},
+            build=self._build,
+            receive=self._receive,
+            retrier=retrier,
+            meter=self._meter,
+            noun="key",
+            gate=self._gate,
+        )
+
+    def settle(self, outcome: Outcome[ItemKey]) -> Outcome[ItemKey]:
+        """Stop the batch when ``outcome`` left keys or ended in an error; return it."""
+        if outcome.left or outcome.error is not None:
+            self.stop.set()
+        return outcome
+
+    def results(
+        self, outcomes: list[Outcome[ItemKey]], unsent: list[ItemKey]
+    ) -> list[Entity | UnknownItem | None]:
+        """The entry of every requested key, in request order.
+
+        Raises:
+            BatchIncomplete: Keys were left unread (``unsent``: never sent).
+        """
+        _raise_if_incomplete(self.table, self.policy, outcomes, unsent)
+        decode = key_read_decoder(self.table, self._select, self._distinct.values())
+        found = self._found
+        return [
+            decode(found[key_tuple(key)], key.entity) if key_tuple(key) in found else None
+            for key in self._requested
+        ]
+
+
 def batch_get(
     table: Table,
     keys: Iterable[ItemKey | Entity],
@@ -109,75 +217,33 @@ def batch_get(
     progress: ProgressCallback | None = None,
 ) -> list[Entity | UnknownItem | None]:
     """Read many items by key with ``BatchGetItem``; see :meth:`dynaorm.Table.batch_get`."""
-    if workers < 1:
-        raise ValidationError(f"batch_get: workers must be at least 1, got {workers!r}")
-    requested = item_keys(table, keys, "batch_get")
-    distinct: dict[PhysicalKey, ItemKey] = {}
-    for key in requested:
-        distinct.setdefault(key_tuple(key), key)
-    policy = policy or table.retry_policy
-    bound = bind(table)  # every request of this call goes to one table, read back by name
-    name = bound.name
-    members = projection(table, select, distinct.values())
-    meter = Meter("batch_get", progress)
-    meter.total = len(distinct)
-    found: dict[PhysicalKey, dict[str, Any]] = {}
-    found_lock = threading.Lock()
-    stop = threading.Event()
-    gate = StopGate(stop)  # once stopped, no request of this batch is sent
-
-    def build(chunk: list[ItemKey]) -> dict[str, Any]:
-        spec = {"Keys": [k.to_request() for k in chunk], "ConsistentRead": consistent, **members}
-        return {"RequestItems": {name: spec}, "ReturnConsumedCapacity": "TOTAL"}
-
-    def receive(response: dict[str, Any]) -> list[PhysicalKey]:
-        items = response.get("Responses", {}).get(name, [])
-        with found_lock:
-            for item in items:
-                found[physical_key(table, item)] = item
-        left = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
-        return [physical_key(table, k) for k in left]
+    batch = BatchGet(
+        table,
+        keys,
+        consistent=consistent,
+        select=select,
+        workers=workers,
+        policy=policy,
+        progress=progress,
+    )
+    transport = batch.bound.transport
 
     def run(chunk: list[ItemKey]) -> Outcome[ItemKey]:
-        retrier = Retrier(policy, f"BatchGetItem on {name!r}", stop=stop)
-        pending = {key_tuple(k): k for k in chunk}
-        outcome = send_until_done(
-            bound.transport,
-            "BatchGetItem",
-            pending,
-            build=build,
-            receive=receive,
-            retrier=retrier,
-            meter=meter,
-            noun="key",
-            gate=gate,
-        )
-        if outcome.left or outcome.error is not None:
-            stop.set()
-        return outcome
+        return batch.settle(send_until_done(transport, "BatchGetItem", batch.resend(chunk)))
 
-    everything = list(distinct.values())
-    chunks = [
-        everything[i : i + BATCH_GET_LIMIT] for i in range(0, len(everything), BATCH_GET_LIMIT)
-    ]
+    chunks = batch.chunks
     if workers == 1 or len(chunks) <= 1:
         outcomes = []
         for chunk in chunks:
             outcomes.append(run(chunk))
-            if stop.is_set():
+            if batch.stop.is_set():
                 break
-        sent = sum(len(c) for c in chunks[: len(outcomes)])
-        unsent = everything[sent:]
+        unsent = [k for chunk in chunks[len(outcomes) :] for k in chunk]
     else:
-        results = _run_all(workers, stop, run, chunks)
+        results = _run_all(workers, batch.stop, run, chunks)
         outcomes = [o for o in results if o is not None]
         unsent = [k for chunk, o in zip(chunks, results, strict=True) if o is None for k in chunk]
-    _raise_if_incomplete(table, policy, outcomes, unsent)
-    decode = key_read_decoder(table, select, distinct.values())
-    return [
-        decode(found[key_tuple(key)], key.entity) if key_tuple(key) in found else None
-        for key in requested
-    ]
+    return batch.results(outcomes, unsent)
 
 
 def _run_all(

@@ -6,7 +6,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.bulk.batch_sender import BatchSender, BatchWrite
+from dynaorm.bulk.batch_core import BatchWrite
+from dynaorm.bulk.batch_sender import BatchSender
 from dynaorm.bulk.batching import (
     BatchWriteResult,
     ProgressCallback,
@@ -24,12 +25,98 @@ from dynaorm.write.prepare import prepare_put
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.api.table import Table
+    from dynaorm.wire.connection import TableBinding
 
 
-__all__ = ["BatchWriteResult", "BatchWriter"]
+__all__ = ["BatchWriteResult", "BatchWriter", "BatchWrites"]
 
 
-class BatchWriter(BatchSender):
+class BatchWrites:
+    """The writes of a batch (``put``, ``delete``), checked and buffered without I/O; shared
+    by the sync :class:`BatchWriter` and the async
+    :class:`~dynaorm.bulk.async_batch_write.AsyncBatchWriter`, whose ``_add`` sends."""
+
+    table: Table
+    _bound: TableBinding
+
+    if TYPE_CHECKING:
+
+        def _add(self, write: BatchWrite) -> None:
+            """Buffer ``write`` (each batch class sends its own way)."""
+
+    def put(self, entity: Entity, *, unconditional: bool = False) -> None:
+        """Write ``entity`` whole (a ``PutRequest``), replacing any stored item.
+
+        Created/updated timestamp attributes are written as ``save()`` writes them; the
+        instance gets them once the server applied the write (a write not applied leaves it
+        as it was). The item is the one of ``entity.save_plan()``, without its version.
+
+        Args:
+            entity: An instance of an entity of this table.
+            unconditional: Write the item exactly as the instance holds it (version and
+                timestamps included, none set), over whatever is stored; this also allows
+                versioned entities. For imports and restores.
+
+        Raises:
+            ValidationError: The entity is versioned, of another table, has invalid keys or
+                attributes, or is larger than 400 KB. Nothing is buffered for it.
+            BatchIncomplete: An earlier request ran out of retries (see the class).
+        """
+        cls = type(entity)
+        if not isinstance(entity, EntityBase):
+            raise ValidationError(f"batch_write.put() takes an entity, not {cls.__name__}")
+        check_entity_class(self.table, cls, "batch_write.put()")
+        self._check_unversioned(cls, unconditional, "put")
+        # Validated (keys, values, size) as it is prepared; the instance is not changed. The
+        # item and changes of put_plan(versioning=False): no condition, so no plan is needed.
+        prepared = prepare_put(entity, versioning=False, stamping=not unconditional)
+        item = prepared.item
+        key = physical_key(self.table, item)
+        self._add(BatchWrite(key, entity, {"PutRequest": {"Item": item}}, prepared.changes))
+
+    def _put_item(self, item: dict[str, Any], tag: Any) -> None:
+        """Write a raw item exactly as given (imports); ``tag`` stands for it in
+        ``result.unprocessed``. The caller has checked it (keys, values, size)."""
+        self._add(BatchWrite(physical_key(self.table, item), tag, {"PutRequest": {"Item": item}}))
+
+    def delete(self, target: Entity | ItemKey, *, unconditional: bool = False) -> None:
+        """Delete the item of ``target`` (an entity instance or an :class:`ItemKey`).
+
+        Deleting a missing item is not an error.
+
+        Args:
+            target: Names the item.
+            unconditional: Allow a versioned entity type; the item is deleted whatever its
+                stored version.
+
+        Raises:
+            ValidationError: The entity type is versioned or of another table.
+            BatchIncomplete: An earlier request ran out of retries (see the class).
+        """
+        key = target.item_key if isinstance(target, EntityBase) else target
+        if not isinstance(key, ItemKey):
+            raise ValidationError(
+                f"batch_write.delete() takes an entity or an ItemKey, not {type(target).__name__}"
+            )
+        check_entity_class(self.table, key.entity, "batch_write.delete()")
+        self._check_unversioned(key.entity, unconditional, "delete")
+        request = delete_plan(key.entity, key, bound=self._bound).batch_request()
+        self._add(BatchWrite(key_tuple(key), key, request))
+
+    @staticmethod
+    def _check_unversioned(entity: type[Entity], unconditional: bool, verb: str) -> None:
+        name = entity.__version_attribute__
+        if name is None or unconditional:
+            return
+        raise ValidationError(
+            f"batch_write.{verb}(): {entity.__qualname__} is versioned (attribute {name!r}) and "
+            "BatchWriteItem cannot carry its version condition, so the batch could overwrite a "
+            "concurrent change. Use table.transaction() (checked, up to 100 items) or "
+            f"entity.save()/delete(); pass unconditional=True to {verb} it without the check."
+        )
+
+
+class BatchWriter(BatchWrites, BatchSender):
     """Buffers puts and deletes and sends them as ``BatchWriteItem`` requests of 25.
 
     Use it through :meth:`Table.batch_write <dynaorm.Table.batch_write>` as a context manager.
@@ -94,67 +181,6 @@ class BatchWriter(BatchSender):
             raise ValidationError(f"batch_write: workers must be at least 1, got {workers!r}")
         super().__init__(table, workers=workers, policy=policy, progress=progress)
 
-    # -- the public surface ----------------------------------------------------------------
-
-    def put(self, entity: Entity, *, unconditional: bool = False) -> None:
-        """Write ``entity`` whole (a ``PutRequest``), replacing any stored item.
-
-        Created/updated timestamp attributes are written as ``save()`` writes them; the
-        instance gets them once the server applied the write (a write not applied leaves it
-        as it was). The item is the one of ``entity.save_plan()``, without its version.
-
-        Args:
-            entity: An instance of an entity of this table.
-            unconditional: Write the item exactly as the instance holds it (version and
-                timestamps included, none set), over whatever is stored; this also allows
-                versioned entities. For imports and restores.
-
-        Raises:
-            ValidationError: The entity is versioned, of another table, has invalid keys or
-                attributes, or is larger than 400 KB. Nothing is buffered for it.
-            BatchIncomplete: An earlier request ran out of retries (see the class).
-        """
-        cls = type(entity)
-        if not isinstance(entity, EntityBase):
-            raise ValidationError(f"batch_write.put() takes an entity, not {cls.__name__}")
-        check_entity_class(self.table, cls, "batch_write.put()")
-        self._check_unversioned(cls, unconditional, "put")
-        # Validated (keys, values, size) as it is prepared; the instance is not changed. The
-        # item and changes of put_plan(versioning=False): no condition, so no plan is needed.
-        prepared = prepare_put(entity, versioning=False, stamping=not unconditional)
-        item = prepared.item
-        key = physical_key(self.table, item)
-        self._add(BatchWrite(key, entity, {"PutRequest": {"Item": item}}, prepared.changes))
-
-    def _put_item(self, item: dict[str, Any], tag: Any) -> None:
-        """Write a raw item exactly as given (imports); ``tag`` stands for it in
-        ``result.unprocessed``. The caller has checked it (keys, values, size)."""
-        self._add(BatchWrite(physical_key(self.table, item), tag, {"PutRequest": {"Item": item}}))
-
-    def delete(self, target: Entity | ItemKey, *, unconditional: bool = False) -> None:
-        """Delete the item of ``target`` (an entity instance or an :class:`ItemKey`).
-
-        Deleting a missing item is not an error.
-
-        Args:
-            target: Names the item.
-            unconditional: Allow a versioned entity type; the item is deleted whatever its
-                stored version.
-
-        Raises:
-            ValidationError: The entity type is versioned or of another table.
-            BatchIncomplete: An earlier request ran out of retries (see the class).
-        """
-        key = target.item_key if isinstance(target, EntityBase) else target
-        if not isinstance(key, ItemKey):
-            raise ValidationError(
-                f"batch_write.delete() takes an entity or an ItemKey, not {type(target).__name__}"
-            )
-        check_entity_class(self.table, key.entity, "batch_write.delete()")
-        self._check_unversioned(key.entity, unconditional, "delete")
-        request = delete_plan(key.entity, key, bound=self._bound).batch_request()
-        self._add(BatchWrite(key_tuple(key), key, request))
-
     def flush(self) -> None:
         """Send everything buffered and wait until every request has finished.
 
@@ -196,15 +222,3 @@ class BatchWriter(BatchSender):
             self._ledger.halt()
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
-
-    @staticmethod
-    def _check_unversioned(entity: type[Entity], unconditional: bool, verb: str) -> None:
-        name = entity.__version_attribute__
-        if name is None or unconditional:
-            return
-        raise ValidationError(
-            f"batch_write.{verb}(): {entity.__qualname__} is versioned (attribute {name!r}) and "
-            "BatchWriteItem cannot carry its version condition, so the batch could overwrite a "
-            "concurrent change. Use table.transaction() (checked, up to 100 items) or "
-            f"entity.save()/delete(); pass unconditional=True to {verb} it without the check."
-        )

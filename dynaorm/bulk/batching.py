@@ -1,37 +1,32 @@
-"""What batch writes and batch gets share: progress reports, counters, physical keys, and the
-loop that re-sends a request's unprocessed part under one retry budget."""
+"""What batch writes and batch gets share: progress reports, counters and physical keys (the
+re-sending of a request's unprocessed part is :mod:`dynaorm.bulk.resending`)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from dynaorm.base.errors import DynaormError, ValidationError
+from dynaorm.base.errors import ValidationError
 from dynaorm.wire.retry import Retrier
-from dynaorm.wire.translate import error_code, is_retryable, maybe_applied
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.api.table import Table
     from dynaorm.model.bound_keys import ItemKey
-    from dynaorm.wire.transport import Transport
 
 __all__ = [
     "BatchProgress",
     "BatchWriteResult",
-    "Gate",
     "Meter",
     "PhysicalKey",
     "ProgressCallback",
-    "StopGate",
     "physical_key",
 ]
 
 PhysicalKey = tuple[tuple[str, str], ...]
-T = TypeVar("T")
 
 
 @attrs.frozen
@@ -39,7 +34,8 @@ class BatchProgress:
     """A progress report, passed to the ``progress`` callback of a batch write or get.
 
     The callback runs on the thread that completed a request (a worker thread when
-    ``workers > 1``), one call at a time, after every request.
+    ``workers > 1``; the event loop's for ``abatch_write``/``abatch_get``), one call at a
+    time, after every request.
 
     Attributes:
         operation: ``"batch_write"`` or ``"batch_get"``.
@@ -208,117 +204,3 @@ class Meter:
             self.requests += retrier.requests - requests
             self.retries += retrier.retries - retries
             self.throttles += retrier.throttles - throttles
-
-
-@attrs.define
-class Outcome(Generic[T]):
-    """How one request (with its re-sends) ended.
-
-    Attributes:
-        left: What was never processed, in request order.
-        error: The error that ended it, if one did (``None`` when the policy ran out on
-            unprocessed items, when the batch was halted, or when everything was processed).
-    """
-
-    left: list[T] = attrs.Factory(list)
-    error: DynaormError | None = None
-
-    @property
-    def gave_up(self) -> bool:
-        """True when the retries ran out (or were stopped) rather than a hard error."""
-        return self.error is None or is_retryable(
-            self.error.__cause__ or self.error, idempotent=True
-        )
-
-
-class Gate(Protocol[T]):
-    """Told what happens to each request, and asked before each send (a batch's ledger)."""
-
-    def begin(self, entries: list[T]) -> bool:
-        """Return False to send nothing more (the batch was halted)."""
-
-    def answered(self, applied: list[T], left: list[T]) -> None:
-        """A response processed ``applied`` and handed ``left`` back."""
-
-    def unanswered(self, entries: list[T], *, maybe_applied: bool) -> None:
-        """The request failed; the server may have applied it when ``maybe_applied``."""
-
-
-class StopGate:
-    """A :class:`Gate` that only refuses sends once ``stop`` is set (for reads).
-
-    Args:
-        stop: The batch's stop event.
-    """
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-
-    def begin(self, entries: list[Any]) -> bool:
-        """False once ``stop`` is set."""
-        return not self.stop.is_set()
-
-    def answered(self, applied: list[Any], left: list[Any]) -> None:
-        """Nothing to record."""
-
-    def unanswered(self, entries: list[Any], *, maybe_applied: bool) -> None:
-        """Nothing to record."""
-
-
-def send_until_done(
-    transport: Transport,
-    operation: str,
-    pending: dict[PhysicalKey, T],
-    *,
-    build: Callable[[list[T]], dict[str, Any]],
-    receive: Callable[[dict[str, Any]], list[PhysicalKey]],
-    retrier: Retrier,
-    meter: Meter,
-    noun: str,
-    gate: Gate[T],
-) -> Outcome[T]:
-    """Send ``pending`` as one request, re-sending its unprocessed part until none is left,
-    the retry budget is spent, or ``gate`` refuses a send.
-
-    The transport retries only what certainly was not applied (throttling, failed
-    connections); a request that may have been applied (a read timeout, a broken connection,
-    a server fault) is re-sent here, under the same budget, after ``gate`` was told, so a
-    batch knows which writes may have been applied whatever ends it.
-
-    Args:
-        transport: Sends the requests (the batch's bound table's).
-        build: Makes the request for the entries still pending.
-        receive: Takes a response and returns the keys it left unprocessed.
-        noun: ``"item"`` or ``"key"``, for log messages.
-        gate: Asked before each send and told how each ended (before the progress report).
-    """
-    try:
-        while pending:
-            entries = list(pending.values())
-            if not gate.begin(entries):
-                return Outcome(entries)
-            try:
-                response = transport.call(
-                    operation, build(entries), idempotent=False, retrier=retrier
-                )
-            except DynaormError as exc:
-                cause = exc.__cause__ or exc
-                maybe = maybe_applied(exc)
-                with meter.lock:  # the report and the result agree: one step for both
-                    gate.unanswered(entries, maybe_applied=maybe)
-                    meter.absorb(retrier)
-                reason = error_code(cause) or type(cause).__name__
-                if maybe and is_retryable(cause, idempotent=True) and retrier.retry(reason):
-                    continue
-                return Outcome(entries, exc)
-            left = set(receive(response))
-            done = [entry for key, entry in pending.items() if key not in left]
-            pending = {key: entry for key, entry in pending.items() if key in left}
-            with meter.lock:  # another worker's answer may not come between the two
-                gate.answered(done, list(pending.values()))
-                meter.absorb(retrier, done=len(done), returned=len(left), response=response)
-            if pending and not retrier.retry(f"{len(pending)} unprocessed {noun}(s)"):
-                return Outcome(list(pending.values()))
-        return Outcome()
-    finally:
-        meter.forget(retrier)

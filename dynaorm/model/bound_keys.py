@@ -280,19 +280,25 @@ class BoundKey(Generic[E]):
     def scatter(self, **partition_values: Any) -> ShardedQuery[E]:
         """Query every shard of this sharded key's partition, merged in sort-key order.
 
+        A key with a :class:`~dynaorm.Shard` field reads its ``count`` shards. A key whose
+        partition holds a bucket the application writes itself (a random ``0 .. N``) reads
+        the buckets given as a ``range``, ``list`` or ``tuple``: ``scatter(bucket=range(15))``.
+
         Args:
-            **partition_values: The fields of the partition-key template, less the shard.
+            **partition_values: The fields of the partition-key template, less the shard
+                (or with the bucket field's values).
 
         Returns:
             A :class:`~dynaorm.ShardedQuery`: ``where()``, ``select()``, ``range()``,
             ``reverse()``, ``limit()``, ``page()`` with a cursor over all shards, ``all()``.
 
         Raises:
-            ValidationError: The key has no shard field, or a partition value is missing,
-                unexpected or unusable.
+            ValidationError: The key has no shard field and no field is given values, or a
+                partition value is missing, unexpected or unusable.
 
         Example:
             >>> Order.by_day.scatter(day="2024-05-01").limit(20).page()  # doctest: +SKIP
+            >>> Ticket.by_bucket.scatter(bucket=range(15)).all()  # doctest: +SKIP
         """
         query: ShardedQuery[E] = self.entity._scatter_key(self, dict(partition_values))
         return query

@@ -8,6 +8,10 @@ projections, ranges and limits apply as on one query; ``page()`` returns a signe
 holds every shard's position (or that it is done), so ``after(cursor)`` resumes all of them
 with no item lost or repeated.
 
+A partition key without a ``Shard`` whose field is a bucket the application writes itself (a
+random ``0 .. N``, as published designs do) is read the same way when the query lists the
+bucket values: ``Ticket.by_bucket.scatter(bucket=range(15))``.
+
 Example:
     >>> q = Order.by_day.scatter(day="2024-05-01").limit(20)  # doctest: +SKIP
     >>> page = q.page()  # doctest: +SKIP
@@ -25,6 +29,7 @@ from pynamodb.expressions.condition import Condition
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
 from dynaorm.base.threads import WorkerPool
+from dynaorm.keys.shards import MAX_SHARDS
 from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.read.collection import CollectionQuery
 from dynaorm.read.cursor import request_digest
@@ -48,19 +53,46 @@ T = TypeVar("T")
 DEFAULT_WORKERS = 8
 
 
-def _shard_values(key: BoundKey[Any], values: Mapping[str, Any], what: str) -> tuple[str, int]:
+_SPREAD_TYPES = (range, list, tuple)
+
+
+def _shard_values(
+    key: BoundKey[Any], values: Mapping[str, Any], what: str
+) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The field a scatter spreads over, its values, and the other partition values.
+
+    A key with a :class:`~dynaorm.Shard` field spreads over its ``0 .. count - 1``. A key
+    without one spreads over a partition field the application writes itself (a bucket it
+    picks at random, as published designs do), given as a ``range``, ``list`` or ``tuple``
+    of its values: ``scatter(bucket=range(15))``.
+    """
     shard = key.shard
-    if shard is None:
+    spread = sorted(k for k, v in values.items() if isinstance(v, _SPREAD_TYPES))
+    if shard is not None:
+        if shard.name in values:
+            raise ValidationError(
+                f"{what} reads every shard; drop {shard.name}= (or query one shard with "
+                f"query({shard.name}=...))"
+            )
+        if spread:
+            raise ValidationError(
+                f"{what}: {', '.join(spread)} must be one value; the key spreads over its "
+                f"shard field {shard.name!r}"
+            )
+        return shard.name, tuple(range(shard.count)), dict(values)
+    if len(spread) != 1 or spread[0] not in key.pk.fields:
         raise ValidationError(
             f"{what}: {key.entity.__qualname__}.{key.name} ({key.describe()}) has no shard "
-            "field; use query()"
+            "field; give the values of one partition field to read, e.g. "
+            "scatter(bucket=range(15)), or use query()"
         )
-    if shard.name in values:
-        raise ValidationError(
-            f"{what} reads every shard; drop {shard.name}= (or query one shard with "
-            f"query({shard.name}=...))"
-        )
-    return shard.name, shard.count
+    name = spread[0]
+    chosen = tuple(values[name])
+    if not chosen or len(chosen) > MAX_SHARDS:
+        raise ValidationError(f"{what}: {name}= takes 1 to {MAX_SHARDS} values, got {len(chosen)}")
+    if len(set(chosen)) != len(chosen):
+        raise ValidationError(f"{what}: {name}= lists a value twice")
+    return name, chosen, {k: v for k, v in values.items() if k != name}
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -96,8 +128,8 @@ class ShardedQuery(Generic[T]):
                 value is missing, unexpected or unusable.
         """
         what = f"{entity.__qualname__}.{key.name}.scatter()"
-        name, count = _shard_values(key, values, what)
-        parts = tuple(Query.create(entity, key, {**values, name: n}) for n in range(count))
+        name, chosen, rest = _shard_values(key, values, what)
+        parts = tuple(Query.create(entity, key, {**rest, name: n}) for n in chosen)
         return ShardedQuery(parts=parts, key=key, what=what)
 
     @classmethod
@@ -116,11 +148,11 @@ class ShardedQuery(Generic[T]):
         Raises:
             ValidationError: As :meth:`for_entity`, or as ``partition_query()``.
         """
-        name, count = _shard_values(key, values, "scatter()")
+        name, spread, rest = _shard_values(key, values, "scatter()")
         chosen = tuple(types or ())
         parts = tuple(
-            CollectionQuery.create(table, key, {**values, name: n}, types=chosen, strict=strict)
-            for n in range(count)
+            CollectionQuery.create(table, key, {**rest, name: n}, types=chosen, strict=strict)
+            for n in spread
         )
         return ShardedQuery(parts=parts, key=key)
 

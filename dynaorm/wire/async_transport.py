@@ -105,10 +105,15 @@ class AsyncTransport:
         request: dict[str, Any],
         *,
         idempotent: bool,
+        retrier: Retrier | None = None,
         retry_codes: Collection[str] = (),
     ) -> dict[str, Any]:
         """Send ``request`` as ``operation`` and return the parsed response, retrying as
         :meth:`Transport.call <dynaorm.wire.transport.Transport.call>` does.
+
+        Args:
+            retrier: The retry budget to spend and count in (a batch's request and its
+                re-sends share one); its stop event ends a retry sleep early.
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
@@ -117,7 +122,7 @@ class AsyncTransport:
         transport = self.transport
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.monotonic()
-        retrier: Retrier | None = None
+        retries_before = 0 if retrier is None else retrier.retries
         while True:
             if retrier is None:
                 timeout = transport._first_timeout
@@ -127,23 +132,23 @@ class AsyncTransport:
             try:
                 response = await self._send(operation, request, timeout)
                 if debug:
-                    retries = 0 if retrier is None else retrier.retries
+                    retries = 0 if retrier is None else retrier.retries - retries_before
                     log_request(operation, request, started, retries, response, None)
                 return response
             except Exception as exc:
                 if retrier is None:
                     retrier = Retrier(transport.policy, operation, started=started)
                     retrier.requests += 1
+                reason = _reason(exc)
                 delay = None
                 if may_retry(exc, idempotent, retry_codes, retrier):
-                    delay = retrier.next_delay(_reason(exc))
-                if delay is None:
+                    delay = retrier.next_delay(reason)
+                if delay is None or not await retrier.apause(delay, reason):
                     error = transport.failed(exc, operation, request)
                     if debug:
-                        log_request(operation, request, started, retrier.retries, None, error)
+                        retries = retrier.retries - retries_before
+                        log_request(operation, request, started, retries, None, error)
                     raise error from exc
-            await asyncio.sleep(delay)
-            retrier.retries += 1
 
     async def _send(
         self, operation: str, request: dict[str, Any], timeout: float | None

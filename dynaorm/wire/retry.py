@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -19,6 +20,9 @@ logger = logging.getLogger("dynaorm")
 # A retry starts only if at least this much of the deadline is left once its sleep ends: an
 # attempt cut off at once would only add a request whose answer nobody waits for.
 LEAST_ATTEMPT_TIME = 0.05
+
+# Seconds; how often an awaited retry sleep looks at its stop event (it cannot wait on it).
+STOP_POLL = 0.01
 
 # Seconds; the default deadline of a call (see RetryPolicy).
 DEFAULT_DEADLINE: float | None = 20.0
@@ -124,6 +128,8 @@ class Retrier:
         requests: Requests sent under this budget (every attempt).
         retries: Retries started.
         throttles: Attempts refused with a throttling error.
+        interrupted_sleeping: An exception (Ctrl-C, a cancellation) ended a sleep before a
+            retry, so no attempt was out when it came; the caller resets it.
 
     Example:
         >>> retrier = Retrier(RetryPolicy(max_attempts=2, base_delay=0.001), "GetItem")
@@ -145,6 +151,7 @@ class Retrier:
         self.requests = 0
         self.retries = 0
         self.throttles = 0
+        self.interrupted_sleeping = False
         self.started = time.monotonic() if started is None else started
         self._delays = policy._delays(self.started)
 
@@ -165,21 +172,51 @@ class Retrier:
             reason: Why the last attempt did not complete, for the log.
         """
         delay = self.next_delay(reason)
-        if delay is None:
-            return False
-        if self.stop is not None:
-            if self.stop.wait(delay):
-                logger.warning(
-                    "%s: giving up after %d attempt(s) (stopped): %s",
-                    self.what,
-                    self.retries + 1,
-                    reason,
-                )
-                return False
-        else:
-            time.sleep(delay)
+        return delay is not None and self.pause(delay, reason)
+
+    def pause(self, delay: float, reason: str) -> bool:
+        """Sleep ``delay`` (from :meth:`next_delay`) and count the retry; return False (the
+        give-up logged) when the stop event is set meanwhile, which ends the sleep early."""
+        try:
+            if self.stop is not None:
+                if self.stop.wait(delay):
+                    self._stopped_during(reason)
+                    return False
+            else:
+                time.sleep(delay)
+        except BaseException:
+            self.interrupted_sleeping = True
+            raise
         self.retries += 1
         return True
+
+    async def apause(self, delay: float, reason: str) -> bool:
+        """:meth:`pause` with ``await asyncio.sleep``: no thread; the stop event is looked
+        at every few milliseconds, so a stop ends the sleep early here too."""
+        stop = self.stop
+        try:
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                end = time.monotonic() + delay
+                while not stop.is_set():
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, STOP_POLL))
+                if stop.is_set():
+                    self._stopped_during(reason)
+                    return False
+        except BaseException:  # cancelled (or Ctrl-C) while asleep: no request was out
+            self.interrupted_sleeping = True
+            raise
+        self.retries += 1
+        return True
+
+    def _stopped_during(self, reason: str) -> None:
+        logger.warning(
+            "%s: giving up after %d attempt(s) (stopped): %s", self.what, self.retries + 1, reason
+        )
 
     def next_delay(self, reason: str) -> float | None:
         """The sleep before the next retry (logged), or ``None`` (the give-up logged): the

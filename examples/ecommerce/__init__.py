@@ -2,5 +2,6 @@
 
 Modules: ``models`` (the table and its entities), ``customers``, ``catalog`` and ``orders``
 (the services, each an object on the table it is given), ``services`` (the three together),
-``errors``, ``seed`` (sample data) and ``demo`` (``python -m examples.ecommerce``).
+``errors``, ``seed`` (sample data), ``demo`` (``python -m examples.ecommerce``) and ``api``
+(the catalog as a FastAPI app on the async API).
 """

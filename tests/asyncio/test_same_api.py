@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from harness import Async, Sync, run
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from support import bodies_sent, requests_sent
 
@@ -20,8 +21,6 @@ from dynaorm import (
     Entity,
     Index,
     Key,
-    Page,
-    Query,
     RetryPolicy,
     Table,
     Throttled,
@@ -31,7 +30,6 @@ from dynaorm import (
 )
 
 Factory = Callable[[Table], Table]
-R = TypeVar("R")
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -55,90 +53,6 @@ class Note(Entity, table=shop):
     note_id = UnicodeAttribute()
     text = UnicodeAttribute()
     primary = Key(pk="NOTE#{note_id}", sk="NOTE")
-
-
-def run(awaitable: Awaitable[R]) -> R:
-    async def wrapped() -> R:
-        return await awaitable
-
-    return asyncio.run(wrapped())
-
-
-class Sync:
-    """The scenario's calls, the sync way."""
-
-    name = "sync"
-
-    def get(self, cls: type[Entity], **key: Any) -> Any:
-        return cls.get(**key)
-
-    def save(self, item: Entity, **kw: Any) -> None:
-        item.save(**kw)
-
-    def delete(self, item: Entity, **kw: Any) -> None:
-        item.delete(**kw)
-
-    def update(self, item: Entity, *actions: Any, **kw: Any) -> Any:
-        return item.update(*actions, **kw)
-
-    def update_by_key(self, cls: type[Entity], key: Any, *actions: Any, **kw: Any) -> Any:
-        return cls.update_by_key(key, *actions, **kw)
-
-    def refresh(self, item: Entity) -> None:
-        item.refresh()
-
-    def page(self, query: Query[Any], cursor: str | None = None) -> Page[Any]:
-        return query.page(cursor)
-
-    def all(self, query: Query[Any]) -> list[Any]:
-        return query.all()
-
-    def first(self, query: Query[Any]) -> Any:
-        return query.first()
-
-    def count(self, query: Query[Any]) -> int:
-        return query.count()
-
-
-class Async(Sync):
-    """The same calls, each awaited in a fresh event loop."""
-
-    name = "async"
-
-    def get(self, cls: type[Entity], **key: Any) -> Any:
-        return run(cls.aget(**key))
-
-    def save(self, item: Entity, **kw: Any) -> None:
-        run(item.asave(**kw))
-
-    def delete(self, item: Entity, **kw: Any) -> None:
-        run(item.adelete(**kw))
-
-    def update(self, item: Entity, *actions: Any, **kw: Any) -> Any:
-        return run(item.aupdate(*actions, **kw))
-
-    def update_by_key(self, cls: type[Entity], key: Any, *actions: Any, **kw: Any) -> Any:
-        return run(cls.aupdate_by_key(key, *actions, **kw))
-
-    def refresh(self, item: Entity) -> None:
-        run(item.arefresh())
-
-    def page(self, query: Query[Any], cursor: str | None = None) -> Page[Any]:
-        return run(query.apage(cursor))
-
-    def all(self, query: Query[Any]) -> list[Any]:
-        async def collect() -> list[Any]:
-            return [item async for item in query]
-
-        listed = run(collect())
-        assert listed == run(query.aall())
-        return listed
-
-    def first(self, query: Query[Any]) -> Any:
-        return run(query.afirst())
-
-    def count(self, query: Query[Any]) -> int:
-        return run(query.acount())
 
 
 @pytest.fixture(params=[Sync(), Async()], ids=lambda api: api.name)

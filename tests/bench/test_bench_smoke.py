@@ -13,8 +13,18 @@ import attrs
 import pytest
 
 bench_main = pytest.importorskip("bench.__main__")
-from bench import latency, overhead, plugin_startup, report, stub, throughput  # noqa: E402
+from bench import (  # noqa: E402
+    async_gets,
+    http_floor,
+    latency,
+    overhead,
+    plugin_startup,
+    report,
+    stub,
+    throughput,
+)
 from bench.events import Event, event_item  # noqa: E402
+from bench.models import make_order  # noqa: E402
 from bench.timing import Timing, interleaved  # noqa: E402
 
 
@@ -91,6 +101,26 @@ def _fake_results() -> dict[str, object]:
             "boto3": 100.0,
             "dynaorm": {"lean": 350.0, "botocore": 200.0},
         },
+        "async_gets": {
+            server: {
+                "server": server,
+                "delay_ms": 5.0,
+                "gets": 1000,
+                "tasks": 100,
+                "threads": 16,
+                "async_items_per_s": 3000.0,
+                "threads_items_per_s": 1500.0,
+                "async_cpu_us": 200.0,
+                "threads_cpu_us": 400.0,
+                "http_floor": {
+                    "httpx_cpu_us": 150.0,
+                    "httpx_per_s": 5000.0,
+                    "streams_cpu_us": 50.0,
+                    "streams_per_s": 9000.0,
+                },
+            }
+            for server in ("stub", "embedded")
+        },
     }
 
 
@@ -112,6 +142,12 @@ def test_writers(tmp_path: Path) -> None:
     assert flat["batch_write_latency_vs_boto3"] == 3.5
     assert report.meets("batch_write_latency_vs_boto3", 3.5) is True
     assert flat["botocore_transport_batch_write_latency_vs_boto3"] == 2.0
+    assert flat["async_gets_vs_threads"] == 2.0
+    assert flat["async_gets_cpu_vs_threads"] == 0.5
+    assert flat["embedded_async_gets_vs_threads"] == 2.0
+    assert flat["threads_gets_cpu_us"] == 400.0
+    assert flat["async_http_httpx_cpu_us"] == 150.0
+    assert report.meets("async_gets_vs_threads", 2.0) is None
     json_path, md_path = tmp_path / "results.json", tmp_path / "benchmarks.md"
     report.write_json(json_path, flat)
     assert json.loads(json_path.read_text()) == flat
@@ -125,6 +161,8 @@ def test_writers(tmp_path: Path) -> None:
     assert "## Parallel batch writes, client-bound" in text
     assert "`lean` transport" in text
     assert "dynaorm on the `botocore` transport" in text
+    assert async_gets.SECTION in text
+    assert "| 100 asyncio tasks, `await Order.aget(...)` | 3,000 | 200 |" in text
     assert "| `put_vs_botocore_novalidate` | 1.312 | <= 0.5: **not met** |" in text
     assert str(Path.cwd()) not in text
 
@@ -139,6 +177,7 @@ def test_quick_main_without_servers(tmp_path: Path) -> None:
         assert f"{op}_vs_botocore" in flat
         assert f"{op}_vs_botocore_novalidate" in flat
     assert "batch_write_latency_vs_boto3" in flat
+    assert flat["async_gets_vs_threads"] > 0
     assert md_path.read_text().startswith("# Benchmarks")
 
 
@@ -204,3 +243,21 @@ def test_plugin_startup_measures_and_updates_in_place(tmp_path: Path) -> None:
     assert text.count(plugin_startup.SECTION) == 1
     assert text.index("## Memory") < text.index(plugin_startup.SECTION)
     assert text.index(plugin_startup.SECTION) < text.index("## What the figures show")
+
+
+def test_async_gets_against_the_stub_read_the_stored_item() -> None:
+    item = make_order(async_gets.FIRST).to_item()
+    with stub.running(delay_ms=1, get_item=item) as endpoint:
+        measured = async_gets.measure(endpoint, gets=40, tasks=10, threads=4)
+    assert measured["gets"] == 40  # every get found its item, both ways (checked inside)
+    for way in ("async", "threads"):
+        assert measured[f"{way}_items_per_s"] > 0
+        assert measured[f"{way}_cpu_us"] > 0
+    assert set(async_gets.flat({"stub": measured})) == set(async_gets.KEYS)
+
+
+def test_the_http_floor_measures_both_clients() -> None:
+    with stub.running(delay_ms=1) as endpoint:
+        floor = http_floor.measure(endpoint, requests=40, tasks=10)
+    assert set(floor) == {"httpx_cpu_us", "httpx_per_s", "streams_cpu_us", "streams_per_s"}
+    assert all(value > 0 for value in floor.values())

@@ -286,3 +286,60 @@ def test_a_sharded_primary_key_reads_writes_and_scatters(
 def test_a_query_without_its_shard_points_to_scatter() -> None:
     with pytest.raises(ValidationError, match=r"needs shard= \(0 to 4\).*scatter"):
         Order.by_day.query(day=DAYS[0])
+
+
+bucket_table = Table("test-buckets", indexes=[Index("GSI2", pk="GSI-Bucket", sk="Data")])
+
+
+class Ticket(Entity, table=bucket_table):
+    """A bucket the application writes itself (a random 0..N), not a computed Shard."""
+
+    ticket_id = UnicodeAttribute()
+    bucket = NumberAttribute()
+    opened = UnicodeAttribute()
+    primary = Key(pk="TICKET{ticket_id}", sk="TICKET")
+    by_bucket = Key(index="GSI2", pk="Bucket-{bucket:d}", sk="{opened}")
+
+
+def test_a_scatter_over_a_bucket_the_application_writes(
+    table_factory: Callable[[Table], Table],
+) -> None:
+    table_factory(bucket_table)
+    rng = random.Random(3)
+    tickets = [
+        Ticket(ticket_id=f"{n}", bucket=rng.randrange(6), opened=f"2024-05-{1 + n % 28:02d}")
+        for n in range(40)
+    ]
+    with bucket_table.batch_write() as batch:
+        for ticket in tickets:
+            batch.put(ticket)
+    scatter = Ticket.by_bucket.scatter(bucket=range(6))
+    requests = scatter.compile()
+    assert [r["ExpressionAttributeValues"][":v0"]["S"] for r in requests] == [
+        f"Bucket-{n}" for n in range(6)
+    ]
+    assert [t.opened for t in scatter] == sorted(t.opened for t in tickets)
+    window = scatter.range(Ticket.opened.between("2024-05-03", "2024-05-09"))
+    want = sorted(t.ticket_id for t in tickets if "2024-05-03" <= t.opened <= "2024-05-09")
+    assert sorted(t.ticket_id for t in window) == want
+    first = scatter.limit(15).page()
+    rest = scatter.limit(100).after(first.cursor).page()
+    assert sorted(t.ticket_id for t in (*first, *rest)) == sorted(t.ticket_id for t in tickets)
+    some = Ticket.by_bucket.scatter(bucket=[0, 2])  # only the listed buckets
+    assert sorted(t.ticket_id for t in some) == sorted(
+        t.ticket_id for t in tickets if t.bucket in (0, 2)
+    )
+    whole = bucket_table.scatter(Ticket.by_bucket, bucket=(1, 3))
+    assert len(whole.compile()) == 2
+    assert all(isinstance(t, Ticket) and t.bucket in (1, 3) for t in whole)
+
+
+def test_a_bucket_scatter_refuses_misuse() -> None:
+    with pytest.raises(ValidationError, match="has no shard field"):
+        Ticket.by_bucket.scatter()
+    with pytest.raises(ValidationError, match="lists a value twice"):
+        Ticket.by_bucket.scatter(bucket=[1, 1])
+    with pytest.raises(ValidationError, match="1 to 1000 values"):
+        Ticket.by_bucket.scatter(bucket=[])
+    with pytest.raises(ValidationError, match="must be one value"):
+        Order.by_day.scatter(day=list(DAYS))
