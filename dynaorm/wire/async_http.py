@@ -42,7 +42,7 @@ from botocore.exceptions import (
 )
 from botocore.httpsession import get_cert_path
 
-__all__ = ["ConnectionPool", "Response", "connection_pool"]
+__all__ = ["ConnectionPool", "Response", "connection_pool", "read_response", "ssl_context"]
 
 _LIMIT = 1 << 16  # the longest head of an answer, and the reader's buffer
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -214,7 +214,7 @@ class ConnectionPool:
                     await writer.drain()
                 except OSError as exc:  # the connection was lost before the bytes went out
                     raise _Unsent() from exc
-                response, keep = await _read_response(connection.reader)
+                response, keep = await read_response(connection.reader)
         except TimeoutError as exc:
             connection.close()
             raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
@@ -251,7 +251,7 @@ def _request(path: str, host: str, headers: Mapping[str, str], body: bytes) -> b
     return "".join(lines).encode("latin-1") + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
     """The next answer on ``reader`` and whether the connection may carry another request.
 
     Raises:
