@@ -109,7 +109,8 @@ def test_keep_alive_reuses_one_connection() -> None:
         assert server.connections == 1
         head = server.requests[0].split(b"\r\n\r\n")[0].decode()
         assert head.startswith("POST / HTTP/1.1\r\nHost: 127.0.0.1:")
-        assert "Content-Length: 8" in head and "X-Amz-Target: T.GetItem" in head
+        assert "Content-Length: 8" in head
+        assert "X-Amz-Target: T.GetItem" in head
         server.close(pool)
 
     run(scenario)
@@ -223,7 +224,8 @@ def test_an_idle_connection_the_server_closed_is_not_used() -> None:
             writer.close()  # the server drops the idle keep-alive connection
         await asyncio.sleep(0.05)
         assert await post(pool, b"b", idempotent=False) == (200, b"b")  # a write: safe
-        assert server.connections == 2 and len(server.requests) == 2
+        assert server.connections == 2
+        assert len(server.requests) == 2
         server.close(pool)
 
     run(scenario)
@@ -243,7 +245,8 @@ def test_a_reused_connection_ending_silently(idempotent: bool) -> None:
         await post(pool)
         if idempotent:
             assert await post(pool, b"again", idempotent=True) == (200, b"again")
-            assert len(server.requests) == 3 and server.connections == 2
+            assert len(server.requests) == 3
+            assert server.connections == 2
         else:
             with pytest.raises(ConnectionClosedError):
                 await post(pool, b"write", idempotent=False)
@@ -305,7 +308,8 @@ def test_a_cancelled_request_closes_its_connection() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert pool._idle == [] and not pool._slots.locked()
+        assert pool._idle == []
+        assert not pool._slots.locked()
         await asyncio.wait_for(ended.wait(), 1.0)  # the server saw it closed
         server.close()
 
@@ -324,7 +328,8 @@ def test_connection_failures() -> None:
         pool = ConnectionPool(await listening.start(), 4, None)
         with pytest.raises(ConnectTimeoutError):  # no time to connect at all
             await post(pool, connect_timeout=0.0)
-        assert pool._idle == [] and not pool._slots.locked()
+        assert pool._idle == []
+        assert not pool._slots.locked()
         await asyncio.sleep(0.05)  # the server's side of the connection ends too
         listening.close(pool)
 
@@ -380,7 +385,8 @@ def test_the_loops_pools_close_with_it_and_are_never_reused() -> None:
         loop.run_until_complete(asyncio.sleep(0.05))
         gc.collect()
     assert pools[0] is not pools[1]
-    assert server.connections == 2 and server.closed == 2  # closed with its loop
+    assert server.connections == 2
+    assert server.closed == 2
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
     server.close()
     loop.run_until_complete(asyncio.sleep(0))
@@ -394,7 +400,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "dynaorm test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
