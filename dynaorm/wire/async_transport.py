@@ -84,30 +84,38 @@ def _verify(value: Any) -> ssl.SSLContext | bool:
     return bool(value)
 
 
-def _http_client(verify: Any) -> Any:
-    """The running loop's httpx client for ``verify`` (made on first use)."""
+def _http_client(verify: Any, proxy: str | None) -> Any:
+    """The running loop's httpx client for ``verify`` and ``proxy`` (made on first use)."""
     loop = asyncio.get_running_loop()
     per_loop = _clients.setdefault(loop, {})
-    key = (verify if isinstance(verify, (str, bool)) else id(verify),)
+    key = (verify if isinstance(verify, (str, bool)) else id(verify), proxy)
     found = per_loop.get(key)
     if found is None or found.is_closed:
-        found = per_loop[key] = _httpx().AsyncClient(verify=_verify(verify))
+        client = _httpx().AsyncClient
+        found = per_loop[key] = (
+            client(verify=_verify(verify))
+            if proxy is None
+            else client(verify=_verify(verify), proxy=proxy, trust_env=False)
+        )
     return found
 
 
 async def _httpx_post(
     url: str,
     verify: Any,
+    proxy: str | None,
     body: bytes,
     headers: dict[str, str],
     connect: float | None,
     read: float,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One ``POST`` through httpx, its errors as the botocore errors of the sync sender."""
+    """One ``POST`` through httpx (through ``proxy`` when one is given), its errors as the
+    botocore errors of the sync sender."""
     httpx = _httpx()
     limits = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
     try:
-        answer = await _http_client(verify).post(url, content=body, headers=headers, timeout=limits)
+        client = _http_client(verify, proxy)
+        answer = await client.post(url, content=body, headers=headers, timeout=limits)
     except httpx.ConnectTimeout as exc:
         raise ConnectTimeoutError(endpoint_url=url, error=exc) from exc
     except httpx.ConnectError as exc:
@@ -160,7 +168,10 @@ class AsyncTransport:
         pool = getattr(client.meta.config, "max_pool_connections", None)
         self._max_connections = int(pool or _DEFAULT_POOL)
         inner: Any = client
-        self._verify = inner._endpoint.http_session._verify
+        http_session = inner._endpoint.http_session
+        self._verify = http_session._verify
+        # the proxy botocore would use for the endpoint (its configuration or the environment)
+        self._proxy: str | None = http_session._proxy_config.proxy_url_for(self._sender.url)
         connect = self._sender._connect_timeout
         self._connect = float(connect) if isinstance(connect, (int, float)) else None
         self._read = transport._read_timeout or _DEFAULT_READ_TIMEOUT
@@ -256,7 +267,7 @@ class AsyncTransport:
             status, response_headers, data = answer.status, answer.headers, answer.body
         else:
             status, response_headers, data = await _httpx_post(
-                sender.url, self._verify, body, headers, self._connect, read
+                sender.url, self._verify, self._proxy, body, headers, self._connect, read
             )
         check_crc32(response_headers, data)
         return sender.read(operation, status, response_headers, data)
