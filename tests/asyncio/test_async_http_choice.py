@@ -37,8 +37,9 @@ def test_both_clients_read_and_write_the_same(table: Table, http: str) -> None:
     async def scenario() -> None:
         request = {"TableName": table.name, "Item": Counter(n=1, hits=3).to_item()}
         await transport.call("PutItem", request, idempotent=True)
-        key = {"TableName": table.name, "Key": Counter.key(n=1).to_request(), "ConsistentRead": True}
-        answer = await transport.call("GetItem", key, idempotent=True)
+        key = Counter.key(n=1).to_request()
+        get = {"TableName": table.name, "Key": key, "ConsistentRead": True}
+        answer = await transport.call("GetItem", get, idempotent=True)
         assert answer["Item"]["hits"] == {"N": "3"}
 
     asyncio.run(scenario())
