@@ -81,13 +81,20 @@ class _Connection:
         if self.writer.is_closing() or self.reader.at_eof():
             return False
         sock = self.writer.get_extra_info("socket")
-        if sock is None:
-            return False
-        readable, _, _ = select.select([sock.fileno()], [], [], 0)
-        return not readable
+        return sock is not None and not _readable(sock.fileno())
 
     def close(self) -> None:
         self.writer.transport.abort()
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has anything to read (or was closed by the peer), without waiting."""
+    if hasattr(select, "poll"):  # any descriptor number (select() stops at FD_SETSIZE)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # pragma: no cover - Windows
+    return bool(readable)
 
 
 def ssl_context(verify: Any) -> ssl.SSLContext:
