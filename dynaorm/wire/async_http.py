@@ -329,15 +329,19 @@ _pools: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-async def _closer(pools: dict[tuple[Any, ...], ConnectionPool]) -> AsyncIterator[None]:
+async def _closer(
+    loop: asyncio.AbstractEventLoop, pools: dict[tuple[Any, ...], ConnectionPool]
+) -> AsyncIterator[None]:
     """Suspended for the loop's life: the loop closes it when it shuts down (``asyncio.run``
-    shuts down async generators before closing), which closes the loop's pools."""
+    shuts down async generators before closing), which closes the loop's pools and forgets
+    them (this generator refers to its loop, so it must not outlive the shutdown)."""
     try:
         yield
     finally:
         for pool in pools.values():
             pool.close()
         pools.clear()
+        _pools.pop(loop, None)
 
 
 async def connection_pool(url: str, max_connections: int, verify: Any) -> ConnectionPool:
@@ -349,8 +353,12 @@ async def connection_pool(url: str, max_connections: int, verify: Any) -> Connec
     loop = asyncio.get_running_loop()
     found = _pools.get(loop)
     if found is None:
+        for other in [other for other in _pools if other.is_closed()]:
+            # closed without shutting down its async generators: its connections (which
+            # hold the loop) are dropped, to be closed as garbage
+            del _pools[other]
         pools: dict[tuple[Any, ...], ConnectionPool] = {}
-        closer = _closer(pools)
+        closer = _closer(loop, pools)
         await closer.__anext__()
         _pools[loop] = found = (pools, closer)
     pools = found[0]

@@ -12,6 +12,7 @@ import ipaddress
 import ssl
 import threading
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -366,11 +367,13 @@ def test_the_loops_pools_close_with_it_and_are_never_reused() -> None:
     loop = asyncio.new_event_loop()
     url = loop.run_until_complete(server.start())
     pools = []
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
 
     async def client() -> None:
         pool = await connection_pool(url, 4, True)
         assert pool is await connection_pool(url, 4, True)
         pools.append(pool)
+        loops.append(weakref.ref(asyncio.get_running_loop()))
         assert await post(pool) == (200, b"{}")
 
     gc.collect()  # what earlier tests left
@@ -385,6 +388,7 @@ def test_the_loops_pools_close_with_it_and_are_never_reused() -> None:
         loop.run_until_complete(asyncio.sleep(0.05))
         gc.collect()
     assert pools[0] is not pools[1]
+    assert [ref() for ref in loops] == [None, None]  # the closed loops are not kept alive
     assert server.connections == 2
     assert server.closed == 2
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
