@@ -33,6 +33,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -255,15 +256,20 @@ class AsyncTransport:
         headers["Accept-Encoding"] = "identity"  # the crc32 is of the body as sent
         read = timeout if timeout is not None else self._read
         if self.http == "asyncio":
-            pool = await connection_pool(sender.url, self._max_connections, self._verify)
-            answer = await pool.post(
-                self._path,
-                headers,
-                body,
-                connect_timeout=self._connect,
-                read_timeout=read,
-                idempotent=idempotent,
-            )
+            try:
+                pool = await connection_pool(sender.url, self._max_connections, self._verify)
+                answer = await pool.post(
+                    self._path,
+                    headers,
+                    body,
+                    connect_timeout=self._connect,
+                    read_timeout=read,
+                    idempotent=idempotent,
+                )
+            except BotoCoreError:
+                raise
+            except Exception as exc:  # as the sync sender: any other failure of the client
+                raise HTTPClientError(error=exc) from exc
             status, response_headers, data = answer.status, answer.headers, answer.body
         else:
             status, response_headers, data = await _httpx_post(
