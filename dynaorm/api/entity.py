@@ -11,6 +11,7 @@ single-item reads to :mod:`dynaorm.read.items`, whole-item writes to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from pynamodb.expressions.condition import Condition
@@ -23,14 +24,16 @@ from dynaorm.read.items import read_item, refresh_entity
 from dynaorm.read.query import Query
 from dynaorm.read.scan import Scan
 from dynaorm.read.sharded import ShardedQuery
-from dynaorm.write.async_writes import aexecute
+from dynaorm.write.async_writes import aexecute, amutate_entity
 from dynaorm.write.entity_writes import EntityWrites
 from dynaorm.write.items import delete_entity, save_entity
 from dynaorm.write.plans import delete_plan, put_plan
 from dynaorm.write.updates import ReturnValues, update_plan
 
 if TYPE_CHECKING:
+    from dynaorm.base.errors import VersionConflict
     from dynaorm.model.bound_keys import BoundKey
+    from dynaorm.wire.retry import RetryPolicy
 
 __all__ = ["Entity"]
 
@@ -41,6 +44,8 @@ class Entity(EntityWrites, EntityBase):
     Declare PynamoDB attributes and :class:`~dynaorm.Key` templates; pass ``table=`` (and
     optionally ``type_name=``, the value stored in the table's entity-type attribute, default
     the class name). A class without ``table=`` is abstract and can hold shared attributes.
+    ``store_key_fields=`` (``True``, ``False``, or the key fields still stored) overrides the
+    table's choice of storing key-template fields beside the keys (``Table(store_key_fields=)``).
 
     Example:
         >>> from pynamodb.attributes import UnicodeAttribute
@@ -181,6 +186,28 @@ class Entity(EntityWrites, EntityBase):
         """
         plan = update_plan(cls, key, actions, condition=condition, return_values=return_values)
         return await aexecute(plan)
+
+    @classmethod
+    async def amutate(
+        cls,
+        fn: Callable[[Self], object],
+        /,
+        *,
+        attempts: int | None = None,
+        policy: RetryPolicy | None = None,
+        on_conflict: Callable[[VersionConflict, int], object] | None = None,
+        **key_values: Any,
+    ) -> Self:
+        """:meth:`mutate` with ``await``: read consistently, apply ``fn`` (a plain function),
+        save; retried on version conflicts, waiting with ``asyncio.sleep``.
+
+        Example:
+            >>> await Account.amutate(lambda a: setattr(a, "balance", a.balance + 5),
+            ...                       account_id="a1")  # doctest: +SKIP
+        """
+        return await amutate_entity(
+            cls, fn, key_values, attempts=attempts, policy=policy, on_conflict=on_conflict
+        )
 
     # -- queries and scans -------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from dynaorm.base.settings import (
     configure as configure,
 )
 from dynaorm.bulk.async_batch_write import AsyncBatchWriter as AsyncBatchWriter
+from dynaorm.bulk.async_transactions import AsyncTransaction as AsyncTransaction
 from dynaorm.bulk.batch_write import (
     BatchWriter as BatchWriter,
     BatchWriteResult as BatchWriteResult,
@@ -96,6 +97,7 @@ from dynaorm.read.streams import (
     decode_stream_records as decode_stream_records,
 )
 from dynaorm.wire.retry import RetryPolicy as RetryPolicy
+from dynaorm.write.async_writes import aretry_on_conflict as aretry_on_conflict
 from dynaorm.write.mutate import retry_on_conflict as retry_on_conflict
 from dynaorm.write.plans import WritePlan as WritePlan
 from dynaorm.write.updates import ReturnValues as ReturnValues

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dynaorm.api.async_batches import AsyncBatchMethods
+from dynaorm.api.async_table import AsyncTableMethods
 from dynaorm.bulk.batch_get import batch_get
 from dynaorm.bulk.batch_write import BatchWriter
 from dynaorm.bulk.transact_get import transact_get
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-class Table(AsyncBatchMethods, ManagedTable):
+class Table(AsyncTableMethods, AsyncBatchMethods, ManagedTable):
     """One physical DynamoDB table shared by many entity types.
 
     Args:
@@ -73,6 +74,12 @@ class Table(AsyncBatchMethods, ManagedTable):
             instance read and write it back on ``save()``, and leave out of the saved item a
             key field that the stored item held only inside its keys; so an item read and
             saved back is unchanged apart from what was changed.
+        store_key_fields: Store each key-template field as an attribute of its own beside the
+            keys (default). ``False``, as published single-table designs store items: a
+            field whose value a key attribute of the item gives back (parsed) is left out,
+            restored by every read, kept in step by updates; conditions and filters on such
+            a field are refused. An entity may override it with the class keyword
+            ``store_key_fields=`` (see "Key fields only in the keys" in docs/modeling.md).
 
     Example:
         >>> from dynaorm import Index

@@ -26,6 +26,7 @@ from dynaorm.expressions.paths import path_of, top_name
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import Decoder
 from dynaorm.model.entity import EntityBase
+from dynaorm.model.key_only import projected_key_attributes
 from dynaorm.model.unknown_items import UnknownItem, is_strict
 from dynaorm.read.support import partly_read
 from dynaorm.wire.connection import bind
@@ -72,6 +73,8 @@ def projection(
     for entity in dict.fromkeys(k.entity for k in keys):
         attributes = entity.get_attributes()
         needed += [attributes[name].attr_name for name in entity.__primary__.fields]
+    selected = {top_name(path_of(target)) for target in select}
+    needed += sorted(projected_key_attributes(table, selected))  # key-only fields' keys
     builder = ExpressionBuilder()
     expression = builder.projection([*select, *needed])
     return {"ProjectionExpression": expression, **builder.members()}
@@ -89,6 +92,7 @@ def key_read_decoder(
         paths = [path_of(target) for target in select]
         returned = {table.type_attribute, table.pk, *([table.sk] if table.sk else [])}
         returned.update(top_name(path) for path in paths)
+        returned.update(projected_key_attributes(table, returned))
         for entity in dict.fromkeys(k.entity for k in keys):
             attributes = entity.get_attributes()
             returned.update(attributes[name].attr_name for name in entity.__primary__.fields)

@@ -40,12 +40,12 @@ if TYPE_CHECKING:
     from dynaorm.api.table import Table
 
 
-__all__ = ["Transaction"]
+__all__ = ["IN_PROGRESS", "Transaction"]
 
 logger = logging.getLogger("dynaorm")
 
 TOKEN_MAX_LENGTH = 36
-_IN_PROGRESS = frozenset({"TransactionInProgressException"})
+IN_PROGRESS = frozenset({"TransactionInProgressException"})
 
 
 def _check_token(token: str | None) -> str:
@@ -278,46 +278,83 @@ class Transaction:
                 token within 10 minutes to apply it at most once.
             ValidationError: The transaction was committed or discarded already.
         """
-        if self.state != "open":
-            raise ValidationError(f"this transaction is {self.state}; start a new one")
-        if not self._actions:
-            self.state = "committed"
+        retrier = self._begin()
+        if retrier is None:
             return
-        self.state = "failed"
-        retrier = Retrier(
-            self.policy, f"TransactWriteItems on {self._bound.name!r} (token {self.token!r})"
-        )
         try:
             self._bound.transport.call(
                 "TransactWriteItems",
                 self.compile(),
                 idempotent=True,
                 retrier=retrier,
-                retry_codes=_IN_PROGRESS,
+                retry_codes=IN_PROGRESS,
             )
         except TransactionCanceled as exc:
-            error = canceled(self.table, "TransactWriteItems", self._actions, exc)
-            if retrier.requests > 1:
-                error.add_note(
-                    f"transaction token {self.token!r}: sent {retrier.requests} times; if an "
-                    "earlier send's response was lost, a server that ignores tokens may have "
-                    "applied it (check the stored items)"
-                )
-            raise error from root_cause(exc)
+            raise self._canceled(exc, retrier) from root_cause(exc)
         except (EndpointUnavailable, ServiceError) as exc:
-            if retrier.requests > 1 or isinstance(exc, EndpointUnavailable):
-                exc.add_note(
-                    f"transaction token {self.token!r}: the outcome is unknown; re-send the "
-                    "same actions with this token within 10 minutes to apply them at most once"
-                )
+            self._unknown(exc, retrier)
             raise
+        self._committed()
+
+    # The steps of a commit around its one request, shared with AsyncTransaction.acommit.
+
+    def _begin(self) -> Retrier | None:
+        """Start the commit: the retry budget of its request (``None``: nothing to send)."""
+        if self.state != "open":
+            raise ValidationError(f"this transaction is {self.state}; start a new one")
+        if not self._actions:
+            self.state = "committed"
+            return None
+        self.state = "failed"
+        return Retrier(
+            self.policy, f"TransactWriteItems on {self._bound.name!r} (token {self.token!r})"
+        )
+
+    def _canceled(self, exc: TransactionCanceled, retrier: Retrier) -> TransactionCanceled:
+        """The error to raise for a cancelled commit (reasons mapped to the actions)."""
+        error = canceled(self.table, "TransactWriteItems", self._actions, exc)
+        if retrier.requests > 1:
+            error.add_note(
+                f"transaction token {self.token!r}: sent {retrier.requests} times; if an "
+                "earlier send's response was lost, a server that ignores tokens may have "
+                "applied it (check the stored items)"
+            )
+        return error
+
+    def _unknown(self, exc: EndpointUnavailable | ServiceError, retrier: Retrier) -> None:
+        """Note on ``exc`` that the commit's outcome is unknown, when it is."""
+        if retrier.requests > 1 or isinstance(exc, EndpointUnavailable):
+            exc.add_note(
+                f"transaction token {self.token!r}: the outcome is unknown; re-send the "
+                "same actions with this token within 10 minutes to apply them at most once"
+            )
+
+    def _committed(self) -> None:
         self.state = "committed"
         for action in self._actions:
             action.applied()
 
-    def __enter__(self) -> Transaction:
+    def _open(self) -> None:
         if not self._actions:  # opened here: bound to the table as the block sees it
             self._bound = bind(self.table)
+
+    def _closing(self, exc: BaseException | None) -> bool:
+        """Whether the block's end commits (else the transaction is discarded)."""
+        if self.state != "open":
+            return False
+        if exc is None:
+            return True
+        self.state = "discarded"
+        logger.debug(
+            "transaction on %r discarded (%d action(s) not sent): the block raised %s",
+            self._bound.name,
+            len(self._actions),
+            type(exc).__name__,
+        )
+        return False
+
+    def __enter__(self) -> Transaction:
+        self._open()
         return self
 
     def __exit__(
@@ -326,18 +363,8 @@ class Transaction:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.state != "open":
-            return
-        if exc is None:
+        if self._closing(exc):
             self.commit()
-        else:
-            self.state = "discarded"
-            logger.debug(
-                "transaction on %r discarded (%d action(s) not sent): the block raised %s",
-                self._bound.name,
-                len(self._actions),
-                type(exc).__name__,
-            )
 
 
 def _item_key(target: object, what: str) -> ItemKey:

@@ -155,6 +155,11 @@ class KeyTemplate:
         case = apply_casing(self.casing, name)
         return None if case is str else case
 
+    def is_cased(self, name: str) -> bool:
+        """True when the template changes the case of field ``name``'s text (so the key
+        text may not read back as the value it was built from)."""
+        return self._casing_of(name) is not None
+
     def following_text(self, name: str) -> str:
         """The literal text right after field ``name`` (``""`` when the field ends the key).
 

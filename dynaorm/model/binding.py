@@ -13,6 +13,7 @@ from dynaorm.base.errors import ConfigurationError
 from dynaorm.keys.shards import Shard
 from dynaorm.model.bound_keys import BoundKey, Key
 from dynaorm.model.key_binding import bind_key
+from dynaorm.model.key_only import STORE_KEY_FIELDS, StoreKeyFields, store_option
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.values import guard_attribute
 from dynaorm.model.versions import is_version
@@ -28,7 +29,7 @@ def public(cls: type[EntityBase]) -> type[Entity]:
     return cast("type[Entity]", cls)
 
 
-__all__ = ["bind_entity", "declared_keys", "public"]
+__all__ = ["StoreKeyFields", "bind_entity", "declared_keys", "public", "refuse_unbound"]
 
 
 def declared_keys(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> dict[str, Key]:
@@ -48,16 +49,36 @@ def declared_shards(cls: type) -> dict[str, Shard]:
     return shards
 
 
+def refuse_unbound(name: str, **options: Any) -> None:
+    """Refuse class keywords given to an abstract entity (one without ``table=``).
+
+    Raises:
+        ConfigurationError: One of ``options`` is set.
+    """
+    for option, value in options.items():
+        if value is not None:
+            raise ConfigurationError(f"{name}: {option}= needs table=")
+
+
 def bind_entity(
-    cls: type[EntityBase], table: TableDefinition, type_name: str, keys: Mapping[str, Key]
+    cls: type[EntityBase],
+    table: TableDefinition,
+    type_name: str,
+    keys: Mapping[str, Key],
+    store_key_fields: StoreKeyFields = None,
 ) -> None:
     """Bind entity class ``cls`` to ``table``: check its attributes, bind its keys, find its
     version attribute, and register it (``class X(Entity, table=...)`` does this).
+
+    ``store_key_fields`` (the class keyword; ``None``: the table's) says whether items store
+    key-template fields as attributes beside the keys, or names the fields they still store
+    (see :mod:`dynaorm.model.key_only`).
 
     Raises:
         ConfigurationError: An attribute uses a reserved name, there is not exactly one
             primary key, two keys populate one index, or several version attributes.
     """
+
     attributes: dict[str, Attribute[Any]] = cls.get_attributes()
     for python_name, attribute in attributes.items():
         guard_attribute(attribute, f"{cls.__qualname__}.{python_name}")
@@ -116,6 +137,7 @@ def bind_entity(
     cls.__primary__ = primary
     cls.__keys__ = bound
     cls.__version_attribute__ = versions[0] if versions else None
+    type.__setattr__(cls, STORE_KEY_FIELDS, store_option(cls, store_key_fields))
     cls.__shard_fields__ = {  # type: ignore[attr-defined]  # read by Shard.__get__
         s.name: s for key_obj in bound.values() for s in key_obj.shards
     }

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynaorm.base.errors import UnknownEntityType, ValidationError as _ValidationError
 from dynaorm.model.dynamic import dynamic_fields
+from dynaorm.model.key_only import key_only_fields, unreadable_key_fields
 from dynaorm.model.partial import PartialValues
 from dynaorm.model.stored_form import carry, fill_from_keys, remember
 from dynaorm.model.unknown_items import (
@@ -231,7 +232,9 @@ class Decoder:
             returned = self._returned or frozenset()
             attributes = cls.get_attributes().items()
             known = (
-                frozenset(name for name, a in attributes if a.attr_name not in returned),
+                frozenset(name for name, a in attributes if a.attr_name not in returned)
+                # A key-only field whose keys the read does not return is unknown.
+                | unreadable_key_fields(cls, returned),
                 frozenset(
                     name
                     for name, a in attributes
@@ -242,7 +245,10 @@ class Decoder:
             )
             self._unloaded[cls] = known
         unloaded, partly = known
+        key_only = frozenset(key_only_fields(cls))
         if not unloaded and not partly:
+            if key_only:
+                restore_key_fields(instance, item, key_only)
             return False
         values = PartialValues(
             instance.attribute_values,
@@ -254,7 +260,7 @@ class Decoder:
         for name in unloaded:
             dict.pop(values, name, None)  # a default set by decoding: not read, so not shown
         instance.attribute_values = values
-        return restore_key_fields(instance, item, unloaded)
+        return restore_key_fields(instance, item, unloaded | key_only)
 
 
 def decode_whole(

@@ -16,7 +16,7 @@ from pynamodb.attributes import AttributeContainer, AttributeContainerMeta
 from dynaorm.base.errors import ConfigurationError, UnknownEntityType, ValidationError
 from dynaorm.base.limits import short_repr
 from dynaorm.model import pynamodb_compat
-from dynaorm.model.binding import bind_entity, declared_keys, public
+from dynaorm.model.binding import StoreKeyFields, bind_entity, declared_keys, public, refuse_unbound
 from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
 from dynaorm.model.dynamic import check_dynamic, decode_dynamic, dynamic_fields, encode_dynamic
@@ -44,6 +44,7 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
+        store_key_fields: StoreKeyFields = None,
     ) -> EntityMeta:
         cls: EntityMeta = super().__new__(mcs, name, bases, namespace)  # type: ignore[no-untyped-call]
         return cls
@@ -55,16 +56,16 @@ class EntityMeta(AttributeContainerMeta):
         namespace: dict[str, Any],
         table: TableDefinition | None = None,
         type_name: str | None = None,
+        store_key_fields: StoreKeyFields = None,
     ) -> None:
         super().__init__(name, bases, namespace)  # type: ignore[no-untyped-call]
         keys = declared_keys(namespace, bases)
         cls.__key_declarations__ = keys
         if table is None:
-            if type_name is not None:
-                raise ConfigurationError(f"{name}: type_name= needs table=")
+            refuse_unbound(name, type_name=type_name, store_key_fields=store_key_fields)
             return
         entity: type[EntityBase] = cls  # type: ignore[assignment]
-        bind_entity(entity, table, type_name or name, keys)
+        bind_entity(entity, table, type_name or name, keys, store_key_fields)
         check_dynamic(entity)
 
 

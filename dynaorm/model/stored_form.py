@@ -20,6 +20,7 @@ import attrs
 
 from dynaorm.base.errors import ValidationError
 from dynaorm.model.dynamic import is_dynamic
+from dynaorm.model.key_only import without_key_fields
 
 if TYPE_CHECKING:
     from dynaorm.model.entity import EntityBase
@@ -114,7 +115,9 @@ def carry(source: EntityBase, target: EntityBase) -> None:
 def stored_item(instance: EntityBase, item: dict[str, Any]) -> dict[str, Any]:
     """``item`` (the instance encoded) in the stored form the instance was read in: its
     undeclared attributes added back (declared ones win), and the fields the stored item held
-    only in its keys left out while they are unchanged."""
+    only in its keys left out while they are unchanged; and, for an entity that does not
+    store key fields, without them (:func:`~dynaorm.model.key_only.without_key_fields`)."""
+    item = without_key_fields(instance, item)
     form: StoredForm | None = instance.__dict__.get(SLOT)
     if form is None:
         return item

@@ -97,6 +97,7 @@ class TableDefinition:
         classify: Callable[[Mapping[str, Any]], type[Entity] | str | None] | None = None,
         store_type: bool = True,
         preserve_items: bool = False,
+        store_key_fields: bool = True,
     ) -> None:
         if not name:
             raise ConfigurationError("a table needs a name")
@@ -142,6 +143,11 @@ class TableDefinition:
         self.classify = classify
         self.store_type = bool(store_type)
         self.preserve_items = bool(preserve_items)
+        if not isinstance(store_key_fields, bool):
+            raise ConfigurationError(
+                f"table {name!r}: store_key_fields must be True or False, not {store_key_fields!r}"
+            )
+        self.store_key_fields = store_key_fields
         self.entities: dict[str, type[Entity]] = {}
         self._slot = TransportSlot()
         self._lock = threading.Lock()

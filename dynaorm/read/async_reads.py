@@ -9,7 +9,7 @@ the same cursors); only the requests go through the async transport
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynaorm.base.errors import ValidationError
@@ -20,23 +20,44 @@ from dynaorm.read.progress import ReadProgress
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
     from dynaorm.model.bound_keys import ItemKey
+    from dynaorm.model.unknown_items import UnknownItem
     from dynaorm.read.plan import Plan
     from dynaorm.read.reader import Reader
+    from dynaorm.wire.retry import Retrier
     from dynaorm.wire.transport import Transport
 
-__all__ = ["acount", "aget_item", "apages", "arefresh_entity", "async_plan", "send"]
+__all__ = [
+    "acount",
+    "aget_item",
+    "apages",
+    "arefresh_entity",
+    "aresponses",
+    "asend",
+    "async_plan",
+    "check_unlimited",
+    "send",
+]
 
 T = TypeVar("T")
 E = TypeVar("E", bound="Entity")
 
 
 async def send(
-    transport: Transport, operation: str, request: dict[str, Any], *, idempotent: bool
+    transport: Transport,
+    operation: str,
+    request: dict[str, Any],
+    *,
+    idempotent: bool,
+    retrier: Retrier | None = None,
+    retry_codes: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Send one request through the async transport over ``transport``."""
+    """Send one request through the async transport over ``transport`` (``retrier`` and
+    ``retry_codes`` as for :meth:`Transport.call <dynaorm.wire.transport.Transport.call>`)."""
     from dynaorm.wire.async_transport import async_transport  # needs the "async" extra
 
-    return await async_transport(transport).call(operation, request, idempotent=idempotent)
+    return await async_transport(transport).call(
+        operation, request, idempotent=idempotent, retrier=retrier, retry_codes=retry_codes
+    )
 
 
 async def _get(key: ItemKey, consistent: bool) -> dict[str, Any] | None:
@@ -62,20 +83,30 @@ def async_plan(reader: Reader[T]) -> Plan[T]:
     """The plan an async read of ``reader`` runs.
 
     Raises:
-        ValidationError: The read is one the async API does not run yet: a parallel scan, a
-            scan resumed from a checkpoint, or a rate-limited scan.
+        ValidationError: A page of a parallel or resumed scan (they read through
+            ``apages()`` or ``async for``), or a rate-limited scan (not async yet).
     """
     if getattr(reader, "_parallel", False) or getattr(reader, "checkpoint", None) is not None:
         raise ValidationError(
-            "parallel scans and checkpoints are not async yet; use the sync scan (in a thread)"
+            "a parallel or resumed scan reads through apages() or async iteration"
         )
     plan = reader._plan()
-    if plan.limiter is not None:
-        raise ValidationError("rate-limited scans are not async yet; use the sync scan")
+    check_unlimited(plan)
     return plan
 
 
-async def _send(plan: Plan[Any], request: dict[str, Any]) -> dict[str, Any]:
+def check_unlimited(plan: Plan[Any]) -> None:
+    """Refuse a rate-limited read (its limiter sleeps the thread).
+
+    Raises:
+        ValidationError: ``plan`` is rate-limited.
+    """
+    if plan.limiter is not None:
+        raise ValidationError("rate-limited scans are not async yet; use the sync scan")
+
+
+async def asend(plan: Plan[Any], request: dict[str, Any]) -> dict[str, Any]:
+    """Send one request of ``plan`` (:meth:`Plan.send <dynaorm.read.plan.Plan.send>`)."""
     return await send(plan.binding.transport, plan.operation, request, idempotent=True)
 
 
@@ -84,12 +115,22 @@ async def apages(
 ) -> AsyncIterator[Page[T]]:
     """:meth:`Plan.stream <dynaorm.read.plan.Plan.stream>` with ``await``: one page per
     response, one request at a time (no read-ahead)."""
+    async for items, unknown, after, response in aresponses(plan, position, cap):
+        yield plan.page_for(items, unknown, after, response)
+
+
+async def aresponses(
+    plan: Plan[T], position: Mapping[str, Any] | None, cap: int | None
+) -> AsyncIterator[tuple[list[T], list[UnknownItem], Mapping[str, Any] | None, dict[str, Any]]]:
+    """:meth:`Plan.responses <dynaorm.read.plan.Plan.responses>` with ``await`` (no
+    read-ahead): per response, its results, unknown items, the position after them, and the
+    response."""
     progress = ReadProgress(plan, position, cap)
     request: dict[str, Any] | None = progress.first
     while request is not None:
-        response = await _send(plan, request)
+        response = await asend(plan, request)
         items, unknown, after, request = progress.take(response)
-        yield plan.page_for(items, unknown, after, response)
+        yield items, unknown, after, response
 
 
 async def acount(plan: Plan[Any], position: Mapping[str, Any] | None, cap: int | None) -> int:
@@ -104,7 +145,7 @@ async def acount(plan: Plan[Any], position: Mapping[str, Any] | None, cap: int |
         return found + await acount(typed, position, None if cap is None else cap - found)
     total = 0
     while cap is None or total < cap:
-        response = await _send(plan, plan.count_request(position))
+        response = await asend(plan, plan.count_request(position))
         total += int(response.get("Count", 0))
         position = response.get("LastEvaluatedKey")
         if position is None:
@@ -117,7 +158,7 @@ async def _count_results(
 ) -> int:
     total = 0
     while cap is None or total < cap:
-        response = await _send(plan, plan.request_for(position, None))
+        response = await asend(plan, plan.request_for(position, None))
         raw: list[dict[str, Any]] = response.get("Items", [])
         items, _, _ = plan.decode_page(raw, None if cap is None else cap - total)
         total += len(items)

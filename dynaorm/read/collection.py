@@ -289,9 +289,21 @@ class CollectionQuery(Reader["Entity | UnknownItem"]):
         Raises:
             UnknownEntityType: An item has an unknown type and the query is ``strict``.
         """
+        return self._collection(list(self))
+
+    async def afetch(self) -> ItemCollection:
+        """:meth:`fetch` with ``await`` (``table.apartition(...)``).
+
+        Example:
+            >>> result = await shop.partition_query(Customer.primary, customer_id="c1").afetch()
+            ... # doctest: +SKIP
+        """
+        return self._collection(await self.aall())
+
+    def _collection(self, items: list[Entity | UnknownItem]) -> ItemCollection:
         entities: list[Entity] = []
         unknown: list[UnknownItem] = []
-        for item in self:
+        for item in items:
             if isinstance(item, UnknownItem):
                 unknown.append(item)
             else:

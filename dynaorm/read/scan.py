@@ -11,8 +11,7 @@ Example:
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
@@ -21,7 +20,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from dynaorm.base.errors import InvalidCursor, ValidationError
-from dynaorm.base.threads import WorkerPool, each_completed
 from dynaorm.expressions.compile import ExpressionBuilder
 from dynaorm.expressions.paths import path_of
 from dynaorm.model.entity import check_concrete
@@ -35,6 +33,7 @@ from dynaorm.read.scan_runner import (
     ScanCheckpoint,
     ScanPage,
     checkpoint_digest,
+    count_segments,
     open_checkpoint,
     run_segments,
     seal_checkpoint,
@@ -332,13 +331,17 @@ class Scan(Reader[T], Generic[T]):
         Raises:
             InvalidCursor: The cursor or a checkpointed cursor does not belong to this scan.
         """
-        checkpoint = self._checkpoint()
-        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        plans = self._plans_for(checkpoint.total_segments, limiter)
-        workers = 1 if len(plans) == 1 else self.workers or len(plans)
+        plans, checkpoint, workers = self._run()
         return run_segments(
             plans, checkpoint, self.max_items, workers=workers, read_ahead=self.reads_ahead
         )
+
+    def _run(self) -> tuple[list[Plan[T]], ScanCheckpoint, int]:
+        """The plans of a run of the scan, where they start, and how many run at once."""
+        checkpoint = self._checkpoint()
+        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
+        plans = self._plans_for(checkpoint.total_segments, limiter)
+        return plans, checkpoint, 1 if len(plans) == 1 else self.workers or len(plans)
 
     def page(self, cursor: str | None = None) -> Page[T]:
         """Read one page of a sequential scan or of one ``segment()`` (see :meth:`Query.page`).
@@ -357,28 +360,33 @@ class Scan(Reader[T], Generic[T]):
         """Count matching items (``Select=COUNT``), segments in parallel; capped by the limit."""
         if not self._parallel and self.checkpoint is None:
             return super().count()
-        checkpoint = self._checkpoint()
-        limiter = ReadRateLimiter(self.read_rate) if self.read_rate else None
-        plans = self._plans_for(checkpoint.total_segments, limiter)
-        starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
-        todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
-        if len(plans) == 1:  # a resumed sequential scan: on the caller's thread
-            total = plans[0].count(starts[0], None) if todo else 0
-            return total if self.max_items is None else min(total, self.max_items)
-        workers = self.workers or len(plans)
-        # Stopping (an error, Ctrl-C) cancels the segments not started and every retry; the
-        # caller does not wait for the requests in flight.
-        stop = threading.Event()
-        pool = WorkerPool("scan-count", min(workers, len(todo) or 1))
-        finished = False
-        try:
-            futures = [pool.submit(plans[i].count, starts[i], None, stop) for i in todo]
-            total = sum(future.result() for future in each_completed(futures))
-            finished = True
-        finally:
-            stop.set()
-            pool.shutdown(wait=finished, cancel_futures=True)  # idle threads only
-        return total if self.max_items is None else min(total, self.max_items)
+        return count_segments(*self._run(), self.max_items)
+
+    # -- the same reads with await (dynaorm.read.async_scans) ------------------------------
+
+    def apages(self) -> AsyncIterator[ScanPage[T]]:
+        """:meth:`pages` with ``async for``: segments run as asyncio tasks (at most
+        ``workers`` at once), no thread; leaving the loop or cancelling cancels them at once
+        (``async for page in Order.scan().segments(4).apages(): ...``)."""
+        from dynaorm.read.async_scans import arun_segments
+
+        return arun_segments(*self._run(), self.max_items)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """``async for item in scan`` (a parallel or resumed scan through :meth:`apages`)."""
+        if not self._parallel and self.checkpoint is None:
+            return super().__aiter__()
+        from dynaorm.read.async_scans import aitems
+
+        return aitems(self.apages())
+
+    async def acount(self) -> int:
+        """:meth:`count` with ``await``, the segments counted by asyncio tasks."""
+        if not self._parallel and self.checkpoint is None:
+            return await super().acount()
+        from dynaorm.read.async_scans import acount_segments
+
+        return await acount_segments(*self._run(), self.max_items)
 
 
 def _registered(table: Table, types: Iterable[type[Entity]]) -> tuple[type[Entity], ...]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from dynaorm.base.errors import ValidationError
-from dynaorm.base.threads import WorkerPool, take
+from dynaorm.base.threads import WorkerPool, each_completed, take
 from dynaorm.model.unknown_items import UnknownItem
 from dynaorm.read.page import Page, close
 from dynaorm.read.plan import Plan
@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ScanCheckpoint",
     "ScanPage",
+    "SegmentRun",
     "checkpoint_digest",
+    "count_segments",
+    "deliver",
     "open_checkpoint",
     "run_segments",
     "seal_checkpoint",
@@ -243,14 +246,8 @@ def _in_parallel(
             if kind == "end":
                 active -= 1
                 continue
-            raw: list[dict[str, Any]] = payload.get("Items", [])
-            after: Mapping[str, Any] | None = payload.get("LastEvaluatedKey")
-            items, unknown, used = plans[number].decode_page(raw, remaining)
-            if 0 < used < len(raw):
-                after = plans[number].position_of(raw[used - 1])
-            if remaining is not None:
-                remaining -= len(items)
-            yield number, items, unknown, after, payload
+            delivery, remaining = deliver(plans, number, payload, remaining)
+            yield delivery
             if remaining == 0:
                 return
     finally:
@@ -290,33 +287,96 @@ def run_segments(
     Raises:
         InvalidCursor: A checkpointed cursor does not belong to its segment of this scan.
     """
-    starts = [plans[i].start(checkpoint.cursors[i]) for i in range(len(plans))]
-    positions: list[Mapping[str, Any] | None] = list(starts)
-    done = list(checkpoint.done)
-    pending = [i for i in range(len(plans)) if not done[i]]
-    if not pending or cap == 0:
+    run = SegmentRun(plans, checkpoint)
+    if not run.pending or cap == 0:
         return
-    numbered = len(plans) > 1
-    if numbered:
-        source = _in_parallel(plans, pending, starts, cap, workers)
+    if run.numbered:
+        source = _in_parallel(plans, run.pending, run.starts, cap, workers)
     else:
-        source = _in_line(plans[0], starts[0], cap, read_ahead)
+        source = _in_line(plans[0], run.starts[0], cap, read_ahead)
     try:
-        for number, items, unknown, after, response in source:
-            plan = plans[number]
-            positions[number] = after
-            done[number] = after is None
-            yield ScanPage(
-                tuple(items),
-                int(response.get("ScannedCount", 0)),
-                capacity_units(response),
-                position=after,
-                signer=plan.sign,
-                segment=number if numbered else None,
-                plans=plans,
-                positions=tuple(positions),
-                done=tuple(done),
-                unknown=tuple(unknown),
-            )
+        for delivery in source:
+            yield run.page(*delivery)
     finally:
         close(source)
+
+
+def deliver(
+    plans: Sequence[Plan[Any]], number: int, response: dict[str, Any], remaining: int | None
+) -> tuple[_Delivery, int | None]:
+    """Decode a response of segment ``number`` read by a worker (at most ``remaining``
+    results): the delivery and the results still wanted."""
+    raw: list[dict[str, Any]] = response.get("Items", [])
+    after: Mapping[str, Any] | None = response.get("LastEvaluatedKey")
+    items, unknown, used = plans[number].decode_page(raw, remaining)
+    if 0 < used < len(raw):
+        after = plans[number].position_of(raw[used - 1])
+    if remaining is not None:
+        remaining -= len(items)
+    return (number, items, unknown, after, response), remaining
+
+
+class SegmentRun(Generic[T]):
+    """Where each segment of a run stands, as of the pages delivered; makes those pages.
+
+    Raises:
+        InvalidCursor: A checkpointed cursor does not belong to its segment of this scan.
+    """
+
+    def __init__(self, plans: Sequence[Plan[T]], checkpoint: ScanCheckpoint) -> None:
+        self.plans = plans
+        self.starts = [plans[i].start(checkpoint.cursors[i]) for i in range(len(plans))]
+        self._positions: list[Mapping[str, Any] | None] = list(self.starts)
+        self._done = list(checkpoint.done)
+        self.pending = [i for i in range(len(plans)) if not self._done[i]]
+        self.numbered = len(plans) > 1
+
+    def page(
+        self,
+        number: int,
+        items: list[T],
+        unknown: list[UnknownItem],
+        after: Mapping[str, Any] | None,
+        response: dict[str, Any],
+    ) -> ScanPage[T]:
+        """The page of one delivery (and the segment's position moved past it)."""
+        plans = self.plans
+        self._positions[number] = after
+        self._done[number] = after is None
+        return ScanPage(
+            tuple(items),
+            int(response.get("ScannedCount", 0)),
+            capacity_units(response),
+            position=after,
+            signer=plans[number].sign,
+            segment=number if self.numbered else None,
+            plans=plans,
+            positions=tuple(self._positions),
+            done=tuple(self._done),
+            unknown=tuple(unknown),
+        )
+
+
+def count_segments(
+    plans: Sequence[Plan[Any]], checkpoint: ScanCheckpoint, workers: int, cap: int | None
+) -> int:
+    """Count what the unfinished segments hold (``Select=COUNT``), on a pool of ``workers``
+    threads for several; at most ``cap``."""
+    starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
+    todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
+    if len(plans) == 1:  # a resumed sequential scan: on the caller's thread
+        total = plans[0].count(starts[0], None) if todo else 0
+        return total if cap is None else min(total, cap)
+    # Stopping (an error, Ctrl-C) cancels the segments not started and every retry; the
+    # caller does not wait for the requests in flight.
+    stop = threading.Event()
+    pool = WorkerPool("scan-count", min(workers, len(todo) or 1))
+    finished = False
+    try:
+        futures = [pool.submit(plans[i].count, starts[i], None, stop) for i in todo]
+        total = sum(future.result() for future in each_completed(futures))
+        finished = True
+    finally:
+        stop.set()
+        pool.shutdown(wait=finished, cancel_futures=True)  # idle threads only
+    return total if cap is None else min(total, cap)

@@ -17,6 +17,7 @@ from dynaorm.expressions.paths import path_head, path_of, top_name
 from dynaorm.model.decode import Decoder
 from dynaorm.model.dynamic import is_dynamic
 from dynaorm.model.indexes import Index
+from dynaorm.model.key_only import projected_key_attributes, refuse_key_only_paths
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -107,6 +108,7 @@ def returned_attributes(
     """
     if projection:
         names = {top_name(p) for p in projection}
+        names.update(projected_key_attributes(table, names))
         names.update((table.type_attribute, *position_attributes(table, index)))
         return frozenset(n for n in names if index_has(table, index, n))
     if index is None or index.projection == "ALL":
@@ -244,7 +246,10 @@ def add_read_expressions(
         request["FilterExpression"] = filter_expression(builder, filters)
     positions = position_attributes(table, index)
     if projection:
-        paths = projection_paths(table, index, projection, [table.type_attribute, *positions])
+        # Key-only fields (store_key_fields=False) are read from the keys that hold them.
+        keys = sorted(projected_key_attributes(table, {top_name(p) for p in projection}))
+        extras = [table.type_attribute, *positions, *keys]
+        paths = projection_paths(table, index, projection, extras)
         request["ProjectionExpression"] = builder.projection(paths)
     request.update(builder.members())
     return positions
@@ -284,3 +289,5 @@ def check_filter_paths(
             )
     for value in operand_values(condition):
         check_value(value.value, what=f"{what} (filter value)")
+    readers = [entity] if entity is not None else list(table.entities.values())
+    refuse_key_only_paths(readers, condition, what)

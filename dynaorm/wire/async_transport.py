@@ -45,8 +45,9 @@ from botocore.exceptions import (
 
 from dynaorm.base.errors import ConfigurationError
 from dynaorm.wire.async_http import connection_pool
+from dynaorm.wire.control_plane import control_response
 from dynaorm.wire.hooks import Attempt, registered_hooks
-from dynaorm.wire.lean import LeanSender, check_crc32, lean_sender
+from dynaorm.wire.lean import DATA_PLANE, LeanSender, check_crc32, lean_sender
 from dynaorm.wire.retry import Retrier
 from dynaorm.wire.transport import Transport, log_request, may_retry
 
@@ -191,7 +192,8 @@ class AsyncTransport:
 
         Args:
             retrier: The retry budget to spend and count in (a batch's request and its
-                re-sends share one); its stop event ends a retry sleep early.
+                re-sends share one, as do a transaction's commit and its re-sends); its stop
+                event ends a retry sleep early.
 
         Raises:
             DynaormError: The translated error once retries are exhausted or not allowed.
@@ -276,6 +278,8 @@ class AsyncTransport:
                 sender.url, self._verify, self._proxy, body, headers, self._connect, read
             )
         check_crc32(response_headers, data)
+        if operation not in DATA_PLANE and status < 300:
+            return control_response(self._client, operation, status, response_headers, data)
         return sender.read(operation, status, response_headers, data)
 
 

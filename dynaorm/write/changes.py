@@ -27,6 +27,7 @@ from dynaorm.expressions.compile import operand_values
 from dynaorm.expressions.operands import ListAppend
 from dynaorm.expressions.paths import path_depth, path_head, path_names
 from dynaorm.expressions.typed_values import decode_value
+from dynaorm.model.key_only import refuse_key_only_paths
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -212,15 +213,18 @@ def analyse_actions(entity: type[Entity], actions: Sequence[Action]) -> dict[str
 
 
 def check_condition_values(entity: type[Entity], condition: Condition | None) -> None:
-    """Check the values a condition compares with (numbers DynamoDB can store).
+    """Check the values a condition compares with (numbers DynamoDB can store), and that it
+    names no field stored only in the keys (``store_key_fields=False``).
 
     Raises:
-        ValidationError: NaN, infinity, or a number DynamoDB cannot represent.
+        ValidationError: NaN, infinity, or a number DynamoDB cannot represent; a key-only
+            field (its attribute is absent, so the condition would never hold).
     """
     if condition is None:
         return
     for value in operand_values(condition):
         check_value(value.value, what=f"{entity.__qualname__} (condition value)")
+    refuse_key_only_paths([entity], condition, f"{entity.__qualname__} (condition)")
 
 
 def plain_values(changes: Mapping[str, Change]) -> dict[str, Any]:

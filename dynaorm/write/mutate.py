@@ -25,8 +25,16 @@ from dynaorm.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
+    from dynaorm.model.bound_keys import ItemKey
 
-__all__ = ["CONFLICT_POLICY", "mutate_entity", "retry_on_conflict"]
+__all__ = [
+    "CONFLICT_POLICY",
+    "ConflictRetries",
+    "check_mutable",
+    "missing_item",
+    "mutate_entity",
+    "retry_on_conflict",
+]
 
 logger = logging.getLogger("dynaorm")
 
@@ -117,40 +125,65 @@ def retry_on_conflict(
         >>> lost
         [1, 2]
     """
-    retried = _exception_types(retry_on)
-    chosen = policy or CONFLICT_POLICY
-    if attempts is not None:
-        chosen = RetryPolicy(
-            max_attempts=attempts,
-            base_delay=chosen.base_delay,
-            cap=chosen.cap,
-            deadline=chosen.deadline,
-            jitter=chosen.jitter,
-        )
-    delays = chosen.delays()
-    attempt = 1
+    retries = ConflictRetries(attempts, policy, on_conflict, retry_on)
     while True:
         try:
             return fn()
-        except retried as conflict:
-            if on_conflict is not None:
-                on_conflict(conflict, attempt)
-            what = "version conflict" if isinstance(conflict, VersionConflict) else "conflict"
-            delay = next(delays, None)
+        except retries.retried as conflict:
+            delay = retries.lost(conflict)
             if delay is None:
-                logger.warning(
-                    "%s: giving up after %d attempt(s): %s", what, attempt, _describe(conflict)
-                )
                 raise
-            logger.info(
-                "%s on attempt %d (%s); retrying in %.3fs",
-                what,
-                attempt,
-                _describe(conflict),
-                delay,
-            )
             time.sleep(delay)
-            attempt += 1
+
+
+class ConflictRetries:
+    """The decisions of :func:`retry_on_conflict` (shared with its async form): which
+    exceptions are retried, how long to wait after each lost attempt, when to give up.
+
+    Raises:
+        ValidationError: ``attempts`` is less than 1, or ``retry_on`` is an empty tuple.
+        TypeError: ``retry_on`` holds something that is not a subclass of ``Exception``.
+    """
+
+    def __init__(
+        self,
+        attempts: int | None,
+        policy: RetryPolicy | None,
+        on_conflict: Callable[[Any, int], object] | None,
+        retry_on: type[Exception] | tuple[type[Exception], ...],
+    ) -> None:
+        self.retried = _exception_types(retry_on)
+        chosen = policy or CONFLICT_POLICY
+        if attempts is not None:
+            chosen = RetryPolicy(
+                max_attempts=attempts,
+                base_delay=chosen.base_delay,
+                cap=chosen.cap,
+                deadline=chosen.deadline,
+                jitter=chosen.jitter,
+            )
+        self._delays = chosen.delays()
+        self._on_conflict = on_conflict
+        self.attempt = 1
+
+    def lost(self, conflict: Exception) -> float | None:
+        """Count the attempt ``conflict`` ended: the seconds to wait before the next one, or
+        ``None`` to give up (re-raise ``conflict``)."""
+        attempt = self.attempt
+        if self._on_conflict is not None:
+            self._on_conflict(conflict, attempt)
+        what = "version conflict" if isinstance(conflict, VersionConflict) else "conflict"
+        delay = next(self._delays, None)
+        if delay is None:
+            logger.warning(
+                "%s: giving up after %d attempt(s): %s", what, attempt, _describe(conflict)
+            )
+            return None
+        logger.info(
+            "%s on attempt %d (%s); retrying in %.3fs", what, attempt, _describe(conflict), delay
+        )
+        self.attempt += 1
+        return delay
 
 
 def _exception_types(
@@ -183,6 +216,26 @@ def mutate_entity(
     on_conflict: Callable[[VersionConflict, int], object] | None,
 ) -> E:
     """Read (consistently), apply ``fn``, save; retried on conflicts. See :meth:`Entity.mutate`."""
+    check_mutable(entity)
+    key = entity.key(**key_values)
+
+    def attempt() -> E:
+        instance = entity.get(consistent=True, **key_values)
+        if instance is None:
+            raise missing_item(key)
+        fn(instance)
+        instance.save()
+        return instance
+
+    return retry_on_conflict(attempt, attempts=attempts, policy=policy, on_conflict=on_conflict)
+
+
+def check_mutable(entity: type[Entity]) -> None:
+    """Refuse ``mutate`` on an entity without a version attribute.
+
+    Raises:
+        ConfigurationError: ``entity`` has no version attribute.
+    """
     if entity.__version_attribute__ is None:
         raise ConfigurationError(
             f"{entity.__qualname__}.mutate needs a VersionAttribute to detect concurrent writes; "
@@ -190,19 +243,13 @@ def mutate_entity(
             "version = VersionAttribute() to the entity, or use an update expression "
             f"({entity.__qualname__}.update_by_key(key, Attr.add(1)))"
         )
-    key = entity.key(**key_values)
 
-    def attempt() -> E:
-        instance = entity.get(consistent=True, **key_values)
-        if instance is None:
-            raise UnknownEntityType(
-                f"{entity.__qualname__} {dict(key.key)} does not exist; mutate() changes "
-                "existing items: save() a new one first",
-                type_name=None,
-                item={},
-            )
-        fn(instance)
-        instance.save()
-        return instance
 
-    return retry_on_conflict(attempt, attempts=attempts, policy=policy, on_conflict=on_conflict)
+def missing_item(key: ItemKey) -> UnknownEntityType:
+    """The error of a ``mutate`` of an item that does not exist."""
+    return UnknownEntityType(
+        f"{key.entity.__qualname__} {dict(key.key)} does not exist; mutate() changes "
+        "existing items: save() a new one first",
+        type_name=None,
+        item={},
+    )

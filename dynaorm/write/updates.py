@@ -40,10 +40,12 @@ from dynaorm.base.errors import UnknownEntityType, ValidationError
 from dynaorm.base.limits import check_text
 from dynaorm.expressions.compile import ExpressionBuilder, NameAction
 from dynaorm.expressions.operands import Operand
+from dynaorm.expressions.paths import top_name
 from dynaorm.expressions.typed_values import decode_attributes, typed_value
 from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.decode import decode_whole, reload
 from dynaorm.model.entity import check_concrete
+from dynaorm.model.key_only import from_keys, key_only_fields
 from dynaorm.model.timestamps import now, update_stamps
 from dynaorm.model.versions import next_version, version_condition
 from dynaorm.wire.connection import TableBinding, bind
@@ -148,7 +150,10 @@ def compile_update(
     owned: list[Action | NameAction] = (
         [NameAction(table.type_attribute, {"S": entity.__type_name__})] if table.store_type else []
     )
-    owned += _fill_missing(entity.get_attributes(), key_values)
+    key_only = key_only_fields(entity)  # never written beside the keys
+    owned += _fill_missing(
+        entity.get_attributes(), {n: v for n, v in key_values.items() if n not in key_only}
+    )
 
     by_python = {c.python: c for c in changes.values() if c.python is not None}
     by_python.update(stamps.plain)
@@ -159,6 +164,9 @@ def compile_update(
         instance=instance,
         guard=instance is not None and entity.__version_attribute__ is None,
     )
+    if sync.replaced:
+        # Key-only fields: the sync's actions say whether each attribute is stored.
+        actions = [a for a in actions if _target(a) not in sync.replaced]
     builder = ExpressionBuilder()
     request: dict[str, Any] = {
         "TableName": table.name if bound is None else bound.name,
@@ -185,6 +193,12 @@ def compile_update(
         dict(sync.guards),
         idempotent,
     )
+
+
+def _target(action: Action) -> str | None:
+    """The top-level attribute an action changes."""
+    path = action.values[0]
+    return top_name(path) if isinstance(path, Path) else None
 
 
 def _fill_missing(
@@ -360,7 +374,8 @@ def _finish(
     if return_values == "NONE":
         return None
     if return_values.startswith("UPDATED_"):
-        return decode_attributes(entity, raw, touched)
+        # Key-only fields (store_key_fields=False) are read from the keys holding them.
+        return {**decode_attributes(entity, raw, touched), **from_keys(entity, raw, touched)}
     if instance is not None and return_values == "ALL_NEW":
         return instance
     return decode_whole(entity, raw) if raw else None
