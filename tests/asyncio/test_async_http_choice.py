@@ -48,6 +48,7 @@ def test_both_clients_read_and_write_the_same(table: Table, http: str) -> None:
 def test_the_choice_comes_from_the_environment(
     table: Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("DYNAORM_ASYNC_HTTP", raising=False)
     assert AsyncTransport(table.transport).http == "asyncio"
     monkeypatch.setenv("DYNAORM_ASYNC_HTTP", "httpx")
     assert AsyncTransport(table.transport).http == "httpx"
