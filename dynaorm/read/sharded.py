@@ -6,7 +6,8 @@ per shard, sent concurrently on a bounded pool of worker threads, merged in sort
 (ascending, or descending after ``reverse()``) by :mod:`dynaorm.read.shard_merge`. Filters,
 projections, ranges and limits apply as on one query; ``page()`` returns a signed cursor that
 holds every shard's position (or that it is done), so ``after(cursor)`` resumes all of them
-with no item lost or repeated.
+with no item lost or repeated. The async forms (``apage``, ``async for``, ``aall``,
+``afirst``, ``acount``) run the same merge with asyncio tasks (:mod:`dynaorm.read.async_sharded`).
 
 A partition key without a ``Shard`` whose field is a bucket the application writes itself (a
 random ``0 .. N``, as published designs do) is read the same way when the query lists the
