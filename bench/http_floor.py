@@ -1,7 +1,7 @@
 """What one async HTTP request costs the client, without dynaorm: the floor under an async get.
 
 The same POST (a ``GetItem`` body, ``X-Amz-Target`` header) sent ``requests`` times from
-``tasks`` asyncio tasks, two ways: through one ``httpx.AsyncClient`` (the HTTP client of
+``tasks`` asyncio tasks, two ways: through one ``httpx.AsyncClient`` (the fallback HTTP client of
 dynaorm's async transport), and over bare asyncio streams (``asyncio.open_connection``, one
 keep-alive connection per task, the request written in one call and the response read up to
 its ``Content-Length``: about the least any asyncio HTTP/1.1 client can do). Figures: process

@@ -22,7 +22,7 @@ from typing import Any
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, significant_digits
 
-__all__ = ["check_item", "item_size", "plain_item_size", "value_size"]
+__all__ = ["check_item", "item_size", "plain_item_size", "plain_value_size", "value_size"]
 
 # A number as PynamoDB writes it in plain notation; at most 38 characters long, such text has at
 # most 38 significant digits and lies well inside DynamoDB's range (1E-130 to 9.99E+125).
@@ -144,6 +144,21 @@ def value_size(value: Mapping[str, Any]) -> int:
         return _fast_size(value, 0)
     except _NOT_FAST:
         return _exact_size(value)
+
+
+def plain_value_size(value: Mapping[str, Any]) -> int | None:
+    """The size of one typed value of an item (an attribute's, not a map member's) when it
+    plainly passes :func:`check_value`, as :func:`plain_item_size` counts it; ``None`` when
+    it needs the full checks. An item's size is the sum of its names' UTF-8 bytes and these.
+
+    Example:
+        >>> plain_value_size({"S": "abc"}), plain_value_size({"N": "NaN"})
+        (3, None)
+    """
+    try:
+        return _fast_size(value, 0)
+    except _NOT_FAST:
+        return None
 
 
 def plain_item_size(item: Mapping[str, Mapping[str, Any]]) -> int | None:

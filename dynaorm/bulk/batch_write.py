@@ -19,7 +19,8 @@ from dynaorm.model.bound_keys import ItemKey
 from dynaorm.model.entity import EntityBase
 from dynaorm.wire.connection import bind
 from dynaorm.wire.retry import RetryPolicy
-from dynaorm.write.plans import delete_plan, put_plan
+from dynaorm.write.plans import delete_plan
+from dynaorm.write.prepare import prepare_put
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -66,11 +67,12 @@ class BatchWrites:
             raise ValidationError(f"batch_write.put() takes an entity, not {cls.__name__}")
         check_entity_class(self.table, cls, "batch_write.put()")
         self._check_unversioned(cls, unconditional, "put")
-        # Validated (keys, values, size) as it is planned; the instance is not changed.
-        plan = put_plan(entity, versioning=False, stamping=not unconditional, bound=self._bound)
-        request = plan.batch_request()
-        key = physical_key(self.table, request["PutRequest"]["Item"])
-        self._add(BatchWrite(key, entity, request, plan.changes))
+        # Validated (keys, values, size) as it is prepared; the instance is not changed. The
+        # item and changes of put_plan(versioning=False): no condition, so no plan is needed.
+        prepared = prepare_put(entity, versioning=False, stamping=not unconditional)
+        item = prepared.item
+        key = physical_key(self.table, item)
+        self._add(BatchWrite(key, entity, {"PutRequest": {"Item": item}}, prepared.changes))
 
     def _put_item(self, item: dict[str, Any], tag: Any) -> None:
         """Write a raw item exactly as given (imports); ``tag`` stands for it in

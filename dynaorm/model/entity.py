@@ -20,12 +20,11 @@ from dynaorm.model.binding import StoreKeyFields, bind_entity, declared_keys, pu
 from dynaorm.model.bound_keys import BoundKey, ItemKey, Key
 from dynaorm.model.decode import decode_whole
 from dynaorm.model.dynamic import check_dynamic, decode_dynamic, dynamic_fields, encode_dynamic
+from dynaorm.model.item_encoding import whole_item
 from dynaorm.model.json_values import entity_from_dict, entity_to_dict
 from dynaorm.model.partial import PartialValues
-from dynaorm.model.stored_form import stored_item
 from dynaorm.model.table import TableDefinition
 from dynaorm.model.unknown_items import stored_key
-from dynaorm.model.validation import validate_item
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -167,28 +166,8 @@ class EntityBase(AttributeContainer, metaclass=EntityMeta):
         """
         check_concrete(type(self))
         self._assert_complete()
-        try:
-            item = self._container_serialize(null_check=True)
-        except ValidationError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"{type(self).__qualname__}: {exc}") from None
-        table = self.__table__
-        if table.store_type:
-            item[table.type_attribute] = {"S": self.__type_name__}
-        # attribute_values holds what the descriptors return, by Python name.
-        values = self.attribute_values
-        for key in self.__keys__.values():
-            if key.index is None:
-                for attribute, text in key.build(values).items():
-                    item[attribute] = {"S": text}
-                continue
-            for attribute, maybe in key.index_writes(values).items():
-                if maybe is not None:
-                    item[attribute] = {"S": maybe}
-        item = stored_item(self, item)
-        validate_item(type(self), item)
-        return item
+        own = type(self)._container_serialize is EntityBase._container_serialize
+        return whole_item(self, measured=own)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:

@@ -29,7 +29,9 @@ from pynamodb.exceptions import AttributeNullError
 
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.errors import ValidationError
+from dynaorm.base.sizes import plain_item_size, plain_value_size
 from dynaorm.model.dynamic import copy_dynamic
+from dynaorm.model.fast_decode import fast_deserializer
 from dynaorm.model.stored_form import SLOT as _STORED_FORM
 from dynaorm.model.values import ENCODING_ERRORS, invalid_value, unguarded
 
@@ -40,6 +42,7 @@ __all__ = [
     "canonical",
     "decode_into",
     "encode",
+    "encode_measured",
     "python_names",
     "undeclared_members",
     "with_values",
@@ -47,9 +50,9 @@ __all__ = [
 
 # Per attribute: Python name, stored name, the attribute, the attribute_values key its
 # descriptor stores under (None when the attribute's class has a __set__ of its own), its
-# DynamoDB type (None when its class has a get_value of its own), and whether its deserialize
-# returns the stored value as it is.
-_DecodeStep = tuple[str, str, Attribute[Any], str | None, str | None, bool]
+# DynamoDB type (None when its class has a get_value of its own), and its deserialize (None
+# when that returns the stored value as it is; dynaorm.model.fast_decode's for plain values).
+_DecodeStep = tuple[str, str, Attribute[Any], str | None, str | None, Callable[[Any], Any] | None]
 _DecodePlan = tuple[tuple[tuple[str, Any], ...], tuple[_DecodeStep, ...]]
 
 # Per attribute: Python name, stored name, the attribute, the attribute_values key its
@@ -135,9 +138,19 @@ def _fast_serializer(
     if cls is MapAttribute:
 
         def encode_map(value: Any, null_check: bool = True) -> Any:
-            if type(value) is dict:
+            kind = type(value)
+            # A dict, or what PynamoDB stores for one: a raw map holding it as its
+            # attribute_values (whose serialize walks those, every member undeclared).
+            members = (
+                value
+                if kind is dict
+                else value.__dict__.get("attribute_values")
+                if kind is MapAttribute
+                else None
+            )
+            if type(members) is dict:
                 try:
-                    return {name: _plain_value(member) for name, member in value.items()}
+                    return {name: _plain_value(member) for name, member in members.items()}
                 except (_NotPlain, RecursionError):
                     pass
             return serialize(value, null_check=null_check)
@@ -205,7 +218,9 @@ def _build_decode_plan(cls: type[EntityBase]) -> _DecodePlan | None:
                 if type(a).__set__ is Attribute.__set__
                 else None,
                 a.attr_type if type(a).get_value is Attribute.get_value else None,
-                type(a).deserialize is Attribute.deserialize,
+                None
+                if type(a).deserialize is Attribute.deserialize
+                else fast_deserializer(a) or a.deserialize,
             )
             for name, a in attributes.items()
         )
@@ -218,13 +233,28 @@ def encode(
 ) -> dict[str, dict[str, Any]]:
     """The instance's attributes in DynamoDB's typed form, as PynamoDB's
     ``_container_serialize`` gives them, leaving out the attributes ``skip`` names."""
+    return _encode(instance, null_check, skip, False)[0]
+
+
+def encode_measured(instance: EntityBase) -> tuple[dict[str, dict[str, Any]], int | None]:
+    """:func:`encode` with ``null_check``, and the bytes the attributes count toward the item
+    size when every value plainly passes the value checks
+    (:func:`~dynaorm.base.sizes.plain_item_size` of the result, measured in the same pass);
+    ``None`` when some value needs the full checks."""
+    return _encode(instance, True, frozenset(), True)
+
+
+def _encode(
+    instance: EntityBase, null_check: bool, skip: frozenset[str], measure: bool
+) -> tuple[dict[str, dict[str, Any]], int | None]:
     steps = _encode_plan(type(instance))
     if steps is None:
         whole: dict[str, dict[str, Any]] = AttributeContainer._container_serialize(
             instance, null_check
         )
-        return whole
+        return whole, (plain_item_size(whole) if measure else None)
     out: dict[str, dict[str, Any]] = {}
+    size: int | None = 0 if measure else None
     stored = instance.attribute_values
     for name, physical, attribute, slot, container, nullable, serialize in steps:
         if name in skip:
@@ -252,8 +282,17 @@ def encode(
             if null_check and not nullable:
                 raise AttributeNullError(name)
             continue
-        out[physical] = {attribute.attr_type: serialized}
-    return out
+        typed = out[physical] = {attribute.attr_type: serialized}
+        if size is not None:
+            # As plain_item_size measures it: text inline, any other value by the fast path.
+            if not physical.isascii():
+                size = None
+            elif type(serialized) is str and attribute.attr_type == "S" and serialized.isascii():
+                size += len(physical) + len(serialized)
+            else:
+                measured = plain_value_size(typed)
+                size = None if measured is None else size + len(physical) + measured
+    return out, size
 
 
 def decode_into(instance: EntityBase, attribute_values: dict[str, dict[str, Any]]) -> None:
@@ -270,13 +309,13 @@ def decode_into(instance: EntityBase, attribute_values: dict[str, dict[str, Any]
         value = default() if callable(default) else default
         if value is not None:
             setattr(instance, name, value)
-    for name, physical, attribute, slot, attr_type, identity in steps:
+    for name, physical, attribute, slot, attr_type, deserialize in steps:
         raw = attribute_values.get(physical)
         if raw and "NULL" not in raw:
             # attribute.get_value(raw) inlined (it raises for a value of another type).
             value = raw[attr_type] if attr_type in raw else attribute.get_value(raw)
-            if not identity:
-                value = attribute.deserialize(value)
+            if deserialize is not None:
+                value = deserialize(value)
             if slot is None:
                 setattr(instance, name, value)
             else:

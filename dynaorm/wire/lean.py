@@ -10,7 +10,8 @@ settings (:mod:`dynaorm.wire.clients`), taken once per client:
 * **Credentials**: the client's credentials object (the standard chain, a profile, a session,
   explicit keys); ``get_frozen_credentials()`` is called for each request, so refreshing
   credentials keep working.
-* **Signing**: botocore's own SigV4 signer, with the client's signing name and region.
+* **Signing**: botocore's own SigV4 signer, with the client's signing name and region (the
+  parts every request shares worked out once: :mod:`dynaorm.wire.signing`).
 * **Connections**: the client's own urllib3 pool (its TLS settings, CA bundle, pool size and
   connect/read timeouts); an attempt's shorter read timeout comes from
   :data:`~dynaorm.wire.clients.attempt_timeout`, as for the botocore transport.
@@ -28,11 +29,10 @@ import threading
 import weakref
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import urllib3
-from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
 from botocore.exceptions import (
@@ -61,6 +61,7 @@ from dynaorm.wire.lean_codec import (
     error_response,
     metadata as response_metadata,
 )
+from dynaorm.wire.signing import LeanRequest, LeanSigV4, RequestShape
 
 __all__ = ["DATA_PLANE", "LeanSender", "check_crc32", "lean_sender"]
 
@@ -79,6 +80,8 @@ DATA_PLANE = frozenset(
     }
 )
 """The operations the lean transport sends; every other one goes through botocore."""
+
+_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
 def resolve_endpoint(client: BaseClient) -> tuple[str, dict[str, Any]]:
@@ -130,8 +133,9 @@ class LeanSender:
         )
         self._path = urlsplit(self.url).path or "/"
         self._user_agent = getattr(client.meta.config, "user_agent", None) or "dynaorm-lean"
+        self._shape = RequestShape(self.url)
 
-    def sign(self, operation: str, body: bytes) -> AWSRequest:
+    def sign(self, operation: str, body: bytes) -> LeanRequest:
         """The signed request for ``operation`` with ``body`` (fresh credentials each time).
 
         Raises:
@@ -139,17 +143,12 @@ class LeanSender:
         """
         if self._credentials is None:
             raise NoCredentialsError()
-        request = AWSRequest(
-            method="POST",
-            url=self.url,
-            data=body,
-            headers={
-                "X-Amz-Target": self._target + operation,
-                "Content-Type": "application/x-amz-json-1.0",
-            },
-        )
+        headers = {"X-Amz-Target": self._target + operation, "Content-Type": _CONTENT_TYPE}
+        request = LeanRequest(self.url, headers, body)
         credentials = self._credentials.get_frozen_credentials()
-        SigV4Auth(credentials, self._signing_name, self._region).add_auth(request)
+        signer = LeanSigV4(credentials, self._signing_name, self._region, self._shape)
+        # add_auth reads and writes only what a LeanRequest has (see dynaorm.wire.signing).
+        signer.add_auth(cast(AWSRequest, request))
         return request
 
     def send(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +171,7 @@ class LeanSender:
             NoCredentialsError: The client has no credentials.
         """
         body = encode_request(params)
-        headers = dict(self.sign(operation, body).headers.items())
+        headers = self.sign(operation, body).headers
         headers["User-Agent"] = self._user_agent
         return body, headers
 

@@ -501,8 +501,11 @@ async def black_hole() -> tuple[asyncio.Server, str, list[int]]:
 
     async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(1)
-        while await reader.read(65536):
-            pass
+        try:
+            while await reader.read(65536):
+                pass
+        finally:
+            writer.close()  # also when the loop ends with the handler still reading
 
     server = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
