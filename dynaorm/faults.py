@@ -41,7 +41,6 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-import time
 from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -329,8 +328,8 @@ class FaultInjector:
         plan = self._plan(attempt)
         if plan is None:
             return None
-        if plan.delay:
-            time.sleep(plan.delay)
+        if plan.delay:  # waited by the transport: time.sleep, or asyncio.sleep when async
+            attempt.delay += plan.delay
         url = attempt.url
         if plan.kind == "pass":
             return None

@@ -16,6 +16,7 @@ from dynaorm.base.errors import ValidationError
 from dynaorm.read.items import get_item_request, item_of, reload_from
 from dynaorm.read.page import Page
 from dynaorm.read.progress import ReadProgress
+from dynaorm.wire.rate import charge
 
 if TYPE_CHECKING:
     from dynaorm.api.entity import Entity
@@ -34,7 +35,6 @@ __all__ = [
     "aresponses",
     "asend",
     "async_plan",
-    "check_unlimited",
     "send",
 ]
 
@@ -84,30 +84,25 @@ def async_plan(reader: Reader[T]) -> Plan[T]:
 
     Raises:
         ValidationError: A page of a parallel or resumed scan (they read through
-            ``apages()`` or ``async for``), or a rate-limited scan (not async yet).
+            ``apages()`` or ``async for``).
     """
     if getattr(reader, "_parallel", False) or getattr(reader, "checkpoint", None) is not None:
         raise ValidationError(
             "a parallel or resumed scan reads through apages() or async iteration"
         )
-    plan = reader._plan()
-    check_unlimited(plan)
-    return plan
-
-
-def check_unlimited(plan: Plan[Any]) -> None:
-    """Refuse a rate-limited read (its limiter sleeps the thread).
-
-    Raises:
-        ValidationError: ``plan`` is rate-limited.
-    """
-    if plan.limiter is not None:
-        raise ValidationError("rate-limited scans are not async yet; use the sync scan")
+    return reader._plan()
 
 
 async def asend(plan: Plan[Any], request: dict[str, Any]) -> dict[str, Any]:
-    """Send one request of ``plan`` (:meth:`Plan.send <dynaorm.read.plan.Plan.send>`)."""
-    return await send(plan.binding.transport, plan.operation, request, idempotent=True)
+    """Send one request of ``plan`` (:meth:`Plan.send <dynaorm.read.plan.Plan.send>` with
+    ``await``): after the plan's rate limiter allows it (an awaited sleep), debiting the
+    limiter with what the response consumed, as the sync send does."""
+    limiter = plan.limiter
+    if limiter is not None:
+        await limiter.aacquire()
+    response = await send(plan.binding.transport, plan.operation, request, idempotent=True)
+    charge(limiter, response, consistent=bool(request.get("ConsistentRead")))
+    return response
 
 
 async def apages(

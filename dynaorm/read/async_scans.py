@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from dynaorm.read.async_reads import acount, aresponses, asend, check_unlimited
+from dynaorm.read.async_reads import acount, aresponses, asend
 from dynaorm.read.plan import Plan
 from dynaorm.read.scan_runner import ScanCheckpoint, ScanPage, SegmentRun, deliver
 
@@ -35,10 +35,8 @@ async def arun_segments(
     """:func:`~dynaorm.read.scan_runner.run_segments` with ``await``.
 
     Raises:
-        ValidationError: The scan is rate-limited (not async yet).
         InvalidCursor: A checkpointed cursor does not belong to its segment of this scan.
     """
-    check_unlimited(plans[0])
     run = SegmentRun(plans, checkpoint)
     if not run.pending or cap == 0:
         return
@@ -138,7 +136,6 @@ async def acount_segments(
 ) -> int:
     """:func:`~dynaorm.read.scan_runner.count_segments` with ``await``: a task per
     unfinished segment, at most ``workers`` counting at once."""
-    check_unlimited(plans[0])
     starts = [plan.start(c) for plan, c in zip(plans, checkpoint.cursors, strict=True)]
     todo = [i for i in range(len(plans)) if not checkpoint.done[i]]
     gate = asyncio.Semaphore(max(1, workers))

@@ -81,7 +81,8 @@ class ShardMerge(Generic[T]):
         sort_attribute: The physical sort-key attribute of the queried key (``None``: none).
         descending: Merge in descending order (each shard's query is descending too).
         page_size: ``Limit`` of every request, when set.
-        pool: Where requests run, concurrently.
+        pool: Where :meth:`items` sends requests, concurrently (``None``: the caller sends
+            them, :meth:`requests` then :meth:`absorb`).
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class ShardMerge(Generic[T]):
         sort_attribute: str | None,
         descending: bool,
         page_size: int | None,
-        pool: WorkerPool,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.shards = [
             _Shard(plan, position, done, position, done)
@@ -111,78 +112,104 @@ class ShardMerge(Generic[T]):
         """Where each shard resumes after the items handed out so far."""
         return MergeState(tuple(s.state for s in self.shards), tuple(s.done for s in self.shards))
 
-    def _request(self, shard: _Shard[T], want: int | None) -> dict[str, Any]:
-        request = shard.plan.request_for(shard.following, want)
-        if self.page_size is None and want is None:
-            request.pop("Limit", None)
-        return request
+    def requests(self, indexes: Sequence[int], want: int | None) -> list[dict[str, Any]]:
+        """The next request of each shard in ``indexes`` (``want``: items still wanted)."""
+        out = []
+        for i in indexes:
+            shard = self.shards[i]
+            request = shard.plan.request_for(shard.following, want)
+            if self.page_size is None and want is None:
+                request.pop("Limit", None)
+            out.append(request)
+        return out
 
     def _fill(self, indexes: list[int], want: int | None) -> None:
-        """Send the next request of each shard in ``indexes``, concurrently, and buffer the
-        decoded items."""
+        """Send the next request of each shard in ``indexes`` on the pool, concurrently, and
+        buffer the decoded items."""
+        if self.pool is None:
+            raise TypeError("a merge without a pool is driven by its caller (absorb)")
+        pool = self.pool
+        requests = self.requests(indexes, want)
         futures = [
-            (i, self.pool.submit(self.shards[i].plan.send, self._request(self.shards[i], want)))
-            for i in indexes
+            (i, pool.submit(self.shards[i].plan.send, request))
+            for i, request in zip(indexes, requests, strict=True)
         ]
         for i, future in futures:
-            response = result_of(future)
-            shard = self.shards[i]
-            shard.fetched += 1
-            self.scanned += int(response.get("ScannedCount", 0))
-            units = capacity_units(response)
-            if units is not None:
-                self.consumed = units if self.consumed is None else self.consumed + units
-            skipped: list[UnknownItem] = []
-            for raw in response.get("Items", []):
-                text = raw.get(self.sort_attribute, {}).get("S", "") if self.sort_attribute else ""
-                result = shard.plan.decode(raw)
-                if isinstance(result, UnknownItem):
-                    self.unknown.append(result)
-                    if not shard.plan.mixed:
-                        skipped.append(result)
-                        shard.buffer.append((text, shard.plan.position_of(raw), None))
-                        continue
-                shard.buffer.append((text, shard.plan.position_of(raw), result))
-            if skipped:
-                report_unknown(shard.plan.table, shard.plan.what, skipped)
-            shard.following = response.get("LastEvaluatedKey")
-            shard.exhausted = shard.following is None
-            if shard.buffer:
-                self._push(i)
-            elif shard.exhausted:
-                shard.done = True
+            self.absorb(i, result_of(future))
+
+    def absorb(self, i: int, response: dict[str, Any]) -> None:
+        """Buffer what shard ``i``'s latest response returned (decoded, in its order)."""
+        shard = self.shards[i]
+        shard.fetched += 1
+        self.scanned += int(response.get("ScannedCount", 0))
+        units = capacity_units(response)
+        if units is not None:
+            self.consumed = units if self.consumed is None else self.consumed + units
+        skipped: list[UnknownItem] = []
+        for raw in response.get("Items", []):
+            text = raw.get(self.sort_attribute, {}).get("S", "") if self.sort_attribute else ""
+            result = shard.plan.decode(raw)
+            if isinstance(result, UnknownItem):
+                self.unknown.append(result)
+                if not shard.plan.mixed:
+                    skipped.append(result)
+                    shard.buffer.append((text, shard.plan.position_of(raw), None))
+                    continue
+            shard.buffer.append((text, shard.plan.position_of(raw), result))
+        if skipped:
+            report_unknown(shard.plan.table, shard.plan.what, skipped)
+        shard.following = response.get("LastEvaluatedKey")
+        shard.exhausted = shard.following is None
+        if shard.buffer:
+            self._push(i)
+        elif shard.exhausted:
+            shard.done = True
 
     def _push(self, i: int) -> None:
         text = self.shards[i].buffer[0][0]
         heapq.heappush(self._heap, (_Descending(text) if self.descending else text, i))
 
+    def need(self, *, one_round: bool = False) -> list[int] | None:
+        """What the merge needs before its next item: the shards to read next (each has
+        nothing buffered and more to read), ``[]`` when :meth:`take` may run, or ``None``
+        when nothing follows (or, with ``one_round``, a shard would need a second request)."""
+        need = [
+            i for i, s in enumerate(self.shards) if not s.done and not s.buffer and not s.exhausted
+        ]
+        if need:
+            if one_round and any(self.shards[i].fetched for i in need):
+                return None
+            return need
+        return [] if self._heap else None
+
+    def take(self) -> tuple[bool, T | None]:
+        """Hand out the next item in sort order: ``(True, item)``, or ``(False, None)`` for a
+        skipped unknown item (its position is used up all the same)."""
+        _, i = heapq.heappop(self._heap)
+        shard = self.shards[i]
+        _, position, result = shard.buffer.popleft()
+        shard.state = position
+        if shard.buffer:
+            self._push(i)
+        elif shard.exhausted:
+            shard.done = True
+        if result is None:
+            return False, None
+        return True, result  # type: ignore[return-value]
+
     def items(self, limit: int | None, *, one_round: bool = False) -> Iterator[T]:
-        """Hand out items in sort order, at most ``limit``; with ``one_round``, stop before a
-        shard would need a second request (a page without a limit)."""
+        """Hand out items in sort order, at most ``limit``, reading on the pool; with
+        ``one_round``, stop before a shard would need a second request (a page without a
+        limit). The async run (:mod:`dynaorm.read.async_sharded`) drives the same steps."""
         given = 0
         while limit is None or given < limit:
-            need = [
-                i
-                for i, s in enumerate(self.shards)
-                if not s.done and not s.buffer and not s.exhausted
-            ]
-            if need:
-                if one_round and any(self.shards[i].fetched for i in need):
-                    return
-                want = None if limit is None else limit - given
-                self._fill(need, want)
-                continue
-            if not self._heap:
+            need = self.need(one_round=one_round)
+            if need is None:
                 return
-            _, i = heapq.heappop(self._heap)
-            shard = self.shards[i]
-            _, position, result = shard.buffer.popleft()
-            shard.state = position
-            if shard.buffer:
-                self._push(i)
-            elif shard.exhausted:
-                shard.done = True
-            if result is None:
+            if need:
+                self._fill(need, None if limit is None else limit - given)
                 continue
-            given += 1
-            yield result  # type: ignore[misc]
+            found, result = self.take()
+            if found:
+                given += 1
+                yield result  # type: ignore[misc]

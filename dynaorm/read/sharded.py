@@ -6,7 +6,8 @@ per shard, sent concurrently on a bounded pool of worker threads, merged in sort
 (ascending, or descending after ``reverse()``) by :mod:`dynaorm.read.shard_merge`. Filters,
 projections, ranges and limits apply as on one query; ``page()`` returns a signed cursor that
 holds every shard's position (or that it is done), so ``after(cursor)`` resumes all of them
-with no item lost or repeated.
+with no item lost or repeated. The async forms (``apage``, ``async for``, ``aall``,
+``afirst``, ``acount``) run the same merge with asyncio tasks (:mod:`dynaorm.read.async_sharded`).
 
 A partition key without a ``Shard`` whose field is a bucket the application writes itself (a
 random ``0 .. N``, as published designs do) is read the same way when the query lists the
@@ -20,8 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -261,7 +263,9 @@ class ShardedQuery(Generic[T]):
 
     # -- running -------------------------------------------------------------------------
 
-    def _merge(self, plans: list[Plan[T]], state: MergeState, pool: WorkerPool) -> ShardMerge[T]:
+    def _merge(
+        self, plans: list[Plan[T]], state: MergeState, pool: WorkerPool | None
+    ) -> ShardMerge[T]:
         return ShardMerge(
             plans,
             state,
@@ -287,6 +291,9 @@ class ShardedQuery(Generic[T]):
         with self._pool() as pool:
             merge = self._merge(plans, state, pool)
             items = tuple(merge.items(self.max_items, one_round=self.max_items is None))
+        return self._page(plans, merge, items)
+
+    def _page(self, plans: list[Plan[T]], merge: ShardMerge[T], items: tuple[T, ...]) -> Page[T]:
         after = merge.state()
         digest, keys = self._digest(plans), plans[0].keys()
 
@@ -336,3 +343,51 @@ class ShardedQuery(Generic[T]):
                 break
             total += plan.count(position, left)
         return total
+
+    # -- the same reads with await (dynaorm.read.async_sharded) --------------------------
+
+    @property
+    def _workers(self) -> int:
+        return min(self.workers, len(self.parts))
+
+    async def apage(self, cursor: str | None = None) -> Page[T]:
+        """:meth:`page` with ``await``: the shards' requests as asyncio tasks, the same
+        items, order and cursor (it resumes a sync page, and a sync page's resumes it)."""
+        from dynaorm.read.async_sharded import aitems
+
+        plans = self._plans()
+        merge = self._merge(
+            plans, self._start(plans, self.cursor if cursor is None else cursor), None
+        )
+        run = aitems(merge, self.max_items, workers=self._workers, one_round=self.max_items is None)
+        return self._page(plans, merge, tuple([item async for item in run]))
+
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
+        """``async for item in query``: :meth:`__iter__` with ``await``."""
+        from dynaorm.read.async_sharded import aitems
+
+        plans = self._plans()
+        merge = self._merge(plans, self._start(plans, self.cursor), None)
+        async for item in aitems(merge, self.max_items, workers=self._workers):
+            yield item
+
+    async def aall(self) -> list[T]:
+        """:meth:`all` with ``await``."""
+        return [item async for item in self]
+
+    async def afirst(self) -> T | None:
+        """:meth:`first` with ``await``."""
+        async with contextlib.aclosing(self.limit(1).__aiter__()) as items:
+            async for item in items:
+                return item
+        return None
+
+    async def acount(self) -> int:
+        """:meth:`count` with ``await``: the shards counted by concurrent asyncio tasks."""
+        from dynaorm.read.async_sharded import acount_shards
+
+        plans = self._plans()
+        state = self._start(plans, self.cursor)
+        return await acount_shards(
+            plans, state.positions, state.done, self.max_items, self._workers
+        )

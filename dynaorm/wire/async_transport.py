@@ -238,7 +238,11 @@ class AsyncTransport:
         if hooks is None:
             return await self._post(operation, request, timeout, idempotent)
         attempt = Attempt(operation, dict(request), url=self._client.meta.endpoint_url)
-        answer = hooks.before_send(attempt)
+        try:
+            answer = hooks.before_send(attempt)
+        finally:
+            if attempt.delay > 0:  # a delay the hooks asked for, awaited: the loop runs on
+                await asyncio.sleep(attempt.delay)
         try:
             if answer is not None:
                 response = self.transport._answered(self._client, operation, answer)

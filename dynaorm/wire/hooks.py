@@ -8,6 +8,10 @@ share its hooks), in three stages per attempt:
   instead of the server by returning an :class:`Answer` (parsed like a real response), or
   raise (e.g. botocore's ``EndpointConnectionError``: the request never left). The first hook
   that answers wins; later ones are not called.
+  A hook that wants the attempt delayed (simulated latency) adds seconds to
+  ``attempt.delay`` rather than sleeping: the transport waits them once the hooks have run
+  (answered or raised too), the sync ones with ``time.sleep`` (:meth:`TransportHooks.wait`),
+  the async one with ``asyncio.sleep``, so a delay never blocks an event loop.
 * ``after-call``: ``hook(attempt, response)`` sees the parsed response of an attempt the
   server (or a hook) answered, an error response included (``"Error"`` in it, the
   ``ClientError`` being raised after the hooks); it may change it or raise (a lost
@@ -28,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -70,12 +75,14 @@ class Attempt:
         params: The request parameters (a hook may replace them before they are sent).
         context: Free room for hooks to keep state between the stages of one attempt.
         url: The endpoint the request goes to.
+        delay: Seconds the transport waits before the attempt goes on (hooks add to it).
     """
 
     operation: str
     params: dict[str, Any]
     context: dict[str, Any] = attrs.Factory(dict)
     url: str = ""
+    delay: float = 0.0
 
     def body(self) -> bytes:
         """The HTTP body the request goes out with (binary values as base64 text)."""
@@ -129,6 +136,13 @@ class TransportHooks:
             if answer is not None:
                 return answer
         return None
+
+    @staticmethod
+    def wait(attempt: Attempt) -> None:
+        """Sleep the delay the hooks asked for (the sync transports; the async one awaits
+        ``asyncio.sleep(attempt.delay)`` instead)."""
+        if attempt.delay > 0:
+            time.sleep(attempt.delay)
 
     def after_call(self, attempt: Attempt, response: dict[str, Any]) -> None:
         """Run the ``after-call`` hooks on an attempt's parsed response."""

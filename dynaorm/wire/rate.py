@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,8 @@ class ReadRateLimiter:
     A request starts only while the bucket holds capacity; each response's
     ``ConsumedCapacity`` is then taken out of it, so over time reads average ``rate`` units
     per second (a burst of up to one second's worth, plus one request per worker, may run
-    ahead). Servers that report no consumed capacity are charged half a unit per scanned item
+    ahead; async readers share it the same way, :meth:`aacquire` for :meth:`acquire`).
+    Servers that report no consumed capacity are charged half a unit per scanned item
     (a unit when reads are consistent).
 
     Args:
@@ -57,19 +59,30 @@ class ReadRateLimiter:
         self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def wait(self) -> float | None:
+        """The decision, without waiting: ``None`` when a request may start now, else how
+        many seconds to wait before asking again (what :meth:`acquire` and
+        :meth:`aacquire` sleep)."""
+        with self._lock:
+            self._refill()
+            if self._tokens > 0:
+                return None
+            return -self._tokens / self.rate + 1e-3
+
     def acquire(self, stop: threading.Event | None = None) -> None:
         """Wait until a request may start (or ``stop`` is set)."""
-        while True:
-            with self._lock:
-                self._refill()
-                if self._tokens > 0:
-                    return
-                wait = -self._tokens / self.rate + 1e-3
+        while (wait := self.wait()) is not None:
             if stop is not None:
                 if stop.wait(wait):
                     return
             else:
                 self._sleep(wait)
+
+    async def aacquire(self) -> None:
+        """:meth:`acquire` with ``await``: the same decisions, sleeping with
+        ``asyncio.sleep`` (a cancellation stops the wait at once)."""
+        while (wait := self.wait()) is not None:
+            await asyncio.sleep(wait)
 
     def consume(self, units: float) -> None:
         """Take the capacity a response consumed out of the bucket."""

@@ -116,7 +116,10 @@ class Transport:
             response: dict[str, Any] = getattr(client, xform_name(operation))(**request)
             return response
         attempt = Attempt(operation, dict(request), url=client.meta.endpoint_url)
-        answer = hooks.before_send(attempt)
+        try:
+            answer = hooks.before_send(attempt)
+        finally:
+            hooks.wait(attempt)  # a delay the hooks asked for (simulated latency)
         try:
             if answer is not None:
                 response = self._answered(client, operation, answer)

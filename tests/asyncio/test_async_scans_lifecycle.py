@@ -205,15 +205,6 @@ def test_scan_errors_before_any_request(api: Sync, orders: list[Order]) -> None:
     assert sent == []
 
 
-def test_rate_limited_scans_are_not_async_yet(orders: list[Order]) -> None:
-    with requests_sent(shop) as sent:
-        with pytest.raises(ValidationError, match="not async yet"):
-            run(Order.scan().segments(2).rate_limit(5).aall())
-        with pytest.raises(ValidationError, match="not async yet"):
-            run(Order.scan().segments(2).rate_limit(5).acount())
-    assert sent == []
-
-
 def test_leaving_or_cancelling_a_parallel_scan_stops_at_once(
     orders: list[Order], fault_injector: Callable[..., Any]
 ) -> None:

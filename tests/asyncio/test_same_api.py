@@ -289,12 +289,3 @@ def test_scans(api: Sync, tables: Table) -> None:
     assert sorted(o.total for o in found) == [3, 4, 5]
     assert count == 3
     assert len(page) == 2
-
-
-def test_what_is_not_async_yet_says_so(tables: Table) -> None:
-    with requests_sent(shop) as sent:
-        with pytest.raises(ValidationError, match="not async yet"):
-            run(Order.scan().segments(2).rate_limit(5).aall())
-        with pytest.raises(ValidationError, match="not async yet"):
-            run(Order.scan().rate_limit(5).acount())
-    assert sent == []
