@@ -200,3 +200,17 @@ class ManagedTable(ConnectedTable):
         from dynaorm.wire.async_lifecycle import arun_steps
 
         await arun_steps(self.transport, self._delete_steps(wait, missing_ok, timeout))
+
+    async def await_until_active(self, *, timeout: float = 300.0) -> None:
+        """:meth:`wait_until_active` with ``await`` (the convention's ``a`` + its name): poll
+        with ``asyncio.sleep`` until the table and its global indexes are ACTIVE.
+
+        Raises:
+            TimeoutError: Not active within ``timeout`` seconds.
+
+        Example:
+            >>> await shop.await_until_active(timeout=60)  # doctest: +SKIP
+        """
+        from dynaorm.wire.async_lifecycle import arun_steps
+
+        await arun_steps(self.transport, self._wait_steps(timeout))

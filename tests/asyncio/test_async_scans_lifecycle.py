@@ -314,6 +314,23 @@ def test_lifecycle_starts_no_thread(
     assert no_thread_from_here == []
 
 
+def test_await_until_active_waits_like_wait_until_active(
+    fresh: Table, no_thread_from_here: list[threading.Thread]
+) -> None:
+    async def scenario() -> None:
+        await fresh.acreate(wait=False)
+        await fresh.await_until_active(timeout=60)
+        assert (await fresh.adescribe())["TableStatus"] == "ACTIVE"
+
+    run(scenario())
+    assert no_thread_from_here == []
+    with bodies_sent(fresh) as sync_bodies:
+        fresh.wait_until_active(timeout=60)
+    with bodies_sent(fresh) as async_bodies:
+        run(fresh.await_until_active(timeout=60))
+    assert async_bodies == sync_bodies == [("DescribeTable", {"TableName": fresh.name})]
+
+
 @pytest.mark.requires("ttl")
 def test_lifecycle_sets_the_ttl(api: Sync, fresh_ttl: Table) -> None:
     api.create(fresh_ttl)
