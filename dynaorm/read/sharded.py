@@ -85,8 +85,9 @@ def _shard_values(
     if len(spread) != 1 or spread[0] not in key.pk.fields:
         raise ValidationError(
             f"{what}: {key.entity.__qualname__}.{key.name} ({key.describe()}) has no shard "
-            "field; give the values of one partition field to read, e.g. "
-            "scatter(bucket=range(15)), or use query()"
+            "field; give the values of one partition field to read as a range, list or tuple "
+            "(not a set or generator: the order must be fixed), e.g. scatter(bucket=range(15)) "
+            "or scatter(bucket=['0', '1']), or use query()"
         )
     name = spread[0]
     chosen = tuple(values[name])

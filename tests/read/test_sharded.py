@@ -337,6 +337,10 @@ def test_a_scatter_over_a_bucket_the_application_writes(
 def test_a_bucket_scatter_refuses_misuse() -> None:
     with pytest.raises(ValidationError, match="has no shard field"):
         Ticket.by_bucket.scatter()
+    with pytest.raises(ValidationError, match="not a set or generator"):
+        Ticket.by_bucket.scatter(bucket={1, 2})
+    with pytest.raises(ValidationError, match="expected"):
+        Ticket.by_bucket.scatter(bucket=["1", "2"])  # text for a number attribute
     with pytest.raises(ValidationError, match="lists a value twice"):
         Ticket.by_bucket.scatter(bucket=[1, 1])
     with pytest.raises(ValidationError, match="1 to 1000 values"):
