@@ -50,42 +50,48 @@ def _plain_number_size(text: Any) -> int:
     return (digits + 1) // 2 + 1
 
 
-def _text_size(text: str) -> int:
-    # ASCII text (the common case) is one byte a character and cannot hold a lone surrogate.
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
 def _fast_size(value: Any, depth: int) -> int:
     """The size of a typed value that plainly passes every check of ``check_value``
     (``depth``: the maps and lists holding it); raises ``_Unusual`` for any other."""
     if type(value) is not dict or len(value) != 1:
         raise _Unusual
-    for kind, raw in value.items():
-        kind_of = type(raw)
-        if kind == "S" and kind_of is str:
-            return _text_size(raw)
-        if kind == "N":
-            return _plain_number_size(raw)
-        if kind == "M" and kind_of is dict and depth < NESTING_LIMIT:
-            return 3 + _fast_members_size(raw, depth + 1)
-        if kind == "L" and kind_of is list and depth < NESTING_LIMIT:
-            total = 3
-            for member in raw:
-                total += 1 + _fast_size(member, depth + 1)
-            return total
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "SS" and kind_of is list and raw:
-            total = 0
-            for text in raw:
-                if type(text) is not str:
-                    raise _Unusual
-                total += _text_size(text)
-            return total
-        if kind == "NS" and kind_of is list and raw:
-            return sum(_plain_number_size(number) for number in raw)
-        if kind == "B" and kind_of is bytes:
-            return len(raw)
+    ((kind, raw),) = value.items()
+    kind_of = type(raw)
+    if kind == "S":
+        if kind_of is not str:
+            raise _Unusual
+        # ASCII text (the common case) is one byte a character, and holds no lone surrogate.
+        return len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+    if kind == "N":
+        return _plain_number_size(raw)
+    if kind == "M":
+        if kind_of is not dict or depth >= NESTING_LIMIT:
+            raise _Unusual
+        return 3 + _fast_members_size(raw, depth + 1)
+    if kind == "L":
+        if kind_of is not list or depth >= NESTING_LIMIT:
+            raise _Unusual
+        total = 3
+        for member in raw:
+            total += 1 + _fast_size(member, depth + 1)
+        return total
+    if kind == "BOOL" or kind == "NULL":
+        return 1
+    if kind == "SS":
+        if kind_of is not list or not raw:
+            raise _Unusual
+        total = 0
+        for text in raw:
+            if type(text) is not str:
+                raise _Unusual
+            total += len(text) if text.isascii() else len(text.encode("utf-8"))
+        return total
+    if kind == "NS":
+        if kind_of is not list or not raw:
+            raise _Unusual
+        return sum(_plain_number_size(number) for number in raw)
+    if kind == "B" and kind_of is bytes:
+        return len(raw)
     raise _Unusual
 
 
