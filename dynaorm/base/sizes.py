@@ -40,6 +40,8 @@ _NOT_FAST = (_Unusual, UnicodeEncodeError, AttributeError, TypeError)
 
 
 def _plain_number_size(text: Any) -> int:
+    if type(text) is str and text.isdigit() and text.isascii() and len(text) <= 38:
+        return ((len(text.strip("0")) or 1) + 1) // 2 + 1  # a whole number (the common case)
     if (
         type(text) is not str
         or len(text) > _NUMBER_FAST_LENGTH
@@ -102,12 +104,18 @@ def _fast_members_size(members: Mapping[str, Any], depth: int) -> int:
         if type(name) is not str:  # (bytes have isascii() too)
             raise _Unusual
         total += 1 + (len(name) if name.isascii() else len(name.encode("utf-8")))
-        # Text values inline: most values are, and a call per value is a good part of the cost.
-        text = value.get("S") if type(value) is dict and len(value) == 1 else None
-        if type(text) is str:
-            total += len(text) if text.isascii() else len(text.encode("utf-8"))
-        else:
-            total += _fast_size(value, depth)
+        # Text and numbers inline: most values are, and a call per value is a good part of
+        # the cost.
+        if type(value) is dict and len(value) == 1:
+            text = value.get("S")
+            if type(text) is str:
+                total += len(text) if text.isascii() else len(text.encode("utf-8"))
+                continue
+            number = value.get("N")
+            if number is not None:
+                total += _plain_number_size(number)
+                continue
+        total += _fast_size(value, depth)
     return total
 
 
