@@ -40,6 +40,8 @@ _NOT_FAST = (_Unusual, UnicodeEncodeError, AttributeError, TypeError)
 
 
 def _plain_number_size(text: Any) -> int:
+    if type(text) is str and text.isdigit() and text.isascii() and len(text) <= 38:
+        return ((len(text.strip("0")) or 1) + 1) // 2 + 1  # a whole number (the common case)
     if (
         type(text) is not str
         or len(text) > _NUMBER_FAST_LENGTH
@@ -50,42 +52,48 @@ def _plain_number_size(text: Any) -> int:
     return (digits + 1) // 2 + 1
 
 
-def _text_size(text: str) -> int:
-    # ASCII text (the common case) is one byte a character and cannot hold a lone surrogate.
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
 def _fast_size(value: Any, depth: int) -> int:
     """The size of a typed value that plainly passes every check of ``check_value``
     (``depth``: the maps and lists holding it); raises ``_Unusual`` for any other."""
     if type(value) is not dict or len(value) != 1:
         raise _Unusual
-    for kind, raw in value.items():
-        kind_of = type(raw)
-        if kind == "S" and kind_of is str:
-            return _text_size(raw)
-        if kind == "N":
-            return _plain_number_size(raw)
-        if kind == "M" and kind_of is dict and depth < NESTING_LIMIT:
-            return 3 + _fast_members_size(raw, depth + 1)
-        if kind == "L" and kind_of is list and depth < NESTING_LIMIT:
-            total = 3
-            for member in raw:
-                total += 1 + _fast_size(member, depth + 1)
-            return total
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "SS" and kind_of is list and raw:
-            total = 0
-            for text in raw:
-                if type(text) is not str:
-                    raise _Unusual
-                total += _text_size(text)
-            return total
-        if kind == "NS" and kind_of is list and raw:
-            return sum(_plain_number_size(number) for number in raw)
-        if kind == "B" and kind_of is bytes:
-            return len(raw)
+    ((kind, raw),) = value.items()
+    kind_of = type(raw)
+    if kind == "S":
+        if kind_of is not str:
+            raise _Unusual
+        # ASCII text (the common case) is one byte a character, and holds no lone surrogate.
+        return len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+    if kind == "N":
+        return _plain_number_size(raw)
+    if kind == "M":
+        if kind_of is not dict or depth >= NESTING_LIMIT:
+            raise _Unusual
+        return 3 + _fast_members_size(raw, depth + 1)
+    if kind == "L":
+        if kind_of is not list or depth >= NESTING_LIMIT:
+            raise _Unusual
+        total = 3
+        for member in raw:
+            total += 1 + _fast_size(member, depth + 1)
+        return total
+    if kind == "BOOL" or kind == "NULL":
+        return 1
+    if kind == "SS":
+        if kind_of is not list or not raw:
+            raise _Unusual
+        total = 0
+        for text in raw:
+            if type(text) is not str:
+                raise _Unusual
+            total += len(text) if text.isascii() else len(text.encode("utf-8"))
+        return total
+    if kind == "NS":
+        if kind_of is not list or not raw:
+            raise _Unusual
+        return sum(_plain_number_size(number) for number in raw)
+    if kind == "B" and kind_of is bytes:
+        return len(raw)
     raise _Unusual
 
 
@@ -96,12 +104,18 @@ def _fast_members_size(members: Mapping[str, Any], depth: int) -> int:
         if type(name) is not str:  # (bytes have isascii() too)
             raise _Unusual
         total += 1 + (len(name) if name.isascii() else len(name.encode("utf-8")))
-        # Text values inline: most values are, and a call per value is a good part of the cost.
-        text = value.get("S") if type(value) is dict and len(value) == 1 else None
-        if type(text) is str:
-            total += len(text) if text.isascii() else len(text.encode("utf-8"))
-        else:
-            total += _fast_size(value, depth)
+        # Text and numbers inline: most values are, and a call per value is a good part of
+        # the cost.
+        if type(value) is dict and len(value) == 1:
+            text = value.get("S")
+            if type(text) is str:
+                total += len(text) if text.isascii() else len(text.encode("utf-8"))
+                continue
+            number = value.get("N")
+            if number is not None:
+                total += _plain_number_size(number)
+                continue
+        total += _fast_size(value, depth)
     return total
 
 

@@ -55,7 +55,8 @@ class BatchSender(BatchCore):
         try:
             full = self._accept(write)
             # Accepted first, so a BatchIncomplete raised now accounts for this write too.
-            self._collect([f for f in self._inflight if f.done()])
+            if self._inflight:  # (one worker: never any)
+                self._collect([f for f in self._inflight if f.done()])
             self._raise_if_failed()
             if full:
                 self._send(self._take())

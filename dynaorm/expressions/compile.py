@@ -52,6 +52,7 @@ _CLAUSES: tuple[tuple[str, type[Action]], ...] = (
     ("ADD", AddAction),
     ("DELETE", DeleteAction),
 )
+_KEYWORDS: dict[type, str] = {cls: keyword for keyword, cls in _CLAUSES}
 
 
 class NameAction:
@@ -218,7 +219,9 @@ class ExpressionBuilder:
             if isinstance(action, NameAction):
                 keyword: str | None = "REMOVE" if action.value is None else "SET"
             else:
-                keyword = next((k for k, cls in _CLAUSES if isinstance(action, cls)), None)
+                keyword = _KEYWORDS.get(type(action))  # (the exact classes: one look-up)
+                if keyword is None:
+                    keyword = next((k for k, cls in _CLAUSES if isinstance(action, cls)), None)
             if keyword is None:
                 raise TypeError(
                     f"expected an update action such as Order.total.set(5), got {action!r}"

@@ -238,9 +238,11 @@ class DateTimeCodec:
     def to_text(self, value: Any) -> str:
         if not isinstance(value, datetime):
             raise TypeError(f"expected datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
+        zone = value.tzinfo
+        if zone is None:
             value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        elif zone is not UTC:  # (astimezone of a time in UTC is the time itself)
+            value = value.astimezone(UTC)
         # What strftime gives, without its cost, and with the year always zero-padded
         # (strftime does not pad years below 1000 on every platform).
         day = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"

@@ -30,6 +30,7 @@ from pynamodb.exceptions import AttributeNullError
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.sizes import plain_item_size, plain_value_size
+from dynaorm.expressions.typed_values import typed_value
 from dynaorm.model.dynamic import copy_dynamic
 from dynaorm.model.fast_decode import fast_deserializer
 from dynaorm.model.stored_form import SLOT as _STORED_FORM
@@ -44,6 +45,7 @@ __all__ = [
     "encode",
     "encode_measured",
     "python_names",
+    "typed_attribute_value",
     "undeclared_members",
     "with_values",
 ]
@@ -192,6 +194,33 @@ def _fast_serializer(
 
         return encode_datetime
     return serialize
+
+
+def typed_attribute_value(cls: type[EntityBase], name: str, value: Any) -> dict[str, Any]:
+    """``typed_value(cls.get_attributes()[name], value)``, a number or a ``datetime`` in UTC
+    encoded as :func:`encode` encodes it (without PynamoDB's ``json.dumps`` or
+    ``strftime``); the same output and errors (the attribute's own ``serialize`` runs for any
+    other value)."""
+    fast = per_class(cls, "_dynaorm_typed_serializers", _typed_serializers).get(name)
+    if fast is None or value is None or isinstance(value, dict):
+        return typed_value(cls.get_attributes()[name], value)
+    attribute, serialize = fast
+    return {attribute.attr_type: serialize(value)}
+
+
+def _typed_serializers(
+    cls: type[EntityBase],
+) -> dict[str, tuple[Attribute[Any], Callable[..., Any]]]:
+    out = {}
+    for name, a in cls.get_attributes().items():
+        fast = (
+            None
+            if isinstance(a, ListAttribute | MapAttribute)
+            else _fast_serializer(a, a.serialize)
+        )
+        if fast is not None and fast is not a.serialize:
+            out[name] = (a, fast)
+    return out
 
 
 def _decode_plan(cls: type[EntityBase]) -> _DecodePlan | None:

@@ -26,9 +26,9 @@ from pynamodb.expressions.condition import Condition
 from dynaorm.base.errors import ValidationError
 from dynaorm.expressions.compile import NameAction, NameCondition
 from dynaorm.expressions.operands import Operand
-from dynaorm.expressions.typed_values import typed_value
 from dynaorm.model.bound_keys import BoundKey
 from dynaorm.model.key_only import exact_number, key_only_fields
+from dynaorm.model.pynamodb_compat import typed_attribute_value
 from dynaorm.write.changes import Change, update_profile
 
 if TYPE_CHECKING:
@@ -163,7 +163,8 @@ def sync_index_keys(
             elif isinstance(value, Operand | Attribute):
                 conditions.append(declared == value)  # not a plain value: PynamoDB's way
             else:
-                conditions.append(NameCondition(declared.attr_name, typed_value(declared, value)))
+                typed = typed_attribute_value(entity, field, value)
+                conditions.append(NameCondition(declared.attr_name, typed))
     return IndexSync(tuple(actions), guards if guard else {}, tuple(conditions), frozenset(fields))
 
 
@@ -249,5 +250,4 @@ def key_field_actions(
 
 
 def _typed(entity: type[Entity], name: str, value: Any) -> dict[str, Any]:
-    attribute = entity.get_attributes()[name]
-    return typed_value(attribute, value)
+    return typed_attribute_value(entity, name, value)
