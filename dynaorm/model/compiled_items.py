@@ -40,7 +40,7 @@ from pynamodb.attributes import (
 from dynaorm.base.class_cache import per_class
 from dynaorm.base.limits import NESTING_LIMIT
 from dynaorm.base.sizes import plain_number_size
-from dynaorm.keys.codecs import TextCodec
+from dynaorm.keys.codecs import DateTimeCodec, TextCodec
 from dynaorm.keys.parts import runs_into
 from dynaorm.model.dynamic import dynamic_fields
 from dynaorm.model.pynamodb_compat import encode_plan
@@ -72,6 +72,9 @@ def _text_size(text: str) -> int:
 
 
 def _number(text: str) -> int:
+    """The size of a number's text (``_Unsure`` when not plain), whole numbers inline."""
+    if text.isdigit() and len(text) <= 38 and text.isascii():
+        return ((len(text.strip("0")) or 1) + 1) // 2 + 1
     size = plain_number_size(text)
     if size is None:
         raise _Unsure
@@ -94,9 +97,15 @@ def _plain(value: Any, depth: int) -> tuple[dict[str, Any], int]:
         for name, member in value.items():
             if type(name) is not str:
                 raise _Unsure
-            if type(member) is str:
+            kind = type(member)
+            if kind is str:
                 members[name] = {"S": member}
                 total += 1 + _text_size(name) + _text_size(member)
+                continue
+            if kind is int:
+                text = int.__repr__(member)
+                members[name] = {"N": text}
+                total += 1 + _text_size(name) + _number(text)
                 continue
             members[name], size = _plain(member, depth + 1)
             total += 1 + _text_size(name) + size
@@ -107,6 +116,10 @@ def _plain(value: Any, depth: int) -> tuple[dict[str, Any], int]:
         out = []
         total = 3
         for member in value:
+            if type(member) is str:
+                out.append({"S": member})
+                total += 1 + _text_size(member)
+                continue
             typed, size = _plain(member, depth + 1)
             out.append(typed)
             total += 1 + size
@@ -136,11 +149,10 @@ def _members(value: Any) -> dict[str, Any]:
 
 
 def _utc_text(value: datetime) -> str:
-    """PynamoDB's ``UTCDateTimeAttribute`` text of a time in UTC or without a zone."""
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}+0000"
-    )
+    """PynamoDB's ``UTCDateTimeAttribute`` text of a time in UTC or without a zone (also
+    what a key field's default datetime format writes)."""
+    # isoformat pads the year to four digits and writes the microseconds asked for.
+    return value.isoformat(timespec="microseconds")[:26] + "+0000"
 
 
 def _set_members(value: set[Any]) -> tuple[list[str], int]:
@@ -156,20 +168,26 @@ def _set_members(value: set[Any]) -> tuple[list[str], int]:
 class _Source:
     """The lines of a compiled encoder and the objects they name."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: _Source | None = None) -> None:
         self.lines: list[str] = []
-        self.names: dict[str, Any] = {
-            "_Unsure": _Unsure,
-            "_text_size": _text_size,
-            "_number": _number,
-            "_plain": _plain,
-            "_members": _members,
-            "_utc_text": _utc_text,
-            "_set_members": _set_members,
-            "_runs_into": runs_into,
-            "datetime": datetime,
-            "UTC": UTC,
-        }
+        # Python name of a datetime attribute -> the variable holding its text, once encoded.
+        self.times: dict[str, str] = {} if parent is None else parent.times
+        self.names: dict[str, Any] = (
+            parent.names
+            if parent is not None
+            else {
+                "_Unsure": _Unsure,
+                "_text_size": _text_size,
+                "_number": _number,
+                "_plain": _plain,
+                "_members": _members,
+                "_utc_text": _utc_text,
+                "_set_members": _set_members,
+                "_runs_into": runs_into,
+                "datetime": datetime,
+                "UTC": UTC,
+            }
+        )
 
     def name(self, value: Any) -> str:
         """A name the source can use for ``value``."""
@@ -242,7 +260,12 @@ def _attribute_lines(
         src.add(2, f"item[{physical!r}] = {{'BOOL': v}}", f"size += {cost + 1}")
     elif kind == "datetime":
         src.add(1, "elif type(v) is datetime and (v.tzinfo is None or v.tzinfo is UTC):")
-        src.add(2, f"item[{physical!r}] = {{'S': _utc_text(v)}}", f"size += {cost + 31}")
+        # Kept for a key field of the default datetime format, which writes the same text.
+        text = "_utc_text(v)"
+        if slot == name:
+            text = src.times[name] = f"time_{len(src.times)}"
+            src.add(2, f"{text} = _utc_text(v)")
+        src.add(2, f"item[{physical!r}] = {{'S': {text}}}", f"size += {cost + 31}")
     elif kind == "SS":
         src.add(1, "elif type(v) is set:")
         src.add(2, "if v:")
@@ -279,6 +302,9 @@ def _template_lines(src: _Source, template: KeyTemplate, out: str) -> bool:
         src.add(1, f"{field} = stored.get({name!r})", f"if {field} is None:", "    return None")
         if type(codec) is TextCodec:
             src.add(1, f"if type({field}) is not str:", "    return None")
+        elif type(codec) is DateTimeCodec and codec.format == "" and name in src.times:
+            # The attribute's own text (encoded above, as this format writes it).
+            src.add(1, f"{field} = {src.times[name]}")
         else:
             src.add(1, "try:", f"    {field} = {src.name(codec.to_text)}({field})")
             src.add(1, "except (TypeError, ValueError, ArithmeticError):", "    return None")
@@ -324,8 +350,7 @@ def _key_lines(src: _Source, key: BoundKey[Any], written: set[str]) -> bool:
             if key.index is None
             else (template.fields if attribute in key.shared else key.fields)
         )
-        body = _Source()
-        body.names = src.names
+        body = _Source(src)
         if not _template_lines(body, template, "t"):
             return False
         body.add(1, f"item[{attribute!r}] = {{'S': t}}")
@@ -376,7 +401,7 @@ def _compile(cls: type[EntityBase]) -> ItemEncoder | None:
     def encoder(instance: EntityBase) -> tuple[dict[str, Any], int] | None:
         try:
             return encode(instance)
-        except (_Unsure, RecursionError):
+        except (_Unsure, RecursionError, NameError):
             return None
 
     encoder.source = code  # type: ignore[attr-defined]
