@@ -97,18 +97,19 @@ def _plain(value: Any, depth: int) -> tuple[dict[str, Any], int]:
         for name, member in value.items():
             if type(name) is not str:
                 raise _Unsure
+            total += 1 + (len(name) if name.isascii() else _text_size(name))
             kind = type(member)
             if kind is str:
                 members[name] = {"S": member}
-                total += 1 + _text_size(name) + _text_size(member)
+                total += len(member) if member.isascii() else _text_size(member)
                 continue
             if kind is int:
                 text = int.__repr__(member)
                 members[name] = {"N": text}
-                total += 1 + _text_size(name) + _number(text)
+                total += _number(text)
                 continue
             members[name], size = _plain(member, depth + 1)
-            total += 1 + _text_size(name) + size
+            total += size
         return {"M": members}, total
     if kind is list:
         if depth >= NESTING_LIMIT:
@@ -118,7 +119,7 @@ def _plain(value: Any, depth: int) -> tuple[dict[str, Any], int]:
         for member in value:
             if type(member) is str:
                 out.append({"S": member})
-                total += 1 + _text_size(member)
+                total += 1 + (len(member) if member.isascii() else _text_size(member))
                 continue
             typed, size = _plain(member, depth + 1)
             out.append(typed)
@@ -239,7 +240,8 @@ def _attribute_lines(
     src.add(1, "if v is None:", "    " + ("pass" if nullable else "return None"))
     if kind == "S":
         src.add(1, "elif type(v) is str:")
-        src.add(2, f"item[{physical!r}] = {{'S': v}}", f"size += {cost} + _text_size(v)")
+        src.add(2, f"item[{physical!r}] = {{'S': v}}")
+        src.add(2, f"size += {cost} + (len(v) if v.isascii() else _text_size(v))")
     elif kind == "N":
         src.add(1, "else:")
         src.add(2, "kind = type(v)")
