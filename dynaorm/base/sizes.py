@@ -22,7 +22,14 @@ from typing import Any
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import ITEM_SIZE_LIMIT, NESTING_LIMIT, significant_digits
 
-__all__ = ["check_item", "item_size", "plain_item_size", "plain_value_size", "value_size"]
+__all__ = [
+    "check_item",
+    "item_size",
+    "plain_item_size",
+    "plain_number_size",
+    "plain_value_size",
+    "value_size",
+]
 
 # A number as PynamoDB writes it in plain notation; at most 38 characters long, such text has at
 # most 38 significant digits and lies well inside DynamoDB's range (1E-130 to 9.99E+125).
@@ -50,6 +57,20 @@ def _plain_number_size(text: Any) -> int:
         raise _Unusual
     digits = len(text.lstrip("-").replace(".", "").strip("0")) or 1
     return (digits + 1) // 2 + 1
+
+
+def plain_number_size(text: str) -> int | None:
+    """The size of a number's text in plain notation (at most 38 characters, as PynamoDB
+    writes ints and floats), which also proves it storable; ``None`` for any other text.
+
+    Example:
+        >>> plain_number_size("129.5"), plain_number_size("1e+20")
+        (3, None)
+    """
+    try:
+        return _plain_number_size(text)
+    except _Unusual:
+        return None
 
 
 def _fast_size(value: Any, depth: int) -> int:

@@ -75,9 +75,10 @@ class KeyTemplate:
     casing: CasingOption = attrs.field(default="none", kw_only=True)
     parts: tuple[Part, ...] = attrs.field(init=False, repr=False)
     codecs: Mapping[str, FieldCodec] = attrs.field(init=False, repr=False)
-    # (literal, None, None, None, "") or (None, name, codec, casing, following text), in
-    # template order: what build() walks.
-    _steps: tuple[
+    # What build() walks, in template order: (literal, None, None, None, "") for literal text,
+    # (None, name, codec, casing function or None, the literal text that ends the value when
+    # another field follows) for a field. Read by dynaorm.model.compiled_items.
+    steps: tuple[
         tuple[str | None, str | None, FieldCodec | None, Callable[[str], str] | None, str], ...
     ] = attrs.field(init=False, repr=False)
     _format: str | None = attrs.field(init=False, repr=False)
@@ -138,7 +139,7 @@ class KeyTemplate:
             else (p.text, None, None, None, "")
             for p in parts
         )
-        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "steps", steps)
         # str.format gives what build() does for text fields and integer-spec number fields
         # holding ints; a float would raise with a "d" spec, so only such templates use it.
         # Casing changes the text, so a cased template never uses it.
@@ -255,7 +256,7 @@ class KeyTemplate:
         out: list[str] = []
         delimiter = self.delimiter
         try:
-            for literal, name, codec, case, following in self._steps:
+            for literal, name, codec, case, following in self.steps:
                 if literal is not None:
                     out.append(literal)
                     continue

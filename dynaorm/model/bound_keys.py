@@ -174,6 +174,12 @@ class BoundKey(Generic[E]):
             parts.append((self.sk_attribute, self.sk))
         return tuple((a, t) for a, t in parts if a not in self.owned)
 
+    @property
+    def written_parts(self) -> tuple[tuple[str, KeyTemplate], ...]:
+        """(physical attribute, template) for every attribute the key writes itself, in the
+        order :meth:`index_writes` gives them (:attr:`owned` ones left out)."""
+        return self._parts
+
     def attribute_fields(self, attribute: str) -> tuple[str, ...]:
         """The fields the template of physical ``attribute`` uses (empty if none); a shard
         field counts as its source."""

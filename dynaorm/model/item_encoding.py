@@ -7,8 +7,9 @@ added, so the common item is proved valid without a second walk over it. Anythin
 measure is unsure of (a value that needs the full checks, non-ASCII names or keys, dynamic
 attributes, an item kept in its stored form, an attribute written twice, a size near the
 limit) is checked whole by :func:`~dynaorm.model.validation.validate_item`, as before, so the
-errors are the same. :meth:`Entity.to_item <dynaorm.model.entity.EntityBase.to_item>` is the
-caller.
+errors are the same. Before all of this, the class's compiled encoder
+(:mod:`dynaorm.model.compiled_items`) tries the common item in one straight pass.
+:meth:`Entity.to_item <dynaorm.model.entity.EntityBase.to_item>` is the caller.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from dynaorm.base.errors import ValidationError
 from dynaorm.base.limits import ITEM_SIZE_LIMIT
 from dynaorm.model import pynamodb_compat
+from dynaorm.model.compiled_items import item_encoder
 from dynaorm.model.dynamic import encode_dynamic
 from dynaorm.model.stored_form import stored_item
 from dynaorm.model.validation import validate_item
@@ -47,6 +49,16 @@ def whole_item(instance: EntityBase, *, measured: bool = True) -> dict[str, Any]
     Raises:
         ValidationError: See ``to_item``.
     """
+    if measured:
+        # The class's compiled encoder, for the common item (None: not plainly valid).
+        encoder = item_encoder(type(instance))
+        done = None if encoder is None else encoder(instance)
+        if done is not None:
+            whole, whole_size = done
+            stored = stored_item(instance, whole)
+            if whole_size > ITEM_SIZE_LIMIT or stored is not whole:
+                validate_item(type(instance), stored)
+            return stored
     try:
         item, size = _attributes(instance, measured)
     except ValidationError:

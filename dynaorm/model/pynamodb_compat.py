@@ -44,6 +44,7 @@ __all__ = [
     "decode_into",
     "encode",
     "encode_measured",
+    "encode_plan",
     "python_names",
     "typed_attribute_value",
     "undeclared_members",
@@ -72,7 +73,7 @@ def python_names(cls: type[AttributeContainer]) -> dict[str, str]:
     return renamed
 
 
-def _encode_plan(cls: type[EntityBase]) -> tuple[_EncodeStep, ...] | None:
+def encode_plan(cls: type[EntityBase]) -> tuple[_EncodeStep, ...] | None:
     """How to encode instances of ``cls`` (worked out once per class); ``None`` when
     PynamoDB's own encoding must run (entities with a discriminator attribute)."""
     return per_class(cls, "_dynaorm_encode_plan", _build_encode_plan)
@@ -276,7 +277,7 @@ def encode_measured(instance: EntityBase) -> tuple[dict[str, dict[str, Any]], in
 def _encode(
     instance: EntityBase, null_check: bool, skip: frozenset[str], measure: bool
 ) -> tuple[dict[str, dict[str, Any]], int | None]:
-    steps = _encode_plan(type(instance))
+    steps = encode_plan(type(instance))
     if steps is None:
         whole: dict[str, dict[str, Any]] = AttributeContainer._container_serialize(
             instance, null_check
