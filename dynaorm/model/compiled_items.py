@@ -17,6 +17,9 @@ instances).
 A class gets no compiled encoder (``None``) when its items need what only the general path
 does: a discriminator attribute, dynamic attributes, key shards, non-ASCII attribute names,
 or an attribute name written twice (a key attribute that is also a declared attribute).
+
+This module writes the source; the functions that source calls for values (typed form and
+size at once) are in :mod:`dynaorm.model.compiled_values`.
 """
 
 from __future__ import annotations
@@ -38,10 +41,17 @@ from pynamodb.attributes import (
 )
 
 from dynaorm.base.class_cache import per_class
-from dynaorm.base.limits import NESTING_LIMIT
-from dynaorm.base.sizes import plain_number_size
 from dynaorm.keys.codecs import DateTimeCodec, TextCodec
 from dynaorm.keys.parts import runs_into
+from dynaorm.model.compiled_values import (
+    Unsure,
+    map_members,
+    number_size,
+    plain,
+    set_members,
+    text_size,
+    utc_text,
+)
 from dynaorm.model.dynamic import dynamic_fields
 from dynaorm.model.pynamodb_compat import encode_plan
 
@@ -57,115 +67,6 @@ ItemEncoder = Callable[["EntityBase"], "tuple[dict[str, Any], int] | None"]
 size, or ``None`` when something in it is not plainly valid."""
 
 
-class _Unsure(Exception):
-    """Raised inside a compiled encoder for a value it leaves to the general path."""
-
-
-def _text_size(text: str) -> int:
-    """UTF-8 bytes of ``text``; ``_Unsure`` for a lone surrogate."""
-    if text.isascii():
-        return len(text)
-    try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise _Unsure from None
-
-
-def _number(text: str) -> int:
-    """The size of a number's text (``_Unsure`` when not plain), whole numbers inline."""
-    if text.isdigit() and len(text) <= 38 and text.isascii():
-        return ((len(text.strip("0")) or 1) + 1) // 2 + 1
-    size = plain_number_size(text)
-    if size is None:
-        raise _Unsure
-    return size
-
-
-def _plain(value: Any, depth: int) -> tuple[dict[str, Any], int]:
-    """A plain value of a raw map or an untyped list in typed form, as
-    :func:`~dynaorm.model.pynamodb_compat.encode` gives it, and its size as
-    :func:`~dynaorm.base.sizes.plain_value_size` measures it (``depth``: the maps and lists
-    holding it); ``_Unsure`` for any value either of them leaves to a fuller path."""
-    kind = type(value)
-    if kind is str:
-        return {"S": value}, _text_size(value)
-    if kind is dict:
-        if depth >= NESTING_LIMIT:
-            raise _Unsure
-        members = {}
-        total = 3
-        for name, member in value.items():
-            if type(name) is not str:
-                raise _Unsure
-            total += 1 + (len(name) if name.isascii() else _text_size(name))
-            kind = type(member)
-            if kind is str:
-                members[name] = {"S": member}
-                total += len(member) if member.isascii() else _text_size(member)
-                continue
-            if kind is int:
-                text = int.__repr__(member)
-                members[name] = {"N": text}
-                total += _number(text)
-                continue
-            members[name], size = _plain(member, depth + 1)
-            total += size
-        return {"M": members}, total
-    if kind is list:
-        if depth >= NESTING_LIMIT:
-            raise _Unsure
-        out = []
-        total = 3
-        for member in value:
-            if type(member) is str:
-                out.append({"S": member})
-                total += 1 + (len(member) if member.isascii() else _text_size(member))
-                continue
-            typed, size = _plain(member, depth + 1)
-            out.append(typed)
-            total += 1 + size
-        return {"L": out}, total
-    if kind is bool:
-        return {"BOOL": value}, 1
-    if kind is int:
-        text = int.__repr__(value)
-        return {"N": text}, _number(text)
-    if kind is float and value - value == 0:
-        text = float.__repr__(value)
-        return {"N": text}, _number(text)
-    if kind is bytes:
-        return {"B": value}, len(value)
-    raise _Unsure
-
-
-def _members(value: Any) -> dict[str, Any]:
-    """The members of a raw map's value: a dict, or a raw ``MapAttribute`` holding one."""
-    if type(value) is dict:
-        return value
-    if type(value) is MapAttribute:
-        members = value.__dict__.get("attribute_values")
-        if type(members) is dict:
-            return members
-    raise _Unsure
-
-
-def _utc_text(value: datetime) -> str:
-    """PynamoDB's ``UTCDateTimeAttribute`` text of a time in UTC or without a zone (also
-    what a key field's default datetime format writes)."""
-    # isoformat pads the year to four digits and writes the microseconds asked for.
-    return value.isoformat(timespec="microseconds")[:26] + "+0000"
-
-
-def _set_members(value: set[Any]) -> tuple[list[str], int]:
-    members = list(value)
-    total = 0
-    for text in members:
-        if type(text) is not str:
-            raise _Unsure
-        total += _text_size(text)
-    return members, total
-
-
 class _Source:
     """The lines of a compiled encoder and the objects they name."""
 
@@ -177,13 +78,13 @@ class _Source:
             parent.names
             if parent is not None
             else {
-                "_Unsure": _Unsure,
-                "_text_size": _text_size,
-                "_number": _number,
-                "_plain": _plain,
-                "_members": _members,
-                "_utc_text": _utc_text,
-                "_set_members": _set_members,
+                "_Unsure": Unsure,
+                "_text_size": text_size,
+                "_number": number_size,
+                "_plain": plain,
+                "_members": map_members,
+                "_utc_text": utc_text,
+                "_set_members": set_members,
                 "_runs_into": runs_into,
                 "datetime": datetime,
                 "UTC": UTC,
@@ -403,7 +304,7 @@ def _compile(cls: type[EntityBase]) -> ItemEncoder | None:
     def encoder(instance: EntityBase) -> tuple[dict[str, Any], int] | None:
         try:
             return encode(instance)
-        except (_Unsure, RecursionError, NameError):
+        except (Unsure, RecursionError, NameError):
             return None
 
     encoder.source = code  # type: ignore[attr-defined]
