@@ -78,14 +78,14 @@ class _Source:
             parent.names
             if parent is not None
             else {
-                "_Unsure": Unsure,
-                "_text_size": text_size,
-                "_number": number_size,
-                "_plain": plain,
-                "_members": map_members,
-                "_utc_text": utc_text,
-                "_set_members": set_members,
-                "_runs_into": runs_into,
+                "Unsure": Unsure,
+                "text_size": text_size,
+                "number_size": number_size,
+                "plain": plain,
+                "map_members": map_members,
+                "utc_text": utc_text,
+                "set_members": set_members,
+                "runs_into": runs_into,
                 "datetime": datetime,
                 "UTC": UTC,
             }
@@ -142,19 +142,19 @@ def _attribute_lines(
     if kind == "S":
         src.add(1, "elif type(v) is str:")
         src.add(2, f"item[{physical!r}] = {{'S': v}}")
-        src.add(2, f"size += {cost} + (len(v) if v.isascii() else _text_size(v))")
+        src.add(2, f"size += {cost} + (len(v) if v.isascii() else text_size(v))")
     elif kind == "N":
         src.add(1, "else:")
         src.add(2, "kind = type(v)")
         src.add(2, "if kind is int:", "    t = int.__repr__(v)")
         src.add(2, "elif kind is float and v - v == 0:", "    t = float.__repr__(v)")
         src.add(2, "else:", "    return None")
-        src.add(2, f"item[{physical!r}] = {{'N': t}}", f"size += {cost} + _number(t)")
+        src.add(2, f"item[{physical!r}] = {{'N': t}}", f"size += {cost} + number_size(t)")
         return
     elif kind == "version":
         src.add(1, "elif type(v) is int:")
         src.add(2, "t = int.__repr__(v)")
-        src.add(2, f"item[{physical!r}] = {{'N': t}}", f"size += {cost} + _number(t)")
+        src.add(2, f"item[{physical!r}] = {{'N': t}}", f"size += {cost} + number_size(t)")
     elif kind == "B":
         src.add(1, "elif type(v) is bytes:")
         src.add(2, f"item[{physical!r}] = {{'B': v}}", f"size += {cost} + len(v)")
@@ -164,25 +164,25 @@ def _attribute_lines(
     elif kind == "datetime":
         src.add(1, "elif type(v) is datetime and (v.tzinfo is None or v.tzinfo is UTC):")
         # Kept for a key field of the default datetime format, which writes the same text.
-        text = "_utc_text(v)"
+        text = "utc_text(v)"
         if slot == name:
             text = src.times[name] = f"time_{len(src.times)}"
-            src.add(2, f"{text} = _utc_text(v)")
+            src.add(2, f"{text} = utc_text(v)")
         src.add(2, f"item[{physical!r}] = {{'S': {text}}}", f"size += {cost + 31}")
     elif kind == "SS":
         src.add(1, "elif type(v) is set:")
         src.add(2, "if v:")
-        src.add(3, "members, n = _set_members(v)")
+        src.add(3, "members, n = set_members(v)")
         src.add(3, f"item[{physical!r}] = {{'SS': members}}", f"size += {cost} + n")
         if not nullable:
             src.add(2, "else:", "    return None")
     elif kind in ("M", "L"):
-        source = "_members(v)" if kind == "M" else "v"
+        source = "map_members(v)" if kind == "M" else "v"
         if kind == "L":
             src.add(1, "elif type(v) is list:")
         else:
             src.add(1, "else:")
-        src.add(2, f"typed, n = _plain({source}, 0)")
+        src.add(2, f"typed, n = plain({source}, 0)")
         src.add(2, f"item[{physical!r}] = typed", f"size += {cost} + n")
         if kind == "M":
             return
@@ -217,7 +217,7 @@ def _template_lines(src: _Source, template: KeyTemplate, out: str) -> bool:
         if delimiter is not None:
             tests.append(f"{delimiter!r} in {field}")
         if following:
-            tests.append(f"_runs_into({field}, {following!r})")
+            tests.append(f"runs_into({field}, {following!r})")
         src.add(1, f"if {' or '.join(tests)}:", "    return None")
         pieces.append(field)
     src.add(1, f"{out} = {' + '.join(pieces) or repr('')}")
